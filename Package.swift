@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mooring",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mooring", targets: ["mooring"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian, found with pkg-config.
+        .systemLibrary(name: "CNetlink", path: "Sources/CNetlink", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .systemLibrary(name: "CNftables", path: "Sources/CNftables", pkgConfig: "libnftables",
+                       providers: [.apt(["libnftables-dev"])]),
+        .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
+                       providers: [.apt(["libsystemd-dev"])]),
+
+        // Pure core: manifests -> DesiredState, and the value types drivers fill in (ObservedState).
+        .target(name: "MooringModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Pure core: DesiredState + ObservedState -> Plan, and the plan's renderers.
+        .target(name: "MooringPlanner", dependencies: ["MooringModel"]),
+        // Thin drivers: observe and execute against the kernel, nftables and systemd.
+        .target(name: "MooringDrivers", dependencies: [
+            "MooringModel", "MooringPlanner", "CNetlink", "CNftables", "CSystemd",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Orchestration: observe -> plan -> apply -> verify, locking, git metadata, the watch loop.
+        .target(name: "MooringEngine", dependencies: [
+            "MooringModel", "MooringPlanner", "MooringDrivers",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "mooring", dependencies: [
+            "MooringModel", "MooringPlanner", "MooringDrivers", "MooringEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "MooringModelTests", dependencies: ["MooringModel"], exclude: ["Fixtures"]),
+        .testTarget(name: "MooringPlannerTests", dependencies: ["MooringModel", "MooringPlanner"]),
+        .testTarget(name: "MooringIntegrationTests", dependencies: [
+            "MooringModel", "MooringPlanner", "MooringDrivers", "MooringEngine",
+        ]),
+    ]
+)

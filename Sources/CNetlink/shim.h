@@ -1,0 +1,32 @@
+#ifndef MOORING_CNETLINK_SHIM_H
+#define MOORING_CNETLINK_SHIM_H
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/route/link.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/rtnl.h>
+#include <netlink/route/link/macvtap.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/link/vlan.h>
+/* <net/if.h>, not <linux/if.h>: the latter clashes with Glibc's struct ifreq in Swift. */
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <linux/netlink.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+
+/* GNU-only declarations that the Glibc module hides without _GNU_SOURCE. */
+extern int setns(int fd, int nstype);
+extern int unshare(int flags);
+
+/* _IOW() macros do not import into Swift. */
+static inline unsigned long mooring_TUNSETIFF(void) { return TUNSETIFF; }
+static inline unsigned long mooring_TUNSETPERSIST(void) { return TUNSETPERSIST; }
+static inline unsigned long mooring_TUNGETIFF(void) { return TUNGETIFF; }
+#endif

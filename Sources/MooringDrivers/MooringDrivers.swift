@@ -1,0 +1,1 @@
+// The MooringDrivers module; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The MooringEngine module; see docs/architecture.md.

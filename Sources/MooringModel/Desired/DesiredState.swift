@@ -1,0 +1,208 @@
+/// What the manifests say this host should look like, validated and with every default resolved.
+public struct DesiredState: Sendable, Codable, Equatable {
+    public var host: DesiredHost
+    public var bridges: [DesiredBridge]
+    public var nats: [DesiredNAT]
+    public var microVMs: [DesiredMicroVM]
+
+    public init(host: DesiredHost = DesiredHost(), bridges: [DesiredBridge] = [], nats: [DesiredNAT] = [],
+                microVMs: [DesiredMicroVM] = []) {
+        self.host = host
+        self.bridges = bridges
+        self.nats = nats
+        self.microVMs = microVMs
+    }
+
+    public var documentCount: Int { (host.origin == nil ? 0 : 1) + bridges.count + nats.count + microVMs.count }
+
+    public var countsByKind: [(ManifestKind, Int)] {
+        [(.host, host.origin == nil ? 0 : 1), (.bridge, bridges.count), (.nat, nats.count), (.microVM, microVMs.count)]
+            .filter { $0.1 > 0 }
+    }
+}
+
+public struct DesiredHost: Sendable, Codable, Equatable {
+    public var origin: ManifestOrigin?
+    public var parentInterface: String?
+    public var defaultBridge: String?
+    public var vmm: VMMKind = .qemuMicrovm
+    public var accelerator: Accelerator = .kvm
+
+    public init(origin: ManifestOrigin? = nil, parentInterface: String? = nil, defaultBridge: String? = nil,
+                vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm) {
+        self.origin = origin
+        self.parentInterface = parentInterface
+        self.defaultBridge = defaultBridge
+        self.vmm = vmm
+        self.accelerator = accelerator
+    }
+}
+
+public struct DesiredBridge: Sendable, Codable, Equatable {
+    public var origin: ManifestOrigin
+    public var name: String
+    public var addresses: [CIDR]
+    public var mtu: Int?
+    /// Existing host interfaces to enslave; used, never created or deleted.
+    public var ports: [String]
+    public var vxlan: DesiredVxlan?
+    public var vlan: DesiredVlan?
+
+    public init(origin: ManifestOrigin, name: String, addresses: [CIDR] = [], mtu: Int? = nil, ports: [String] = [],
+                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil) {
+        self.origin = origin
+        self.name = name
+        self.addresses = addresses
+        self.mtu = mtu
+        self.ports = ports
+        self.vxlan = vxlan
+        self.vlan = vlan
+    }
+}
+
+public struct DesiredVxlan: Sendable, Codable, Equatable {
+    public var name: String
+    public var vni: Int
+    public var local: IPAddress?
+    public var remote: IPAddress?
+    public var group: IPAddress?
+    public var dstPort: Int
+    public var device: String?
+
+    public init(name: String, vni: Int, local: IPAddress? = nil, remote: IPAddress? = nil, group: IPAddress? = nil,
+                dstPort: Int = 4789, device: String? = nil) {
+        self.name = name
+        self.vni = vni
+        self.local = local
+        self.remote = remote
+        self.group = group
+        self.dstPort = dstPort
+        self.device = device
+    }
+}
+
+public struct DesiredVlan: Sendable, Codable, Equatable {
+    public var name: String
+    public var parent: String
+    public var id: Int
+
+    public init(name: String, parent: String, id: Int) {
+        self.name = name
+        self.parent = parent
+        self.id = id
+    }
+}
+
+public struct DesiredNAT: Sendable, Codable, Equatable {
+    public var origin: ManifestOrigin
+    public var externalInterface: String
+    public var internalInterfaces: [String]
+    public var enableIPv6: Bool
+    public var forwards: [DesiredForward]
+
+    public init(origin: ManifestOrigin, externalInterface: String, internalInterfaces: [String], enableIPv6: Bool = false,
+                forwards: [DesiredForward] = []) {
+        self.origin = origin
+        self.externalInterface = externalInterface
+        self.internalInterfaces = internalInterfaces
+        self.enableIPv6 = enableIPv6
+        self.forwards = forwards
+    }
+}
+
+public struct DesiredForward: Sendable, Codable, Equatable, Hashable {
+    public var proto: TransportProtocol
+    public var sourcePort: PortRange
+    public var destination: IPAddress
+    /// nil keeps the packet's own destination port.
+    public var destinationPort: Int?
+    public var loopback: Bool
+
+    public init(proto: TransportProtocol, sourcePort: PortRange, destination: IPAddress, destinationPort: Int? = nil,
+                loopback: Bool = false) {
+        self.proto = proto
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
+        self.loopback = loopback
+    }
+
+    /// `10.0.0.10:80`, `[fd12::10]:80`, or the bare address when the port is kept.
+    public var destinationText: String {
+        guard let destinationPort else { return destination.description }
+        return destination.isIPv4 ? "\(destination):\(destinationPort)" : "[\(destination)]:\(destinationPort)"
+    }
+}
+
+public struct DesiredMicroVM: Sendable, Codable, Equatable {
+    public var origin: ManifestOrigin
+    public var name: String
+    public var vcpu: Int
+    public var memoryMb: Int
+    public var kernel: String?
+    public var initrd: String?
+    public var rootVolume: DesiredVolume?
+    public var kernelCmdline: String
+    public var vmm: VMMKind
+    public var accelerator: Accelerator
+    public var labels: [String: String]
+    public var interfaces: [DesiredInterface]
+
+    public init(origin: ManifestOrigin, name: String, vcpu: Int = 1, memoryMb: Int = 256, kernel: String? = nil,
+                initrd: String? = nil, rootVolume: DesiredVolume? = nil, kernelCmdline: String = "",
+                vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm, labels: [String: String] = [:],
+                interfaces: [DesiredInterface] = []) {
+        self.origin = origin
+        self.name = name
+        self.vcpu = vcpu
+        self.memoryMb = memoryMb
+        self.kernel = kernel
+        self.initrd = initrd
+        self.rootVolume = rootVolume
+        self.kernelCmdline = kernelCmdline
+        self.vmm = vmm
+        self.accelerator = accelerator
+        self.labels = labels
+        self.interfaces = interfaces
+    }
+}
+
+public struct DesiredVolume: Sendable, Codable, Equatable {
+    public var id: String
+    public var path: String
+    public var readOnly: Bool
+
+    public init(id: String, path: String, readOnly: Bool) {
+        self.id = id
+        self.path = path
+        self.readOnly = readOnly
+    }
+}
+
+public struct DesiredInterface: Sendable, Codable, Equatable {
+    public var guestDeviceName: String
+    public var type: NetworkInterfaceType
+    /// The kernel link name on the host (given, or derived and at most 15 bytes).
+    public var hostDeviceName: String
+    public var mac: MACAddress
+    public var address: CIDR?
+    /// The bridge's address in the same subnet, handed to the guest as its gateway.
+    public var gateway: IPAddress?
+    public var bridge: String?
+    public var parentInterface: String?
+    public var macvtapMode: MacvtapMode
+
+    public init(guestDeviceName: String, type: NetworkInterfaceType, hostDeviceName: String, mac: MACAddress,
+                address: CIDR? = nil, gateway: IPAddress? = nil, bridge: String? = nil, parentInterface: String? = nil,
+                macvtapMode: MacvtapMode = .bridge) {
+        self.guestDeviceName = guestDeviceName
+        self.type = type
+        self.hostDeviceName = hostDeviceName
+        self.mac = mac
+        self.address = address
+        self.gateway = gateway
+        self.bridge = bridge
+        self.parentInterface = parentInterface
+        self.macvtapMode = macvtapMode
+    }
+}

@@ -1,0 +1,43 @@
+/// Deterministic names and MACs for the devices mooring creates.
+public enum DeviceNaming {
+    /// Names with this prefix are mooring's temporary devices (a tap before it is renamed and marked);
+    /// manifests may not use it, and a run deletes any it finds.
+    public static let reservedPrefix = "mr~"
+
+    /// The link alias that marks a device as mooring's, e.g. `mooring:MicroVM/web-1/eth0`.
+    public static let aliasPrefix = "mooring:"
+
+    /// `vm-web-1-eth0` when it fits in 15 bytes, otherwise `vm-web--3f2a9c1` (a hash of the full identity).
+    public static func microVMDevice(vm: String, device: String) -> String {
+        let plain = "vm-\(vm)-\(device)"
+        if plain.utf8.count <= InterfaceName.maxBytes { return plain }
+        return "vm-\(String(vm.prefix(4)))-\(StableHash.hex("MicroVM/\(vm)/\(device)", digits: 7))"
+    }
+
+    public static func vxlanPort(bridge: String) -> String {
+        let plain = "vx-\(bridge)"
+        if plain.utf8.count <= InterfaceName.maxBytes { return plain }
+        return "vx-\(StableHash.hex("Bridge/\(bridge)/vxlan", digits: 12))"
+    }
+
+    public static func vlanPort(parent: String, id: Int) -> String {
+        let plain = "\(parent).\(id)"
+        if plain.utf8.count <= InterfaceName.maxBytes { return plain }
+        return "vl-\(StableHash.hex("vlan/\(parent)/\(id)", digits: 12))"
+    }
+
+    /// The temporary name a tap is created under before it is renamed and marked in one netlink message.
+    public static func temporaryName(for name: String) -> String {
+        reservedPrefix + StableHash.hex("tmp/\(name)", digits: 12)
+    }
+
+    /// A locally administered unicast MAC derived from the VM and device names.
+    public static func guestMAC(vm: String, device: String) -> MACAddress {
+        let hash = StableHash.fnv1a64("MicroVM/\(vm)/\(device)")
+        var bytes: [UInt8] = [0x02]
+        for shift in stride(from: 32, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash >> UInt64(shift))) }
+        return MACAddress(bytes: bytes)
+    }
+
+    public static func alias(_ owner: String) -> String { aliasPrefix + owner }
+}

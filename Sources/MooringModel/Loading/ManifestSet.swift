@@ -1,0 +1,137 @@
+import Yams
+
+/// The result of reading and validating a manifest directory.
+public struct ManifestLoadResult: Sendable {
+    /// Nil when any error was found: a bad manifest set changes nothing.
+    public var desired: DesiredState?
+    /// Errors and warnings, in file order.
+    public var diagnostics: [Diagnostic]
+    /// Documents read, including ones meant for other hosts.
+    public var documentsRead: Int
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+}
+
+/// Entry point of the pure core: a directory of YAML in, a validated `DesiredState` (or every error) out.
+public enum ManifestSet {
+    /// - Parameter hostName: keep only documents whose `spec.hosts` names this host (documents without
+    ///   `spec.hosts` apply everywhere); nil keeps every document.
+    public static func load(directory: String, hostName: String? = nil,
+                            limits: ManifestReadLimits = ManifestReadLimits()) -> ManifestLoadResult {
+        let (files, readProblems) = ManifestDirectoryReader(limits: limits).read(directory)
+        var result = parse(files: files, hostName: hostName)
+        result.diagnostics = readProblems + result.diagnostics
+        if !readProblems.filter({ $0.severity == .error }).isEmpty { result.desired = nil }
+        return result
+    }
+
+    /// Parses and validates already-read files (the pure part of `load`).
+    public static func parse(files: [ManifestFile], hostName: String? = nil) -> ManifestLoadResult {
+        var diagnostics: [Diagnostic] = []
+        var manifests: [Manifest] = []
+        var documents = 0
+        for file in files {
+            let (fileManifests, fileDiagnostics, count) = parseFile(file)
+            manifests += fileManifests
+            diagnostics += fileDiagnostics
+            documents += count
+        }
+        let selected = manifests.filter { manifest in
+            guard let hostName, let hosts = manifest.hosts else { return true }
+            return hosts.contains { $0.value == hostName }
+        }
+        var validator = ManifestSetValidator(manifests: selected)
+        let desired = validator.validate()
+        diagnostics += validator.diagnostics
+        diagnostics = sortedByPosition(diagnostics)
+        let hasErrors = diagnostics.contains { $0.severity == .error }
+        return ManifestLoadResult(desired: hasErrors ? nil : desired, diagnostics: diagnostics, documentsRead: documents)
+    }
+
+    /// Where `key` is written again at the same column after its first occurrence (Yams reports only the first).
+    static func repeatedKeyLocation(_ key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        for number in first.line..<lines.count {
+            let line = lines[number]
+            let indent = line.prefix { $0 == " " }.count
+            guard indent == first.column - 1 else { continue }
+            let rest = line.dropFirst(indent)
+            if rest.hasPrefix(key), rest.dropFirst(key.count).drop(while: { $0 == " " }).hasPrefix(":") {
+                return (number + 1, indent + 1)
+            }
+        }
+        return nil
+    }
+
+    /// File order, then line and column; findings without a position keep their place at the front.
+    static func sortedByPosition(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+        diagnostics.enumerated().sorted { a, b in
+            switch (a.element.location, b.element.location) {
+            case let (left?, right?):
+                if left.file != right.file { return left.file < right.file }
+                if left.line != right.line { return left.line < right.line }
+                if left.column != right.column { return left.column < right.column }
+                return a.offset < b.offset
+            case (nil, .some): return true
+            case (.some, nil): return false
+            case (nil, nil): return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    static func parseFile(_ file: ManifestFile) -> ([Manifest], [Diagnostic], Int) {
+        var manifests: [Manifest] = []
+        var diagnostics: [Diagnostic] = []
+        var count = 0
+        do {
+            let parser = try Parser(yaml: file.text)
+            while let root = try parser.nextRoot() {
+                // An empty document (a stray `---`) is not a manifest.
+                if DocumentReader.isNull(root) { continue }
+                count += 1
+                let start = root.mark.map { SourceLocation(file: file.path, line: $0.line, column: $0.column) }
+                    ?? SourceLocation(file: file.path, line: 1, column: 1)
+                let reader = DocumentReader(file: file.path, documentLocation: start)
+                if let manifest = ManifestDecoder(reader: reader, root: root).decode() { manifests.append(manifest) }
+                diagnostics += reader.diagnostics
+            }
+        } catch let error as YamlError {
+            diagnostics.append(syntaxDiagnostic(error, file: file.path))
+        } catch {
+            diagnostics.append(.error(at: SourceLocation(file: file.path, line: 1, column: 1), "cannot parse YAML: \(error)"))
+        }
+        return (manifests, diagnostics, count)
+    }
+
+    static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+        func located(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> Diagnostic {
+            var message = "YAML syntax error: \(problem)"
+            if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
+            return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), message)
+        }
+        switch error {
+        case let .scanner(context, problem, mark, _): return located(mark, problem, context)
+        case let .parser(context, problem, mark, _): return located(mark, problem, context)
+        case let .composer(context, problem, mark, _): return located(mark, problem, context)
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let key = duplicates.first ?? ""
+            let again = repeatedKeyLocation(key, after: context.mark, in: context.text)
+            let location = SourceLocation(file: file, line: again?.line ?? context.mark.line,
+                                          column: again?.column ?? context.mark.column)
+            return .error(at: location, path: key,
+                          "duplicate field \"\(key.escapedForMessage)\" (first set on line \(context.mark.line)); keep one")
+        case let .reader(problem, offset, _, yaml):
+            var line = 1, column = 1
+            if let offset {
+                for character in yaml.unicodeScalars.prefix(offset) {
+                    if character == "\n" { line += 1; column = 1 } else { column += 1 }
+                }
+            }
+            return .error(at: SourceLocation(file: file, line: line, column: column), "cannot read YAML: \(problem)")
+        default:
+            return .error(at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")
+        }
+    }
+}

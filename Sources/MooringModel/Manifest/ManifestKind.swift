@@ -1,0 +1,39 @@
+/// The kinds of document mooring understands, in the order reports list them.
+public enum ManifestKind: String, CaseIterable, Sendable, Codable, Comparable {
+    case host = "Host"
+    case bridge = "Bridge"
+    case nat = "NAT"
+    case microVM = "MicroVM"
+
+    public static let apiVersion = "mooring.dev/v1alpha1"
+
+    public static func < (lhs: ManifestKind, rhs: ManifestKind) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// Which program runs a MicroVM; `none` leaves that to another tool (Flintlock, microvm.nix).
+public enum VMMKind: String, CaseIterable, Sendable, Codable {
+    case qemuMicrovm = "qemu-microvm"
+    case cloudHypervisor = "cloud-hypervisor"
+    case firecracker
+    case none
+}
+
+public enum Accelerator: String, CaseIterable, Sendable, Codable {
+    case kvm
+    case tcg
+}
+
+public enum NetworkInterfaceType: String, CaseIterable, Sendable, Codable {
+    case tap
+    case macvtap
+}
+
+public enum MacvtapMode: String, CaseIterable, Sendable, Codable {
+    case bridge, vepa, `private`, passthru, source
+}
+
+public enum TransportProtocol: String, CaseIterable, Sendable, Codable {
+    case tcp, udp
+}

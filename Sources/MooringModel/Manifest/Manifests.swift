@@ -1,0 +1,124 @@
+/// Where a manifest document came from; printed as `Kind "name" (file:line:column)`.
+public struct ManifestOrigin: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var kind: ManifestKind
+    public var name: String
+    public var location: SourceLocation
+
+    public init(kind: ManifestKind, name: String, location: SourceLocation) {
+        self.kind = kind
+        self.name = name
+        self.location = location
+    }
+
+    /// `MicroVM "web-1"`
+    public var subject: String { "\(kind.rawValue) \"\(name)\"" }
+    /// `MicroVM/web-1`, the form used in link aliases and rule comments.
+    public var reference: String { "\(kind.rawValue)/\(name)" }
+    public var description: String { "\(subject) (\(location))" }
+}
+
+/// One decoded document: its header and the spec of its kind.
+public struct Manifest: Sendable {
+    public var origin: ManifestOrigin
+    public var labels: [String: String]
+    public var nameLocation: SourceLocation
+    /// `spec.hosts`: the hosts this document applies to; nil means every host.
+    public var hosts: [Located<String>]?
+    public var spec: ManifestSpec
+}
+
+public enum ManifestSpec: Sendable {
+    case host(HostSpec)
+    case bridge(BridgeSpec)
+    case nat(NATSpec)
+    case microVM(MicroVMSpec)
+}
+
+public struct HostSpec: Sendable {
+    public var parentInterface: Located<String>?
+    public var defaultBridge: Located<String>?
+    public var vmm: Located<VMMKind>?
+    public var accelerator: Located<Accelerator>?
+}
+
+public struct BridgeSpec: Sendable {
+    public var addresses: [Located<CIDR>] = []
+    public var mtu: Located<Int>?
+    public var ports: [Located<String>] = []
+    public var vxlan: VxlanSpec?
+    public var vlan: VlanSpec?
+}
+
+public struct VxlanSpec: Sendable {
+    public var vni: Located<Int>
+    public var local: Located<IPAddress>?
+    public var remote: Located<IPAddress>?
+    public var group: Located<IPAddress>?
+    public var dstPort: Int
+    public var device: Located<String>?
+    public var location: SourceLocation
+}
+
+public struct VlanSpec: Sendable {
+    public var parent: Located<String>
+    public var id: Located<Int>
+    public var location: SourceLocation
+}
+
+public struct NATSpec: Sendable {
+    public var externalInterface: Located<String>
+    public var internalInterfaces: [Located<String>]
+    public var enableIPv6: Bool
+    public var forwardPorts: [ForwardPortSpec]
+}
+
+public struct ForwardPortSpec: Sendable {
+    public var proto: TransportProtocol
+    public var sourcePort: PortRange
+    public var destination: IPAddress
+    /// nil keeps the packet's destination port.
+    public var destinationPort: Int?
+    public var loopback: Bool
+    public var location: SourceLocation
+    public var path: String
+    public var destinationLocation: SourceLocation
+}
+
+/// A host file the VMM reads, given as a path or as CAPMVM's `{image, filename}`.
+public struct BootFileSpec: Sendable {
+    public var path: Located<String>
+}
+
+public struct RootVolumeSpec: Sendable {
+    public var id: String?
+    public var path: Located<String>?
+    public var readOnly: Bool
+}
+
+public struct NetworkInterfaceSpec: Sendable {
+    public var guestDeviceName: Located<String>
+    public var type: Located<NetworkInterfaceType>
+    public var guestMac: Located<MACAddress>?
+    public var address: Located<CIDR>?
+    public var bridge: Located<String>?
+    public var parentInterface: Located<String>?
+    public var macvtapMode: MacvtapMode
+    public var hostDeviceName: Located<String>?
+    public var location: SourceLocation
+    public var path: String
+}
+
+public struct MicroVMSpec: Sendable {
+    public var vcpu: Located<Int>?
+    public var memoryMb: Located<Int>?
+    public var kernel: BootFileSpec?
+    public var initrd: BootFileSpec?
+    public var rootVolume: RootVolumeSpec?
+    public var kernelCmdline: String
+    public var vmm: Located<VMMKind>?
+    public var labels: [String: String]
+    public var networkInterfaces: [NetworkInterfaceSpec]
+    public var specLocation: SourceLocation
+    /// Fields written in the document, valid or not, so a bad value is not also reported as missing.
+    public var writtenFields: Set<String>
+}

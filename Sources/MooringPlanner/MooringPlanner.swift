@@ -1,0 +1,1 @@
+// The MooringPlanner module; see docs/architecture.md.

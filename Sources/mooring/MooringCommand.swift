@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct MooringCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mooring",
+        abstract: "Make this host's bridges, taps, NAT and MicroVMs match a directory of YAML manifests.",
+        subcommands: [ValidateCommand.self]
+    )
+}

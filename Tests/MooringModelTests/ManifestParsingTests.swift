@@ -1,0 +1,101 @@
+import Testing
+@testable import MooringModel
+
+/// Focused checks of decoding rules that the corpus does not pin down field by field.
+struct ManifestParsingTests {
+    private func parse(_ text: String, host: String? = nil) -> ManifestLoadResult {
+        ManifestSet.parse(files: [ManifestFile(path: "m.yaml", text: text)], hostName: host)
+    }
+
+    private let header = "apiVersion: mooring.dev/v1alpha1\n"
+
+    @Test func multiDocumentFilesAndEmptyDocuments() throws {
+        let text = "---\n" + header + "kind: Bridge\nmetadata: {name: br0}\nspec: {}\n---\n---\n"
+            + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {mtu: 9000}\n"
+        let desired = try #require(parse(text).desired)
+        #expect(desired.bridges.map(\.name) == ["br0", "br1"])
+        #expect(desired.bridges[1].mtu == 9000)
+    }
+
+    @Test func portRangesStayStringsDespiteYAML11Sexagesimal() throws {
+        let text = header + """
+            kind: NAT
+            metadata: {name: n}
+            spec:
+              externalInterface: eth0
+              internalInterfaces: [br0]
+              forwardPorts:
+                - {proto: tcp, sourcePort: 8000:8010, destination: 10.0.0.10}
+                - {proto: udp, sourcePort: "53", destination: "10.0.0.10:5353"}
+            """
+        let nat = try #require(parse(text).desired?.nats.first)
+        #expect(nat.forwards[0].sourcePort == PortRange(8000, 8010))
+        #expect(nat.forwards[0].destinationPort == nil)
+        #expect(nat.forwards[1].sourcePort == PortRange(single: 53))
+        #expect(nat.forwards[1].destinationPort == 5353)
+    }
+
+    @Test func capmvmKernelCmdlineMapIsSortedKeyValue() throws {
+        let text = header + """
+            kind: MicroVM
+            metadata: {name: a}
+            spec:
+              vcpu: 2
+              memoryMb: 512
+              kernel: {image: "ghcr.io/x/kernel:1", filename: /boot/vmlinux}
+              kernelCmdline: {reboot: k, console: ttyS0, quiet: ""}
+              networkInterfaces: [{guestDeviceName: eth0, type: macvtap, parentInterface: eth0}]
+            """
+        let result = parse(text)
+        let vm = try #require(result.desired?.microVMs.first)
+        #expect(vm.kernelCmdline == "console=ttyS0 quiet reboot=k")
+        #expect(vm.kernel == "/boot/vmlinux")
+        #expect(result.warnings.contains { $0.message.contains("pulls no images") })
+        #expect(vm.interfaces[0].parentInterface == "eth0")
+        #expect(vm.interfaces[0].macvtapMode == .bridge)
+    }
+
+    @Test func vmmNoneNeedsNoKernel() throws {
+        let text = header + """
+            kind: Host
+            metadata: {name: h}
+            spec: {vmm: none, defaultBridge: br0}
+            ---
+            apiVersion: mooring.dev/v1alpha1
+            kind: MicroVM
+            metadata: {name: a}
+            spec:
+              networkInterfaces: [{guestDeviceName: eth0, type: tap}]
+            """
+        let vm = try #require(parse(text).desired?.microVMs.first)
+        #expect(vm.vmm == .none)
+        #expect(vm.interfaces[0].bridge == "br0")
+    }
+
+    @Test func everyErrorIsReportedNotJustTheFirst() {
+        let files = (1...3).map { index in
+            ManifestFile(path: "f\(index).yaml", text: header + "kind: Bridge\nmetadata: {name: b\(index)}\nspec: {mtu: 1}\n")
+        }
+        let result = ManifestSet.parse(files: files)
+        #expect(result.errors.count == 3)
+        #expect(result.errors.map { $0.location?.file } == ["f1.yaml", "f2.yaml", "f3.yaml"])
+    }
+
+    @Test func documentsForOtherHostsAreLeftOut() throws {
+        let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [alpha]}\n---\n"
+            + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hosts: [beta, gamma]}\n---\n"
+            + header + "kind: Bridge\nmetadata: {name: br2}\nspec: {}\n"
+        #expect(try #require(parse(text, host: "beta").desired).bridges.map(\.name) == ["br1", "br2"])
+        #expect(try #require(parse(text).desired).bridges.count == 3)
+    }
+
+    @Test func destinationForms() {
+        #expect(ManifestDecoder.parseDestination("10.0.0.10:80")! == (IPAddress("10.0.0.10")!, 80))
+        #expect(ManifestDecoder.parseDestination("10.0.0.10")! == (IPAddress("10.0.0.10")!, nil))
+        #expect(ManifestDecoder.parseDestination("[fd12::10]:443")! == (IPAddress("fd12::10")!, 443))
+        #expect(ManifestDecoder.parseDestination("fd12::10")! == (IPAddress("fd12::10")!, nil))
+        #expect(ManifestDecoder.parseDestination("[10.0.0.1]:80") == nil)
+        #expect(ManifestDecoder.parseDestination("10.0.0.10:") == nil)
+        #expect(ManifestDecoder.parseDestination("host:80") == nil)
+    }
+}
