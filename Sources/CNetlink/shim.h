@@ -29,4 +29,13 @@ extern int unshare(int flags);
 static inline unsigned long mooring_TUNSETIFF(void) { return TUNSETIFF; }
 static inline unsigned long mooring_TUNSETPERSIST(void) { return TUNSETPERSIST; }
 static inline unsigned long mooring_TUNGETIFF(void) { return TUNGETIFF; }
+
+/* `#define X_MAX (__X_MAX - 1)` does not import into Swift. */
+static const int mooring_IFLA_MAX = IFLA_MAX;
+static const int mooring_IFLA_INFO_MAX = IFLA_INFO_MAX;
+static const int mooring_IFLA_MACVLAN_MAX = IFLA_MACVLAN_MAX;
+static const int mooring_IFLA_VXLAN_MAX = IFLA_VXLAN_MAX;
+static const int mooring_IFLA_VLAN_MAX = IFLA_VLAN_MAX;
+static const int mooring_IFLA_TUN_MAX = IFLA_TUN_MAX;
+static const int mooring_IFA_MAX = IFA_MAX;
 #endif

@@ -1,1 +1,0 @@
-// The MooringDrivers module; see docs/architecture.md.

@@ -1,0 +1,82 @@
+import CNetlink
+import Foundation
+import Synchronization
+
+/// A thread that lives in one network namespace. Netlink and nftables sockets belong to the namespace of
+/// the thread that opens them, so every driver call for a `--netns` target runs here; the rest of the
+/// process (and other tests in the same process) stays where it was.
+public final class NamespaceThread: Sendable {
+    public let netns: String?
+    private let queue = Mutex<[@Sendable () -> Void]>([])
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+
+    /// Starts the thread and enters `/run/netns/NAME` on it; nil stays in the caller's namespace.
+    public init(netns: String?) throws {
+        self.netns = netns
+        let ready = DispatchSemaphore(value: 0)
+        let failure = Mutex<String?>(nil)
+        let thread = Thread { [self] in
+            if let netns {
+                let path = "/run/netns/\(netns)"
+                let fd = open(path, O_RDONLY | O_CLOEXEC)
+                if fd < 0 {
+                    failure.withLock { $0 = "cannot open \(path): \(String(cString: strerror(errno))) (create it with `ip netns add \(netns)`)" }
+                } else {
+                    if setns(fd, 0x4000_0000 /* CLONE_NEWNET */) != 0 {
+                        failure.withLock { $0 = "cannot enter network namespace \(netns): \(String(cString: strerror(errno)))" }
+                    }
+                    close(fd)
+                }
+            }
+            ready.signal()
+            if failure.withLock({ $0 }) != nil { return }
+            self.loop()
+        }
+        thread.name = "mooring-netns-\(netns ?? "host")"
+        thread.stackSize = 4 << 20
+        thread.start()
+        ready.wait()
+        if let message = failure.withLock({ $0 }) { throw DriverError(message) }
+    }
+
+    deinit { stop() }
+
+    private func loop() {
+        while true {
+            wakeup.wait()
+            let jobs = queue.withLock { jobs -> [@Sendable () -> Void] in
+                defer { jobs.removeAll() }
+                return jobs
+            }
+            for job in jobs { job() }
+            if stopped.load(ordering: .acquiring) && queue.withLock({ $0.isEmpty }) { return }
+        }
+    }
+
+    /// Runs `body` on the namespace thread and waits for its result.
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<T, Error>?>(nil)
+        queue.withLock { $0.append {
+            let outcome = Result { try body() }
+            result.withLock { $0 = outcome }
+            done.signal()
+        } }
+        wakeup.signal()
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+
+    public func stop() {
+        if stopped.exchange(true, ordering: .acquiringAndReleasing) { return }
+        wakeup.signal()
+    }
+}
+
+/// A driver failure, with the message shown to the user as is.
+public struct DriverError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,135 @@
+import CNetlink
+import Foundation
+import MooringModel
+
+/// Builds one rtnetlink request with libnl's message API, and hands back its bytes for batching.
+final class MessageBuilder {
+    private let message: OpaquePointer
+
+    init(type: Int32, flags: Int32 = 0) {
+        message = nlmsg_alloc_simple(type, flags)
+    }
+
+    /// Adopts a message libnl-route built (e.g. `rtnl_link_build_add_request`).
+    init(adopting message: OpaquePointer) {
+        self.message = message
+    }
+
+    deinit { nlmsg_free(message) }
+
+    func header<T>(_ value: T) {
+        var copy = value
+        _ = nlmsg_append(message, &copy, MemoryLayout<T>.size, Int32(NLMSG_ALIGNTO))
+    }
+
+    func string(_ type: Int32, _ value: String) { _ = nla_put_string(message, type, value) }
+    func u32(_ type: Int32, _ value: UInt32) { _ = nla_put_u32(message, type, value) }
+    func bytes(_ type: Int32, _ value: [UInt8]) {
+        _ = value.withUnsafeBytes { nla_put(message, type, Int32($0.count), $0.baseAddress) }
+    }
+
+    var request: NetlinkRequest {
+        let header = nlmsg_hdr(message)!
+        let length = Int(header.pointee.nlmsg_len)
+        let bytes = [UInt8](UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length))
+        return NetlinkRequest(bytes: bytes)
+    }
+}
+
+/// The rtnetlink requests mooring sends. Links are addressed by name or index; masters and parents by index.
+enum LinkRequests {
+    static func ifinfo(index: Int32 = 0, up: Bool? = nil) -> ifinfomsg {
+        var info = ifinfomsg()
+        info.ifi_family = UInt8(AF_UNSPEC)
+        info.ifi_index = index
+        if let up {
+            info.ifi_change = UInt32(IFF_UP)
+            info.ifi_flags = up ? UInt32(IFF_UP) : 0
+        }
+        return info
+    }
+
+    /// RTM_SETLINK on an existing link, found by name (index 0) or by index.
+    static func set(name: String? = nil, index: Int32 = 0, newName: String? = nil, alias: String? = nil,
+                    master: Int32? = nil, mtu: Int? = nil, mac: MACAddress? = nil, up: Bool? = nil,
+                    group: UInt32? = nil) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_SETLINK))
+        builder.header(ifinfo(index: index, up: up))
+        if let name, index == 0 { builder.string(Int32(IFLA_IFNAME), name) }
+        if let newName { builder.string(Int32(IFLA_IFNAME), newName) }
+        if let alias { builder.string(Int32(IFLA_IFALIAS), alias) }
+        if let master { builder.u32(Int32(IFLA_MASTER), UInt32(bitPattern: master)) }
+        if let mtu { builder.u32(Int32(IFLA_MTU), UInt32(mtu)) }
+        if let mac { builder.bytes(Int32(IFLA_ADDRESS), mac.bytes) }
+        if let group { builder.u32(Int32(IFLA_GROUP), group) }
+        return builder.request
+    }
+
+    static func delete(name: String) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_DELLINK))
+        builder.header(ifinfo())
+        builder.string(Int32(IFLA_IFNAME), name)
+        return builder.request
+    }
+
+    /// Deletes every link in `group` at once: one unregister batch, one RCU grace period for all of them.
+    static func deleteGroup(_ group: UInt32) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_DELLINK))
+        builder.header(ifinfo())
+        builder.u32(Int32(IFLA_GROUP), group)
+        return builder.request
+    }
+
+    static func address(add: Bool, index: Int32, address: CIDR) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(add ? RTM_NEWADDR : RTM_DELADDR),
+                                     flags: add ? Int32(NLM_F_CREATE | NLM_F_REPLACE) : 0)
+        var info = ifaddrmsg()
+        let v4 = address.address.isIPv4
+        info.ifa_family = UInt8(v4 ? AF_INET : AF_INET6)
+        info.ifa_prefixlen = UInt8(address.prefixLength)
+        info.ifa_index = UInt32(index)
+        info.ifa_scope = UInt8(RT_SCOPE_UNIVERSE.rawValue)
+        builder.header(info)
+        builder.bytes(Int32(IFA_LOCAL), address.address.bytes)
+        builder.bytes(Int32(IFA_ADDRESS), address.address.bytes)
+        // A hypervisor bridge's IPv6 address should work at once, not after duplicate address detection.
+        if add && !v4 { builder.u32(Int32(IFA_FLAGS), UInt32(IFA_F_NODAD)) }
+        return builder.request
+    }
+
+    static func dumpLinks() -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_GETLINK))
+        builder.header(ifinfo())
+        builder.u32(Int32(IFLA_EXT_MASK), 1 << 3 /* RTEXT_FILTER_SKIP_STATS */)
+        return builder.request
+    }
+
+    static func dumpAddresses() -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_GETADDR))
+        var info = ifaddrmsg()
+        info.ifa_family = UInt8(AF_UNSPEC)
+        builder.header(info)
+        return builder.request
+    }
+
+    /// A create request built with libnl-route's link objects, which know each kind's attributes.
+    static func create(_ configure: (OpaquePointer) throws -> Void, alloc: () -> OpaquePointer?) throws -> NetlinkRequest {
+        guard let link = alloc() else { throw DriverError("netlink: cannot allocate a link object") }
+        defer { rtnl_link_put(link) }
+        try configure(link)
+        var message: OpaquePointer?
+        let rc = rtnl_link_build_add_request(link, Int32(NLM_F_CREATE | NLM_F_EXCL), &message)
+        guard rc >= 0, let message else { throw DriverError("netlink: cannot build request: \(String(cString: nl_geterror(rc)))") }
+        return MessageBuilder(adopting: message).request
+    }
+
+    static func nlAddress(_ address: IPAddress) -> OpaquePointer? {
+        address.bytes.withUnsafeBytes { raw in
+            nl_addr_build(address.isIPv4 ? AF_INET : AF_INET6, raw.baseAddress, raw.count)
+        }
+    }
+
+    static func nlMAC(_ mac: MACAddress) -> OpaquePointer? {
+        mac.bytes.withUnsafeBytes { raw in nl_addr_build(AF_LLC, raw.baseAddress, raw.count) }
+    }
+}

@@ -1,0 +1,255 @@
+import CNetlink
+import Foundation
+import MooringModel
+import MooringPlanner
+
+/// Observes links and addresses (one dump each) and executes link operations in batches.
+/// Must be used on one thread (a `NamespaceThread` for `--netns`): its sockets belong to that thread's namespace.
+public final class NetlinkDriver: @unchecked Sendable {
+    private let socket: NetlinkSocket
+    /// Link indexes by name as last observed or created; cleared for names deleted since.
+    private var indexes: [String: Int32] = [:]
+    private var groupsInUse: Set<UInt32> = []
+
+    public init() throws {
+        socket = try NetlinkSocket()
+    }
+
+    // MARK: Observe
+
+    /// Every link with its addresses: one link dump and one address dump, whatever the number of links.
+    public func observeLinks() throws -> [ObservedLink] {
+        var links: [ObservedLink] = []
+        try socket.dump(LinkRequests.dumpLinks()) { header in
+            if let link = LinkDumpParser.link(header) { links.append(link) }
+        }
+        var addresses: [Int: [CIDR]] = [:]
+        try socket.dump(LinkRequests.dumpAddresses()) { header in
+            if let (index, address) = LinkDumpParser.address(header) { addresses[index, default: []].append(address) }
+        }
+        for position in links.indices {
+            links[position].addresses = (addresses[links[position].index] ?? []).sorted()
+        }
+        indexes = Dictionary(links.map { ($0.name, Int32($0.index)) }, uniquingKeysWith: { first, _ in first })
+        groupsInUse = Set(links.map(\.group))
+        return links
+    }
+
+    // MARK: Execute
+
+    /// Executes link operations in order, many per netlink send. `completed(i)` is called once operation
+    /// `i` is known done; `flushAfter(i)` forces the batch out after operation `i` (crash tests use it).
+    public func apply(_ operations: [Action], flushAfter: (Int) -> Bool = { _ in false },
+                      completed: (Int) throws -> Void = { _ in }) throws {
+        var batch = Batch(socket: socket)
+        var position = 0
+        while position < operations.count {
+            // A run of deletes is one group delete.
+            if case .deleteLink = operations[position] {
+                var end = position
+                while end < operations.count, case .deleteLink = operations[end], !(end > position && flushAfter(end - 1)) { end += 1 }
+                try queueDeletes(Array(position..<end), operations, &batch, completed)
+                if flushAfter(end - 1) { try batch.flush(completed) }
+                position = end
+                continue
+            }
+            try queue(position, operations[position], &batch, completed)
+            if flushAfter(position) { try batch.flush(completed) }
+            position += 1
+        }
+        try batch.flush(completed)
+    }
+
+    private func index(of name: String, _ batch: inout Batch, _ completed: (Int) throws -> Void) throws -> Int32 {
+        if let known = indexes[name] { return known }
+        // Created in this run: its requests must reach the kernel before it has an index.
+        try batch.flush(completed)
+        let found = if_nametoindex(name)
+        guard found != 0 else { throw DriverError("link \(name) does not exist") }
+        indexes[name] = Int32(found)
+        return Int32(found)
+    }
+
+    private func queue(_ position: Int, _ operation: Action, _ batch: inout Batch,
+                       _ completed: (Int) throws -> Void) throws {
+        switch operation {
+        case let .createBridge(name, alias, mtu):
+            let create = try LinkRequests.create({ link in
+                rtnl_link_set_name(link, name)
+                _ = rtnl_link_set_type(link, "bridge")
+                rtnl_link_set_flags(link, UInt32(IFF_UP))
+            }, alloc: { rtnl_link_alloc() })
+            created(name)
+            // A bridge follows its ports' MTUs unless its own was *changed* by a user: an MTU given at
+            // creation, or set to the value it already has, does not count. Stepping through a neighbouring
+            // value pins the declared MTU.
+            var requests = [create, LinkRequests.set(name: name, alias: alias)]
+            if let mtu {
+                requests.append(LinkRequests.set(name: name, mtu: mtu > 68 ? mtu - 1 : mtu + 1))
+                requests.append(LinkRequests.set(name: name, mtu: mtu))
+            }
+            batch.add(requests, for: position, operation)
+
+        case let .createTap(name, alias, master, mtu, vnetHeader, multiQueue):
+            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
+            // The ioctl acts at once, so earlier requests (deleting an old device of the same name) go first.
+            if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
+            let temporary = DeviceNaming.temporaryName(for: name)
+            try TapDevice.create(name: temporary, vnetHeader: vnetHeader, multiQueue: multiQueue)
+            let tapIndex = Int32(if_nametoindex(temporary))
+            guard tapIndex != 0 else { throw DriverError("create tap \(name): \(temporary) vanished after creation") }
+            // Rename and mark in one request: no moment exists where the final name lacks mooring's alias.
+            let finish = LinkRequests.set(index: tapIndex, newName: name, alias: alias, master: masterIndex, mtu: mtu, up: true)
+            created(name)
+            batch.add([finish], for: position, operation, kind: .tapFinish)
+
+        case let .createMacvtap(name, alias, parent, mode, mac, mtu):
+            let parentIndex = try index(of: parent, &batch, completed)
+            let create = try LinkRequests.create({ link in
+                rtnl_link_set_name(link, name)
+                rtnl_link_set_link(link, parentIndex)
+                _ = rtnl_link_macvtap_set_mode(link, LinkDumpParser.macvtapModeValue(mode))
+                if let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
+                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
+                rtnl_link_set_flags(link, UInt32(IFF_UP))
+            }, alloc: { rtnl_link_macvtap_alloc() })
+            created(name)
+            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+
+        case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
+            let deviceIndex = try device.map { try index(of: $0, &batch, completed) }
+            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
+            let create = try LinkRequests.create({ link in
+                rtnl_link_set_name(link, name)
+                _ = rtnl_link_vxlan_set_id(link, UInt32(vni))
+                if let peer = remote ?? group, let address = LinkRequests.nlAddress(peer) {
+                    _ = rtnl_link_vxlan_set_group(link, address); nl_addr_put(address)
+                }
+                if let local, let address = LinkRequests.nlAddress(local) {
+                    _ = rtnl_link_vxlan_set_local(link, address); nl_addr_put(address)
+                }
+                _ = rtnl_link_vxlan_set_port(link, UInt32(port))
+                if let deviceIndex { _ = rtnl_link_vxlan_set_link(link, UInt32(deviceIndex)) }
+                if let masterIndex { rtnl_link_set_master(link, masterIndex) }
+                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
+                rtnl_link_set_flags(link, UInt32(IFF_UP))
+            }, alloc: { rtnl_link_vxlan_alloc() })
+            created(name)
+            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+
+        case let .createVlan(name, alias, parent, id, master, mtu):
+            let parentIndex = try index(of: parent, &batch, completed)
+            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
+            let create = try LinkRequests.create({ link in
+                rtnl_link_set_name(link, name)
+                rtnl_link_set_link(link, parentIndex)
+                _ = rtnl_link_vlan_set_id(link, UInt16(id))
+                if let masterIndex { rtnl_link_set_master(link, masterIndex) }
+                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
+                rtnl_link_set_flags(link, UInt32(IFF_UP))
+            }, alloc: { rtnl_link_vlan_alloc() })
+            created(name)
+            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+
+        case let .setMaster(link, master):
+            let masterIndex = try master.map { try index(of: $0, &batch, completed) } ?? 0
+            batch.add([LinkRequests.set(name: link, master: masterIndex)], for: position, operation)
+        case let .setMTU(link, mtu):
+            batch.add([LinkRequests.set(name: link, mtu: mtu)], for: position, operation)
+        case let .setMAC(link, mac):
+            batch.add([LinkRequests.set(name: link, mac: mac)], for: position, operation)
+        case let .setUp(link):
+            batch.add([LinkRequests.set(name: link, up: true)], for: position, operation)
+        case let .setAlias(link, alias):
+            batch.add([LinkRequests.set(name: link, alias: alias)], for: position, operation)
+        case let .addAddress(link, address):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.address(add: true, index: linkIndex, address: address)], for: position, operation)
+        case let .removeAddress(link, address):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.address(add: false, index: linkIndex, address: address)], for: position, operation,
+                      tolerated: [EADDRNOTAVAIL, ENODEV])
+        case .deleteLink:
+            try queueDeletes([position], [operation], &batch, completed)
+        }
+    }
+
+    /// Forgets a name's old index: the next lookup finds the new link.
+    private func created(_ name: String) { indexes[name] = nil }
+
+    /// Moves the links into an unused interface group and deletes the group: the kernel then unregisters
+    /// them together and waits for one grace period instead of one per link (1000 taps: 0.35 s, not 18 s).
+    private func queueDeletes(_ positions: [Int], _ operations: [Action], _ batch: inout Batch,
+                              _ completed: (Int) throws -> Void) throws {
+        let names = positions.compactMap { position -> (Int, String)? in
+            if case let .deleteLink(name) = operations[position] { return (position, name) }
+            return nil
+        }
+        for (_, name) in names { indexes[name] = nil }
+        if names.count == 1 {
+            batch.add([LinkRequests.delete(name: names[0].1)], for: names[0].0, operations[names[0].0], tolerated: [ENODEV])
+            return
+        }
+        var group: UInt32 = 0x6d6f_6f72  // "moor"
+        while groupsInUse.contains(group) { group &+= 1 }
+        groupsInUse.insert(group)
+        for (position, name) in names {
+            batch.add([LinkRequests.set(name: name, group: group)], for: position, operations[position], tolerated: [ENODEV])
+        }
+        batch.add([LinkRequests.deleteGroup(group)], for: names.last!.0, operations[names.last!.0], tolerated: [ENODEV])
+    }
+}
+
+/// Requests waiting to be sent, each tied to the plan operation it serves.
+private struct Batch {
+    enum Kind { case general, tapFinish }
+
+    let socket: NetlinkSocket
+    private var requests: [NetlinkRequest] = []
+    private var owners: [(position: Int, operation: Action, tolerated: [Int32], kind: Kind)] = []
+
+    init(socket: NetlinkSocket) { self.socket = socket }
+
+    func hasRequests(otherThan kind: Kind) -> Bool { owners.contains { $0.kind != kind } }
+
+    /// Adds requests that must travel together (a create and the alias that marks it).
+    mutating func add(_ group: [NetlinkRequest], for position: Int, _ operation: Action, tolerated: [Int32] = [],
+                      kind: Kind = .general) {
+        for (offset, request) in group.enumerated() {
+            var request = request
+            request.continuesGroup = offset > 0
+            requests.append(request)
+            owners.append((position, operation, tolerated, kind))
+        }
+    }
+
+    mutating func flush(_ completed: (Int) throws -> Void) throws {
+        guard !requests.isEmpty else { return }
+        let sent = requests, sentOwners = owners
+        requests.removeAll(keepingCapacity: true)
+        owners.removeAll(keepingCapacity: true)
+        let failures = try socket.transact(sent)
+        var failed: [Int: (Action, NetlinkFailure)] = [:]
+        for (index, failure) in failures {
+            let owner = sentOwners[index]
+            if owner.tolerated.contains(failure.errno) { continue }
+            if failed[owner.position] == nil { failed[owner.position] = (owner.operation, failure) }
+        }
+        var reported = Set<Int>()
+        for owner in sentOwners where failed[owner.position] == nil && reported.insert(owner.position).inserted {
+            try completed(owner.position)
+        }
+        if let first = failed.min(by: { $0.key < $1.key }) {
+            throw LinkOperationError(position: first.key, operation: first.value.0, failure: first.value.1.description)
+        }
+    }
+}
+
+/// A link operation the kernel refused, with the kernel's own words.
+public struct LinkOperationError: Error, CustomStringConvertible, Sendable {
+    public var position: Int
+    public var operation: Action
+    public var failure: String
+
+    public var description: String { "\(ActionText.describe(operation)) failed: \(failure)" }
+}

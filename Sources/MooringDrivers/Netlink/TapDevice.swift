@@ -1,0 +1,29 @@
+import CNetlink
+import Foundation
+
+/// Persistent tap devices. rtnetlink cannot create tun/tap devices; the TUNSETIFF ioctl on /dev/net/tun
+/// can, in the namespace of the calling thread.
+enum TapDevice {
+    static func create(name: String, vnetHeader: Bool, multiQueue: Bool) throws {
+        let fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DriverError("create tap \(name): cannot open /dev/net/tun: \(String(cString: strerror(errno))) (is the tun module loaded?)")
+        }
+        defer { close(fd) }
+        var request = ifreq()
+        withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { buffer in
+            let bytes = Array(name.utf8.prefix(buffer.count - 1))
+            for (offset, byte) in bytes.enumerated() { buffer[offset] = byte }
+        }
+        var flags = Int32(IFF_TAP | IFF_NO_PI)
+        if vnetHeader { flags |= Int32(IFF_VNET_HDR) }
+        if multiQueue { flags |= Int32(IFF_MULTI_QUEUE) }
+        request.ifr_ifru.ifru_flags = Int16(truncatingIfNeeded: flags)
+        guard ioctl(fd, mooring_TUNSETIFF(), &request) == 0 else {
+            throw DriverError("create tap \(name): TUNSETIFF failed: \(String(cString: strerror(errno)))")
+        }
+        guard ioctl(fd, mooring_TUNSETPERSIST(), 1) == 0 else {
+            throw DriverError("create tap \(name): TUNSETPERSIST failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}

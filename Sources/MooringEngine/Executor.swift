@@ -1,0 +1,70 @@
+import Foundation
+import MooringDrivers
+import MooringModel
+import MooringPlanner
+import Synchronization
+
+/// Walks a plan's changes in order and hands them to the drivers, runs of link actions at once.
+/// Stops at the first failure; what was done stays done, and the next run picks up from there.
+public struct Executor {
+    public let drivers: HostDrivers
+    /// Called after each change completes, with its position in the plan.
+    public var progress: @Sendable (Int, Change) -> Void = { _, _ in }
+
+    /// Test hook: `MOORING_TEST_KILL_AFTER=k` kills the process with SIGKILL right after the k-th change
+    /// (1-based) completes, so crash tests can stop an apply at an exact point.
+    static let killAfter: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_KILL_AFTER"].flatMap(Int.init)
+
+    public init(drivers: HostDrivers) { self.drivers = drivers }
+
+    /// Returns how many changes completed; throws `ExecutionError` naming the failed change.
+    @discardableResult
+    public func execute(_ plan: Plan) throws -> Int {
+        let changes = plan.changes
+        let done = Atomic<Int>(0)
+        var position = 0
+        while position < changes.count {
+            var end = position
+            while end < changes.count && Self.isLinkAction(changes[end].operation) { end += 1 }
+            if end > position {
+                let run = Array(changes[position..<end])
+                let base = position
+                let progress = self.progress
+                let killAfter = Self.killAfter
+                do {
+                    try drivers.applyLinks(run.map(\.operation), flushAfter: { index in
+                        killAfter.map { base + index + 1 == $0 } ?? false
+                    }, completed: { index in
+                        done.add(1, ordering: .relaxed)
+                        progress(base + index, run[index])
+                        if let killAfter, base + index + 1 == killAfter { kill(getpid(), SIGKILL) }
+                    })
+                } catch let error as LinkOperationError {
+                    throw ExecutionError(change: run[error.position], message: error.description,
+                                         completed: done.load(ordering: .relaxed))
+                } catch {
+                    throw ExecutionError(change: run[min(done.load(ordering: .relaxed) - base, run.count - 1)],
+                                         message: "\(error)", completed: done.load(ordering: .relaxed))
+                }
+                position = end
+                continue
+            }
+            position += 1
+        }
+        return done.load(ordering: .relaxed)
+    }
+
+    static func isLinkAction(_ action: Action) -> Bool { true }
+}
+
+/// An apply that stopped at a change the host refused.
+public struct ExecutionError: Error, CustomStringConvertible, Sendable {
+    public var change: Change
+    public var message: String
+    /// Changes completed before the failure.
+    public var completed: Int
+
+    public var description: String {
+        "\(change.resource) (\(change.group)): \(message)"
+    }
+}

@@ -1,1 +1,0 @@
-// The MooringEngine module; see docs/architecture.md.

@@ -1,0 +1,70 @@
+import Foundation
+import MooringDrivers
+import MooringModel
+import MooringPlanner
+
+/// What to reconcile: which manifests, on which host, in which namespace.
+public struct ReconcileTarget: Sendable {
+    public var manifestDirectory: String
+    public var netns: String?
+    public var hostName: String?
+    public var limits: ManifestReadLimits
+
+    public init(manifestDirectory: String, netns: String? = nil, hostName: String? = nil,
+                limits: ManifestReadLimits = ManifestReadLimits()) {
+        self.manifestDirectory = manifestDirectory
+        self.netns = netns
+        self.hostName = hostName
+        self.limits = limits
+    }
+}
+
+/// Thrown when the manifests do not validate: nothing was observed or changed.
+public struct InvalidManifests: Error, Sendable {
+    public var diagnostics: [Diagnostic]
+}
+
+/// The whole pipeline: validate -> observe -> plan -> apply -> observe again -> plan again (verify).
+public final class Reconciler: Sendable {
+    public let target: ReconcileTarget
+    public let drivers: HostDrivers
+
+    public init(target: ReconcileTarget) throws {
+        self.target = target
+        drivers = try HostDrivers(netns: target.netns)
+    }
+
+    public struct Loaded: Sendable {
+        public var desired: DesiredState
+        public var warnings: [Diagnostic]
+    }
+
+    public func load() throws -> Loaded {
+        let result = ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName, limits: target.limits)
+        guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
+        return Loaded(desired: desired, warnings: result.warnings)
+    }
+
+    public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {
+        let observed = try drivers.observe()
+        return (Planner(desired: desired, observed: observed).plan(), observed)
+    }
+
+    public struct ApplyOutcome: Sendable {
+        public var plan: Plan
+        public var completed: Int
+        /// What is still different after applying; in sync when converged.
+        public var remaining: Plan
+        public var converged: Bool { remaining.isInSync }
+    }
+
+    /// Applies `plan` (made from the current state) and verifies by planning again.
+    public func apply(_ plan: Plan, desired: DesiredState,
+                      progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
+        var executor = Executor(drivers: drivers)
+        executor.progress = progress
+        let completed = try executor.execute(plan)
+        let (remaining, _) = try self.plan(desired)
+        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining)
+    }
+}

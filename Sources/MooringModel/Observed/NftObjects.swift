@@ -1,0 +1,49 @@
+/// A base chain of mooring's table.
+public struct NftChain: Sendable, Codable, Equatable, Hashable {
+    public var name: String
+    public var type: String
+    public var hook: String
+    public var priority: Int
+    public var policy: String
+
+    public init(name: String, type: String, hook: String, priority: Int, policy: String = "accept") {
+        self.name = name
+        self.type = type
+        self.hook = hook
+        self.priority = priority
+        self.policy = policy
+    }
+}
+
+/// A verdict map of mooring's table; elements are canonical JSON texts `[key, value]`.
+public struct NftMap: Sendable, Codable, Equatable, Hashable {
+    public var name: String
+    /// The key type, e.g. `["inet_proto", "inet_service"]`.
+    public var keyType: [String]
+    /// The data type, e.g. `ipv4_addr . inet_service`.
+    public var dataType: String
+    public var flags: [String]
+    /// Each element as canonical JSON (`[{"concat":["tcp",80]},{"concat":["10.0.0.10",80]}]`), sorted.
+    public var elements: [String]
+
+    public init(name: String, keyType: [String], dataType: String, flags: [String], elements: [String]) {
+        self.name = name
+        self.keyType = keyType
+        self.dataType = dataType
+        self.flags = flags
+        self.elements = elements
+    }
+}
+
+/// One rule: its chain, its comment, and its expressions as canonical JSON.
+public struct NftRule: Sendable, Codable, Equatable, Hashable {
+    public var chain: String
+    public var comment: String?
+    public var expression: String
+
+    public init(chain: String, comment: String?, expression: String) {
+        self.chain = chain
+        self.comment = comment
+        self.expression = expression
+    }
+}

@@ -1,0 +1,101 @@
+/// One kernel network link as a netlink dump reports it. Filled in by the netlink driver; no planning here.
+public struct ObservedLink: Sendable, Codable, Equatable {
+    public var index: Int
+    public var name: String
+    public var kind: ObservedLinkKind
+    /// Ifindex of the bridge this link is a port of.
+    public var masterIndex: Int?
+    /// Ifindex of the lower device (a macvtap's or VLAN's parent), in this namespace.
+    public var parentIndex: Int?
+    public var mac: MACAddress?
+    public var mtu: Int
+    /// Administratively up (IFF_UP), whatever the carrier.
+    public var isUp: Bool
+    public var alias: String?
+    public var group: UInt32
+    /// Addresses on the link, without kernel-generated IPv6 link-local ones.
+    public var addresses: [CIDR]
+
+    public init(index: Int, name: String, kind: ObservedLinkKind, masterIndex: Int? = nil, parentIndex: Int? = nil,
+                mac: MACAddress? = nil, mtu: Int = 1500, isUp: Bool = false, alias: String? = nil, group: UInt32 = 0,
+                addresses: [CIDR] = []) {
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.masterIndex = masterIndex
+        self.parentIndex = parentIndex
+        self.mac = mac
+        self.mtu = mtu
+        self.isUp = isUp
+        self.alias = alias
+        self.group = group
+        self.addresses = addresses
+    }
+
+    /// True when the link carries mooring's ownership mark, or is one of its temporary devices.
+    public var isOwnedByMooring: Bool {
+        alias?.hasPrefix(DeviceNaming.aliasPrefix) == true || name.hasPrefix(DeviceNaming.reservedPrefix)
+    }
+
+    /// The owner recorded in the alias (`MicroVM/web-1/eth0`), if mooring's.
+    public var owner: String? {
+        guard let alias, alias.hasPrefix(DeviceNaming.aliasPrefix) else { return nil }
+        return String(alias.dropFirst(DeviceNaming.aliasPrefix.count))
+    }
+}
+
+public enum ObservedLinkKind: Sendable, Codable, Equatable {
+    case bridge
+    case tun(TunInfo)
+    case macvtap(mode: MacvtapMode?)
+    case vxlan(VxlanInfo)
+    case vlan(id: Int)
+    case veth
+    /// A device without rtnetlink link info: a physical NIC, loopback.
+    case device
+    case other(String)
+
+    public var name: String {
+        switch self {
+        case .bridge: return "bridge"
+        case let .tun(info): return info.isTap ? "tap" : "tun"
+        case .macvtap: return "macvtap"
+        case .vxlan: return "vxlan"
+        case .vlan: return "vlan"
+        case .veth: return "veth"
+        case .device: return "device"
+        case let .other(kind): return kind
+        }
+    }
+}
+
+public struct TunInfo: Sendable, Codable, Equatable {
+    public var isTap: Bool
+    public var vnetHeader: Bool
+    public var multiQueue: Bool
+    public var persistent: Bool
+
+    public init(isTap: Bool, vnetHeader: Bool, multiQueue: Bool, persistent: Bool) {
+        self.isTap = isTap
+        self.vnetHeader = vnetHeader
+        self.multiQueue = multiQueue
+        self.persistent = persistent
+    }
+}
+
+public struct VxlanInfo: Sendable, Codable, Equatable {
+    public var vni: Int
+    public var local: IPAddress?
+    /// IFLA_VXLAN_GROUP/GROUP6: the unicast remote or the multicast group.
+    public var remote: IPAddress?
+    public var port: Int
+    public var deviceIndex: Int?
+
+    public init(vni: Int, local: IPAddress? = nil, remote: IPAddress? = nil, port: Int = 4789, deviceIndex: Int? = nil) {
+        self.vni = vni
+        self.local = local
+        self.remote = remote
+        self.port = port
+        self.deviceIndex = deviceIndex
+    }
+}

@@ -1,0 +1,74 @@
+/// What mooring found on the host: the kernel's links and addresses, its own nftables table, sysctls and
+/// its units. Drivers fill it in; the planner compares it with the `DesiredState`.
+public struct ObservedState: Sendable, Codable, Equatable {
+    public var links: [ObservedLink]
+    /// The `inet mooring` table, normalised; nil when it does not exist.
+    public var nftables: ObservedNftTable?
+    /// Sysctls mooring may set, by dotted name (`net.ipv4.ip_forward`).
+    public var sysctls: [String: String]
+    /// `mooring-vm-*.service` units.
+    public var units: [ObservedUnit]
+    /// Facts about the host that decide what can work (8021q, /dev/kvm, ...).
+    public var capabilities: HostCapabilities
+
+    public init(links: [ObservedLink] = [], nftables: ObservedNftTable? = nil, sysctls: [String: String] = [:],
+                units: [ObservedUnit] = [], capabilities: HostCapabilities = HostCapabilities()) {
+        self.links = links
+        self.nftables = nftables
+        self.sysctls = sysctls
+        self.units = units
+        self.capabilities = capabilities
+    }
+
+    public func link(named name: String) -> ObservedLink? { linksByName[name] }
+    public func link(index: Int) -> ObservedLink? { links.first { $0.index == index } }
+
+    public var linksByName: [String: ObservedLink] {
+        Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+    public var linksByIndex: [Int: ObservedLink] {
+        Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+public struct HostCapabilities: Sendable, Codable, Equatable {
+    /// Whether the kernel can create 802.1Q VLAN devices (the 8021q module).
+    public var vlan: Bool
+    public init(vlan: Bool = true) { self.vlan = vlan }
+}
+
+/// mooring's nftables table as listed by libnftables, reduced to what decides equality.
+public struct ObservedNftTable: Sendable, Codable, Equatable {
+    public var chains: [NftChain]
+    public var maps: [NftMap]
+    public var rules: [NftRule]
+
+    public init(chains: [NftChain] = [], maps: [NftMap] = [], rules: [NftRule] = []) {
+        self.chains = chains
+        self.maps = maps
+        self.rules = rules
+    }
+}
+
+/// A `mooring-vm-*.service` unit as systemd reports it.
+public struct ObservedUnit: Sendable, Codable, Equatable {
+    public var name: String
+    public var activeState: String
+    public var subState: String
+    public var mainPID: Int
+    /// `MOORING_SPEC_HASH` from the unit's environment.
+    public var specHash: String?
+    public var restarts: Int
+
+    public init(name: String, activeState: String, subState: String, mainPID: Int = 0, specHash: String? = nil,
+                restarts: Int = 0) {
+        self.name = name
+        self.activeState = activeState
+        self.subState = subState
+        self.mainPID = mainPID
+        self.specHash = specHash
+        self.restarts = restarts
+    }
+
+    public var isRunning: Bool { activeState == "active" || activeState == "activating" || activeState == "reloading" }
+}

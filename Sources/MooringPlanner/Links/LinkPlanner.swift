@@ -1,0 +1,296 @@
+import MooringModel
+
+/// Diffs the links and addresses mooring should own against the kernel's, field by field.
+struct LinkPlanner {
+    let desired: DesiredState
+    let observed: ObservedState
+    /// MicroVMs whose unit is running now: recreating their devices interrupts them.
+    let runningMicroVMs: Set<String>
+
+    private var changes: [Change] = []
+    private var conflicts: [Conflict] = []
+    /// MicroVMs whose devices this plan deletes and recreates; their VMM must restart to use the new ones.
+    private(set) var recreatedMicroVMs: Set<String> = []
+
+    private let byName: [String: ObservedLink]
+    private let byIndex: [Int: ObservedLink]
+
+    init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>) {
+        self.desired = desired
+        self.observed = observed
+        self.runningMicroVMs = runningMicroVMs
+        byName = observed.linksByName
+        byIndex = observed.linksByIndex
+    }
+
+    mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
+        let specs = LinkSpec.all(in: desired)
+        let wanted = Set(specs.map(\.name))
+        deleteStale(keeping: wanted)
+        for spec in specs { plan(spec, creatable: wanted) }
+        planHostPorts()
+        return (changes, conflicts, recreatedMicroVMs)
+    }
+
+    private func name(ofIndex index: Int?) -> String? { index.flatMap { byIndex[$0]?.name } }
+
+    // MARK: Stale links
+
+    private mutating func deleteStale(keeping wanted: Set<String>) {
+        for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
+            let reason = link.name.hasPrefix(DeviceNaming.reservedPrefix)
+                ? "temporary device left by an interrupted run"
+                : "no longer in manifests"
+            changes.append(Change(resource: "link/\(link.name)", group: "stale", action: .delete,
+                                  summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
+                                  before: link.owner.map { "owner \($0)" }, operation: .deleteLink(name: link.name),
+                                  phase: deletePhase(link.kind)))
+        }
+    }
+
+    private func deletePhase(_ kind: ObservedLinkKind) -> Int {
+        switch kind {
+        case .tun, .macvtap: return Phase.deleteMicroVMDevices
+        case .bridge: return Phase.deleteBridges
+        default: return Phase.deletePorts
+        }
+    }
+
+    // MARK: Desired links
+
+    private mutating func plan(_ spec: LinkSpec, creatable: Set<String>) {
+        guard checkReferences(spec, creatable: creatable) else { return }
+        guard let link = byName[spec.name] else {
+            create(spec, reason: "declared in \(spec.group)", replacing: nil)
+            return
+        }
+        if !link.isOwnedByMooring {
+            let differences = kindDifferences(spec, link) + settingDifferences(spec, link)
+            if differences.isEmpty { return }  // an unowned link that already matches exactly is used as is
+            conflicts.append(Conflict(
+                resource: "link/\(spec.name)",
+                message: "\(link.kind.name) \(spec.name) exists but mooring does not own it (its alias has no \"\(DeviceNaming.aliasPrefix)\" mark) and it differs from \(spec.label): \(differences.joined(separator: ", "))",
+                fix: "rename or delete it (ip link del \(spec.name)), or, if it is a host interface, list it under a Bridge's spec.ports instead of declaring it"))
+            return
+        }
+        let kindChange = kindDifferences(spec, link)
+        if !kindChange.isEmpty {
+            let why = kindChange.joined(separator: ", ")
+            changes.append(Change(resource: "link/\(spec.name)", group: spec.group, action: .replace,
+                                  summary: "delete \(link.kind.name) \(spec.name) (\(spec.label)) to recreate it: \(why)",
+                                  reason: "\(why) cannot change in place", before: why, disruptive: true,
+                                  operation: .deleteLink(name: spec.name), phase: deletePhase(link.kind)))
+            create(spec, reason: "recreated: \(why)", replacing: link)
+            return
+        }
+        updateInPlace(spec, link)
+    }
+
+    /// Parents, underlay devices and VLAN support must be there for the link to be created.
+    private mutating func checkReferences(_ spec: LinkSpec, creatable: Set<String>) -> Bool {
+        var missing: [(String, String)] = []
+        switch spec.kind {
+        case let .macvtap(parent, _): missing.append((parent, "parent interface"))
+        case let .vxlan(vxlan): if let device = vxlan.device { missing.append((device, "underlay device")) }
+        case let .vlan(parent, _):
+            if !observed.capabilities.vlan {
+                conflicts.append(Conflict(resource: "link/\(spec.name)",
+                                          message: "this kernel cannot create 802.1Q VLAN devices (no 8021q support) for \(spec.label)",
+                                          fix: "load the 8021q module (modprobe 8021q), or remove spec.vlan"))
+                return false
+            }
+            missing.append((parent, "VLAN parent"))
+        default: break
+        }
+        if let master = spec.master { missing.append((master, "bridge")) }
+        for (name, role) in missing where byName[name] == nil && !creatable.contains(name) {
+            conflicts.append(Conflict(resource: "link/\(spec.name)",
+                                      message: "\(role) \"\(name)\" of \(spec.label) does not exist on this host",
+                                      fix: "create it, fix the name in the manifest, or declare it as a Bridge"))
+            return false
+        }
+        return true
+    }
+
+    /// What cannot change without recreating the link.
+    private func kindDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [String] {
+        switch (spec.kind, link.kind) {
+        case (.bridge, .bridge):
+            return []
+        case let (.tap(vnetHeader, multiQueue), .tun(info)) where info.isTap:
+            var out: [String] = []
+            if info.vnetHeader != vnetHeader { out.append("vnet_hdr \(info.vnetHeader ? "on" : "off") -> \(vnetHeader ? "on" : "off")") }
+            if info.multiQueue != multiQueue { out.append("multi_queue \(info.multiQueue ? "on" : "off") -> \(multiQueue ? "on" : "off")") }
+            if !info.persistent { out.append("not persistent") }
+            return out
+        case let (.macvtap(parent, mode), .macvtap(observedMode)):
+            var out: [String] = []
+            let observedParent = name(ofIndex: link.parentIndex) ?? "?"
+            if observedParent != parent { out.append("parent \(observedParent) -> \(parent)") }
+            if observedMode != mode { out.append("mode \(observedMode?.rawValue ?? "?") -> \(mode.rawValue)") }
+            return out
+        case let (.vxlan(want), .vxlan(have)):
+            var out: [String] = []
+            if have.vni != want.vni { out.append("vni \(have.vni) -> \(want.vni)") }
+            let remote = want.remote ?? want.group
+            if have.remote != remote { out.append("remote \(have.remote?.description ?? "none") -> \(remote?.description ?? "none")") }
+            if let local = want.local, have.local != local { out.append("local \(have.local?.description ?? "none") -> \(local)") }
+            if have.port != want.dstPort { out.append("dstport \(have.port) -> \(want.dstPort)") }
+            if let device = want.device, name(ofIndex: have.deviceIndex) != device {
+                out.append("device \(name(ofIndex: have.deviceIndex) ?? "none") -> \(device)")
+            }
+            return out
+        case let (.vlan(parent, id), .vlan(observedID)):
+            var out: [String] = []
+            if observedID != id { out.append("id \(observedID) -> \(id)") }
+            let observedParent = name(ofIndex: link.parentIndex) ?? "?"
+            if observedParent != parent { out.append("parent \(observedParent) -> \(parent)") }
+            return out
+        default:
+            return ["kind \(link.kind.name) -> \(spec.kind.name)"]
+        }
+    }
+
+    /// Settings that can change in place, as readable differences.
+    private func settingDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [String] {
+        var out: [String] = []
+        if let mtu = spec.mtu, link.mtu != mtu { out.append("mtu \(link.mtu) -> \(mtu)") }
+        if let mac = spec.mac, link.mac != mac { out.append("mac \(link.mac?.description ?? "none") -> \(mac)") }
+        let master = name(ofIndex: link.masterIndex)
+        if master != spec.master { out.append("master \(master ?? "none") -> \(spec.master ?? "none")") }
+        if !link.isUp { out.append("down -> up") }
+        let (add, remove) = addressDifference(spec, link)
+        out += add.map { "missing address \($0)" } + remove.map { "extra address \($0)" }
+        return out
+    }
+
+    private func addressDifference(_ spec: LinkSpec, _ link: ObservedLink) -> (add: [CIDR], remove: [CIDR]) {
+        let have = Set(link.addresses)
+        let want = Set(spec.addresses)
+        return (spec.addresses.filter { !have.contains($0) }, link.addresses.filter { !want.contains($0) }.sorted())
+    }
+
+    // MARK: Create
+
+    private mutating func create(_ spec: LinkSpec, reason: String, replacing old: ObservedLink?) {
+        let operation: Action
+        var details = ""
+        switch spec.kind {
+        case .bridge:
+            operation = .createBridge(name: spec.name, alias: spec.alias, mtu: spec.mtu)
+        case let .tap(vnetHeader, multiQueue):
+            operation = .createTap(name: spec.name, alias: spec.alias, master: spec.master, mtu: spec.mtu,
+                                   vnetHeader: vnetHeader, multiQueue: multiQueue)
+        case let .macvtap(parent, mode):
+            let mac = spec.mac ?? DeviceNaming.guestMAC(vm: spec.microVM ?? spec.name, device: spec.name)
+            operation = .createMacvtap(name: spec.name, alias: spec.alias, parent: parent, mode: mode, mac: mac, mtu: spec.mtu)
+            details = " on \(parent) mode \(mode.rawValue) mac \(mac)"
+        case let .vxlan(vxlan):
+            operation = .createVxlan(name: spec.name, alias: spec.alias, vni: vxlan.vni, local: vxlan.local,
+                                     remote: vxlan.remote, group: vxlan.group, port: vxlan.dstPort, device: vxlan.device,
+                                     master: spec.master, mtu: spec.mtu)
+            details = " vni \(vxlan.vni)" + (vxlan.remote.map { " remote \($0)" } ?? "") + (vxlan.group.map { " group \($0)" } ?? "")
+        case let .vlan(parent, id):
+            operation = .createVlan(name: spec.name, alias: spec.alias, parent: parent, id: id, master: spec.master, mtu: spec.mtu)
+            details = " on \(parent) id \(id)"
+        }
+        if let master = spec.master { details += " master \(master)" }
+        if let mtu = spec.mtu { details += " mtu \(mtu)" }
+        let disruptive = old != nil
+        if old != nil, let vm = spec.microVM { recreatedMicroVMs.insert(vm) }
+        changes.append(Change(resource: "link/\(spec.name)", group: spec.group, action: old == nil ? .create : .replace,
+                              summary: "create \(spec.kind.name) \(spec.name) (\(spec.label))\(details)", reason: reason,
+                              after: "\(spec.kind.name)\(details)", disruptive: disruptive, operation: operation,
+                              phase: spec.phase))
+        for address in spec.addresses {
+            changes.append(addressChange(spec, .addAddress(link: spec.name, address: address), "add address \(address)", reason: "declared in \(spec.group)"))
+        }
+    }
+
+    // MARK: Update in place
+
+    private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
+        let kind = spec.kind.name
+        func update(_ what: String, _ operation: Action, before: String?, after: String?, reason: String) -> Change {
+            Change(resource: "link/\(spec.name)", group: spec.group, action: .update, summary: "\(kind) \(spec.name): \(what)",
+                   reason: reason, before: before, after: after, operation: operation,
+                   phase: spec.phase == Phase.createBridges ? Phase.updateBridges : spec.phase)
+        }
+        if link.alias != spec.alias {
+            changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias), before: link.alias,
+                                  after: spec.alias, reason: "the link's owner changed"))
+        }
+        if let mtu = spec.mtu, link.mtu != mtu {
+            changes.append(update("set mtu \(mtu)", .setMTU(link: spec.name, mtu: mtu), before: "mtu \(link.mtu)",
+                                  after: "mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
+        }
+        if let mac = spec.mac, link.mac != mac {
+            changes.append(update("set mac \(mac)", .setMAC(link: spec.name, mac: mac),
+                                  before: link.mac.map { "mac \($0)" }, after: "mac \(mac)", reason: "mac differs from the manifest"))
+        }
+        let master = name(ofIndex: link.masterIndex)
+        if master != spec.master {
+            let what = spec.master.map { "set master \($0)" } ?? "release from \(master ?? "?")"
+            changes.append(update(what, .setMaster(link: spec.name, master: spec.master), before: master.map { "master \($0)" },
+                                  after: spec.master.map { "master \($0)" }, reason: "not attached to its bridge"))
+        }
+        if !link.isUp {
+            changes.append(update("set up", .setUp(link: spec.name), before: "down", after: "up", reason: "the link is down"))
+        }
+        let (add, remove) = addressDifference(spec, link)
+        for address in remove {
+            changes.append(addressChange(spec, .removeAddress(link: spec.name, address: address), "remove address \(address)",
+                                         reason: "not in \(spec.group)"))
+        }
+        for address in add {
+            changes.append(addressChange(spec, .addAddress(link: spec.name, address: address), "add address \(address)",
+                                         reason: "declared in \(spec.group)"))
+        }
+    }
+
+    private func addressChange(_ spec: LinkSpec, _ operation: Action, _ what: String, reason: String) -> Change {
+        let isAdd: Bool
+        if case .addAddress = operation { isAdd = true } else { isAdd = false }
+        return Change(resource: "link/\(spec.name)", group: spec.group, action: .update,
+                      summary: "\(spec.kind.name) \(spec.name): \(what)", reason: reason,
+                      before: isAdd ? nil : what.replacingOccurrences(of: "remove address ", with: ""),
+                      after: isAdd ? what.replacingOccurrences(of: "add address ", with: "") : nil,
+                      operation: operation, phase: isAdd ? Phase.addAddresses : Phase.removeAddresses)
+    }
+
+    // MARK: Host ports
+
+    /// Host interfaces listed as ports are enslaved and brought up, never created, deleted or renamed.
+    private mutating func planHostPorts() {
+        for bridge in desired.bridges {
+            for port in bridge.ports {
+                guard let link = byName[port] else {
+                    conflicts.append(Conflict(resource: "link/\(port)",
+                                              message: "host interface \"\(port)\" (Bridge \(bridge.name) spec.ports) does not exist",
+                                              fix: "create it or remove it from spec.ports"))
+                    continue
+                }
+                if link.owner != nil {
+                    conflicts.append(Conflict(resource: "link/\(port)",
+                                              message: "\"\(port)\" is a device mooring created for \(link.owner!), not a host interface",
+                                              fix: "remove it from Bridge \(bridge.name) spec.ports"))
+                    continue
+                }
+                let master = name(ofIndex: link.masterIndex)
+                let group = bridge.origin.subject
+                if master != bridge.name {
+                    changes.append(Change(resource: "link/\(port)", group: group, action: .update,
+                                          summary: "port \(port): enslave to bridge \(bridge.name)",
+                                          reason: "listed in \(group) spec.ports", before: master.map { "master \($0)" } ?? "no master",
+                                          after: "master \(bridge.name)", operation: .setMaster(link: port, master: bridge.name),
+                                          phase: Phase.hostPorts))
+                }
+                if !link.isUp {
+                    changes.append(Change(resource: "link/\(port)", group: group, action: .update,
+                                          summary: "port \(port): set up", reason: "a bridge port must be up to forward",
+                                          before: "down", after: "up", operation: .setUp(link: port), phase: Phase.hostPorts))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import MooringModel
+
+/// A link mooring should own, derived from the desired state: the unit the link planner compares.
+struct LinkSpec: Equatable {
+    enum Kind: Equatable {
+        case bridge
+        case tap(vnetHeader: Bool, multiQueue: Bool)
+        case macvtap(parent: String, mode: MacvtapMode)
+        case vxlan(DesiredVxlan)
+        case vlan(parent: String, id: Int)
+
+        var name: String {
+            switch self {
+            case .bridge: return "bridge"
+            case .tap: return "tap"
+            case .macvtap: return "macvtap"
+            case .vxlan: return "vxlan"
+            case .vlan: return "vlan"
+            }
+        }
+    }
+
+    var name: String
+    /// Recorded in the alias: `Bridge/microvm`, `MicroVM/web-1/eth0`.
+    var owner: String
+    /// The plan group, e.g. `MicroVM "web-1"`.
+    var group: String
+    /// For humans: `MicroVM web-1 eth0`.
+    var label: String
+    var kind: Kind
+    var master: String?
+    var mtu: Int?
+    var mac: MACAddress?
+    var addresses: [CIDR]
+    /// The MicroVM using this device, if any.
+    var microVM: String?
+
+    var alias: String { DeviceNaming.alias(owner) }
+
+    var phase: Int {
+        switch kind {
+        case .bridge: return Phase.createBridges
+        case .vxlan, .vlan: return Phase.bridgePorts
+        case .tap, .macvtap: return Phase.microVMDevices
+        }
+    }
+
+    /// Every link the desired state implies, masters first.
+    static func all(in desired: DesiredState) -> [LinkSpec] {
+        var specs: [LinkSpec] = []
+        var bridgeMTU: [String: Int] = [:]
+        for bridge in desired.bridges {
+            bridgeMTU[bridge.name] = bridge.mtu
+            let group = bridge.origin.subject
+            specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
+                                  label: "Bridge \(bridge.name)", kind: .bridge, mtu: bridge.mtu,
+                                  addresses: bridge.addresses))
+            if let vxlan = bridge.vxlan {
+                specs.append(LinkSpec(name: vxlan.name, owner: "\(bridge.origin.reference)/vxlan", group: group,
+                                      label: "Bridge \(bridge.name) vxlan", kind: .vxlan(vxlan), master: bridge.name,
+                                      mtu: bridge.mtu, addresses: []))
+            }
+            if let vlan = bridge.vlan {
+                specs.append(LinkSpec(name: vlan.name, owner: "\(bridge.origin.reference)/vlan", group: group,
+                                      label: "Bridge \(bridge.name) vlan", kind: .vlan(parent: vlan.parent, id: vlan.id),
+                                      master: bridge.name, mtu: bridge.mtu, addresses: []))
+            }
+        }
+        for vm in desired.microVMs {
+            for interface in vm.interfaces {
+                let kind: Kind
+                var master: String?
+                var mtu: Int?
+                var mac: MACAddress?
+                switch interface.type {
+                case .tap:
+                    kind = .tap(vnetHeader: true, multiQueue: false)
+                    master = interface.bridge
+                    mtu = interface.bridge.flatMap { bridgeMTU[$0] }
+                case .macvtap:
+                    kind = .macvtap(parent: interface.parentInterface ?? "", mode: interface.macvtapMode)
+                    // The guest's MAC is the macvtap's: the kernel delivers only frames addressed to it.
+                    mac = interface.mac
+                }
+                specs.append(LinkSpec(name: interface.hostDeviceName,
+                                      owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
+                                      group: vm.origin.subject, label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
+                                      kind: kind, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name))
+            }
+        }
+        return specs
+    }
+}

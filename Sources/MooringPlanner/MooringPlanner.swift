@@ -1,1 +1,0 @@
-// The MooringPlanner module; see docs/architecture.md.

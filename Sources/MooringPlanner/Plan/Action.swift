@@ -1,0 +1,35 @@
+import MooringModel
+
+/// One idempotent step a driver executes. Plans are lists of these, so they can be printed, saved,
+/// reviewed and executed later exactly as shown.
+public enum Action: Sendable, Codable, Equatable {
+    // Links. A create carries the link's whole configuration: the driver sends the create and the
+    // settings (alias, master, MTU, up) in one netlink buffer, so a kill never leaves an unmarked link.
+    case createBridge(name: String, alias: String, mtu: Int?)
+    case createTap(name: String, alias: String, master: String?, mtu: Int?, vnetHeader: Bool, multiQueue: Bool)
+    case createMacvtap(name: String, alias: String, parent: String, mode: MacvtapMode, mac: MACAddress, mtu: Int?)
+    case createVxlan(name: String, alias: String, vni: Int, local: IPAddress?, remote: IPAddress?, group: IPAddress?,
+                     port: Int, device: String?, master: String?, mtu: Int?)
+    case createVlan(name: String, alias: String, parent: String, id: Int, master: String?, mtu: Int?)
+    case setMaster(link: String, master: String?)
+    case setMTU(link: String, mtu: Int)
+    case setMAC(link: String, mac: MACAddress)
+    case setUp(link: String)
+    case setAlias(link: String, alias: String)
+    case deleteLink(name: String)
+    case addAddress(link: String, address: CIDR)
+    case removeAddress(link: String, address: CIDR)
+
+    /// The link this operation is about, for links.
+    public var linkName: String? {
+        switch self {
+        case let .createBridge(name, _, _), let .createTap(name, _, _, _, _, _), let .createMacvtap(name, _, _, _, _, _),
+             let .createVxlan(name, _, _, _, _, _, _, _, _, _), let .createVlan(name, _, _, _, _, _),
+             let .deleteLink(name):
+            return name
+        case let .setMaster(link, _), let .setMTU(link, _), let .setMAC(link, _), let .setUp(link),
+             let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
+            return link
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import MooringModel
+
+/// One entry of a plan: an operation with what it is for, why, and what it changes.
+public struct Change: Sendable, Codable, Equatable {
+    public enum Verb: String, Sendable, Codable {
+        case create, update, delete, replace, start, stop, restart
+    }
+
+    /// What the change touches, e.g. `link/vm-web-1-eth0`.
+    public var resource: String
+    /// The manifest it serves, e.g. `MicroVM "web-1"`; `stale` for leftovers no manifest wants.
+    public var group: String
+    public var action: Verb
+    /// One human line, e.g. `create tap vm-web-1-eth0 (MicroVM web-1 eth0) master microvm`.
+    public var summary: String
+    public var reason: String
+    public var before: String?
+    public var after: String?
+    /// The change interrupts traffic or a running MicroVM (a link recreated, a VM restarted).
+    public var disruptive: Bool
+    /// Rule-level lines for table replacements (`+ forward tcp 80 -> 10.0.0.10:80`).
+    public var details: [String]
+    public var operation: Action
+    /// Execution order: lower phases run first (deletes, masters, ports, children, addresses, ...).
+    public var phase: Int
+
+    public init(resource: String, group: String, action: Verb, summary: String, reason: String, before: String? = nil,
+                after: String? = nil, disruptive: Bool = false, details: [String] = [], operation: Action, phase: Int) {
+        self.resource = resource
+        self.group = group
+        self.action = action
+        self.summary = summary
+        self.reason = reason
+        self.before = before
+        self.after = after
+        self.disruptive = disruptive
+        self.details = details
+        self.operation = operation
+        self.phase = phase
+    }
+}
+
+/// Something that stops a plan from being applied: mooring would have to touch what it does not own.
+public struct Conflict: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var resource: String
+    public var message: String
+    /// How to resolve it.
+    public var fix: String
+
+    public init(resource: String, message: String, fix: String) {
+        self.resource = resource
+        self.message = message
+        self.fix = fix
+    }
+
+    public var description: String { "\(resource): \(message); \(fix)" }
+}

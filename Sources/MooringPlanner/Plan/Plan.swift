@@ -1,0 +1,42 @@
+import MooringModel
+
+/// The difference between the manifests and the host, as a value: rendered as text or JSON by one
+/// walker, executed by another, saved and reviewed in between.
+public struct Plan: Sendable, Codable, Equatable {
+    /// In execution order.
+    public var changes: [Change]
+    public var conflicts: [Conflict]
+    public var warnings: [String]
+
+    public init(changes: [Change] = [], conflicts: [Conflict] = [], warnings: [String] = []) {
+        self.changes = changes
+        self.conflicts = conflicts
+        self.warnings = warnings
+    }
+
+    public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty }
+    public var canApply: Bool { conflicts.isEmpty }
+
+    /// Counts by resource, so a replaced link (a delete and a create) counts once.
+    public struct Summary: Sendable, Codable, Equatable {
+        public var create = 0, update = 0, replace = 0, delete = 0, disruptive = 0
+    }
+
+    public var summary: Summary {
+        var verbs: [String: Set<Change.Verb>] = [:]
+        var disruptive: Set<String> = []
+        for change in changes {
+            verbs[change.resource, default: []].insert(change.action)
+            if change.disruptive { disruptive.insert(change.resource) }
+        }
+        var summary = Summary()
+        for (_, set) in verbs {
+            if set.contains(.replace) || set.contains(.restart) { summary.replace += 1 }
+            else if set.contains(.create) || set.contains(.start) { summary.create += 1 }
+            else if set.contains(.delete) || set.contains(.stop) { summary.delete += 1 }
+            else { summary.update += 1 }
+        }
+        summary.disruptive = disruptive.count
+        return summary
+    }
+}

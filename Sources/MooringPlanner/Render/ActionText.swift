@@ -1,0 +1,22 @@
+import MooringModel
+
+/// Short imperative descriptions of operations, for errors and progress lines.
+public enum ActionText {
+    public static func describe(_ operation: Action) -> String {
+        switch operation {
+        case let .createBridge(name, _, _): return "create bridge \(name)"
+        case let .createTap(name, _, _, _, _, _): return "create tap \(name)"
+        case let .createMacvtap(name, _, parent, _, _, _): return "create macvtap \(name) on \(parent)"
+        case let .createVxlan(name, _, vni, _, _, _, _, _, _, _): return "create vxlan \(name) (vni \(vni))"
+        case let .createVlan(name, _, parent, id, _, _): return "create vlan \(name) (\(parent) id \(id))"
+        case let .setMaster(link, master): return master.map { "enslave \(link) to \($0)" } ?? "release \(link) from its bridge"
+        case let .setMTU(link, mtu): return "set mtu \(mtu) on \(link)"
+        case let .setMAC(link, mac): return "set mac \(mac) on \(link)"
+        case let .setUp(link): return "set \(link) up"
+        case let .setAlias(link, alias): return "mark \(link) as \(alias)"
+        case let .deleteLink(name): return "delete link \(name)"
+        case let .addAddress(link, address): return "add address \(address) to \(link)"
+        case let .removeAddress(link, address): return "remove address \(address) from \(link)"
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import MooringModel
+
+/// The plan for people: grouped by manifest, one line per change, a summary line at the end.
+public struct TextRenderer {
+    public var color: Bool
+
+    public init(color: Bool) { self.color = color }
+
+    private func paint(_ text: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
+
+    public static func sign(_ verb: Change.Verb) -> String {
+        switch verb {
+        case .create, .start: return "+"
+        case .update, .restart: return "~"
+        case .delete, .stop: return "-"
+        case .replace: return "-/+"
+        }
+    }
+
+    private func colorCode(_ verb: Change.Verb) -> String {
+        switch verb {
+        case .create, .start: return "32"
+        case .update, .restart: return "33"
+        case .delete, .stop: return "31"
+        case .replace: return "35"
+        }
+    }
+
+    /// Lines for the changes, grouped by the manifest they serve, in order of first appearance.
+    public func changeLines(_ changes: [Change]) -> [String] {
+        var order: [String] = []
+        var groups: [String: [Change]] = [:]
+        for change in changes {
+            if groups[change.group] == nil { order.append(change.group) }
+            groups[change.group, default: []].append(change)
+        }
+        var lines: [String] = []
+        for group in order {
+            lines.append(paint(group == "stale" ? "not in the manifests" : group, "1"))
+            for change in groups[group]! {
+                var line = "  " + paint(Self.sign(change.action), colorCode(change.action)) + " " + change.summary
+                if change.disruptive { line += " " + paint("[disruptive]", "1;31") }
+                lines.append(line)
+                for detail in change.details { lines.append("      " + detail) }
+            }
+        }
+        return lines
+    }
+
+    public func render(plan: Plan, context: ReportContext?) -> String {
+        var lines: [String] = []
+        if let context { lines.append("Manifests: \(context.sourceLine)") }
+        for warning in plan.warnings { lines.append(paint("warning: ", "33") + warning) }
+        if !plan.conflicts.isEmpty {
+            lines.append(paint("Conflicts: nothing will be changed until these are resolved", "1;31"))
+            for conflict in plan.conflicts {
+                lines.append("  " + paint("!", "1;31") + " \(conflict.resource): \(conflict.message)")
+                lines.append("    fix: \(conflict.fix)")
+            }
+        }
+        if plan.changes.isEmpty {
+            if plan.conflicts.isEmpty { lines.append("No changes: the host matches the manifests.") }
+            return lines.joined(separator: "\n") + "\n"
+        }
+        lines += changeLines(plan.changes)
+        lines.append("")
+        lines.append(summaryLine(plan.summary, prefix: "Plan"))
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func summaryLine(_ summary: Plan.Summary, prefix: String) -> String {
+        var parts = ["\(summary.create) to create", "\(summary.update) to change"]
+        if summary.replace > 0 { parts.append("\(summary.replace) to replace") }
+        parts.append("\(summary.delete) to delete")
+        var line = "\(prefix): " + parts.joined(separator: ", ")
+        if summary.disruptive > 0 { line += " (" + paint("\(summary.disruptive) disruptive", "1;31") + ")" }
+        return line + "."
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import MooringDrivers
+import MooringEngine
+import MooringModel
+import MooringPlanner
+
+/// Turns failures into the messages and exit codes every command shares.
+enum Reporting {
+    static func fail(_ error: Error) -> ExitCode {
+        switch error {
+        case let invalid as InvalidManifests:
+            for diagnostic in invalid.diagnostics { Terminal.printError(diagnostic.description) }
+            let count = invalid.diagnostics.filter { $0.severity == .error }.count
+            Terminal.printError("\(count) error(s) in the manifests; nothing was changed")
+        case let execution as ExecutionError:
+            Terminal.printError("error: \(execution.description)")
+            Terminal.printError("\(execution.completed) change(s) were applied before it; run apply again after fixing the cause")
+        default:
+            Terminal.printError("error: \(error)")
+        }
+        return ExitCode(MooringExit.error)
+    }
+
+    static func warnings(_ warnings: [Diagnostic]) {
+        for warning in warnings { Terminal.printError(warning.description) }
+    }
+}

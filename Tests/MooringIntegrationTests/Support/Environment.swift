@@ -1,0 +1,26 @@
+import Foundation
+import MooringDrivers
+import Testing
+
+/// What the machine running the tests can do, for enabling tests with a stated reason.
+enum TestEnvironment {
+    static let isRoot = geteuid() == 0
+    static let rootReason: Comment = "integration tests need root to create network namespaces"
+
+    static let hasVLAN = HostDrivers.kernelHasVLAN()
+
+    /// The `mooring` executable built next to the test bundle.
+    static let mooringBinary: String = {
+        if let explicit = ProcessInfo.processInfo.environment["MOORING_BIN"] { return explicit }
+        let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("mooring").path
+        if FileManager.default.isExecutableFile(atPath: besideTests) { return besideTests }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/mooring").path
+    }()
+
+    /// Runs the mooring CLI.
+    static func mooring(_ arguments: [String], environment: [String: String]? = nil) throws -> Shell.Output {
+        try Shell.run([mooringBinary] + arguments, environment: environment)
+    }
+}
