@@ -42,7 +42,7 @@ public final class Reconciler: Sendable {
     public func load() throws -> Loaded {
         let result = ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName, limits: target.limits)
         guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
-        return Loaded(desired: desired, warnings: result.warnings)
+        return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck })
     }
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {

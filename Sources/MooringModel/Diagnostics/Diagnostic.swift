@@ -15,14 +15,18 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     /// The field path inside the document, e.g. `spec.networkInterfaces[0].guestMac`.
     public var path: String?
     public var message: String
+    /// True for warnings that only the live host can settle (an interface no manifest declares):
+    /// `plan` and `apply` check those against the host instead of repeating the warning.
+    public var settledByHostCheck: Bool
 
     public init(_ severity: Severity, at location: SourceLocation?, subject: String? = nil,
-                path: String? = nil, _ message: String) {
+                path: String? = nil, _ message: String, settledByHostCheck: Bool = false) {
         self.severity = severity
         self.location = location
         self.subject = subject
         self.path = path
         self.message = message
+        self.settledByHostCheck = settledByHostCheck
     }
 
     public static func error(at location: SourceLocation?, subject: String? = nil,

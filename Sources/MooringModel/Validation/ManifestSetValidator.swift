@@ -88,8 +88,9 @@ struct ManifestSetValidator {
     private mutating func warnUndeclared(_ name: String, _ origin: ManifestOrigin, _ use: Located<String>, role: String) {
         guard warnedInterfaces.insert(name).inserted else { return }
         let what = role == "bridge" ? "no Bridge manifest declares \"\(name)\"" : "\"\(name)\" is not declared in the manifests"
-        warning(origin, at: use.location, use.path,
-                "\(what); `mooring plan` checks that it exists on the host")
+        diagnostics.append(Diagnostic(.warning, at: use.location, subject: origin.subject, path: use.path,
+                                      "\(what); `mooring plan` checks that it exists on the host",
+                                      settledByHostCheck: true))
     }
 
     // MARK: Bridges

@@ -1,0 +1,167 @@
+import MooringModel
+@testable import MooringPlanner
+import Testing
+
+struct LinkPlannerTests {
+    @Test func emptyHostGetsMastersBeforePortsAndAddressesLast() {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"], mtu: 9000)],
+                                   microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let plan = Planner(desired: desired, observed: ObservedState()).plan()
+        #expect(plan.summaries == [
+            "create bridge br0 (Bridge br0) mtu 9000",
+            "create tap vm-a-eth0 (MicroVM a eth0) master br0 mtu 9000",
+            "bridge br0: add address 10.0.0.1/24",
+        ])
+        #expect(plan.changes.map(\.operation) == [
+            .createBridge(name: "br0", alias: "mooring:Bridge/br0", mtu: 9000),
+            .createTap(name: "vm-a-eth0", alias: "mooring:MicroVM/a/eth0", master: "br0", mtu: 9000, vnetHeader: true, multiQueue: false),
+            .addAddress(link: "br0", address: CIDR("10.0.0.1/24")!),
+        ])
+        // Counted by resource: the bridge's address is part of creating it.
+        #expect(plan.summary == Plan.Summary(create: 2, update: 0, replace: 0, delete: 0, disruptive: 0))
+    }
+
+    @Test func convergedHostIsInSync() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0", addresses: ["10.0.0.1/24"])
+        links.add("vm-a-eth0", Fixture.tap, owner: "MicroVM/a/eth0", master: "br0")
+        links.add("lo", .device, mtu: 65536)
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])],
+                                   microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        #expect(Planner(desired: desired, observed: links.state).plan().isInSync)
+    }
+
+    @Test func everyOwnedFieldIsCompared() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0", mtu: 1500, up: false, addresses: ["10.0.0.1/24", "10.1.0.1/24"])
+        links.add("br1", .bridge, owner: "Bridge/br1")
+        links.add("vm-a-eth0", Fixture.tap, owner: "MicroVM/old/eth0", master: "br1", mtu: 1400)
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24", "fd00::1/64"], mtu: 9000),
+                                             Fixture.bridge("br1")],
+                                   microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(Set(plan.summaries) == [
+            "bridge br0: set mtu 9000", "bridge br0: set up", "bridge br0: remove address 10.1.0.1/24",
+            "bridge br0: add address fd00::1/64", "tap vm-a-eth0: mark as MicroVM/a/eth0",
+            "tap vm-a-eth0: set mtu 9000", "tap vm-a-eth0: set master br0",
+        ])
+        #expect(plan.changes.allSatisfy { !$0.disruptive })
+        // Removals before additions, so an address can move between prefixes.
+        let removal = plan.changes.firstIndex { $0.summary.contains("remove address") }!
+        let addition = plan.changes.firstIndex { $0.summary.contains("add address") }!
+        #expect(removal < addition)
+    }
+
+    @Test func kindChangesRecreateAndAreDisruptive() {
+        var links = Fixture.Links()
+        links.add("eth0", .device)
+        links.add("eth1", .device)
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("vm-a-eth0", .tun(TunInfo(isTap: true, vnetHeader: false, multiQueue: false, persistent: true)),
+                  owner: "MicroVM/a/eth0", master: "br0")
+        links.add("vm-m-eth0", .macvtap(mode: .bridge), owner: "MicroVM/m/eth0", parent: "eth0", mac: "02:00:00:00:00:01")
+        let desired = DesiredState(bridges: [Fixture.bridge("br0")],
+                                   microVMs: [Fixture.tapVM("a", bridge: "br0"), Fixture.macvtapVM("m", parent: "eth1")])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.changes.count == 4)
+        #expect(plan.changes.allSatisfy { $0.disruptive && $0.action == .replace })
+        #expect(plan.summaries[0].contains("vnet_hdr off -> on"))
+        #expect(plan.summaries[1].contains("parent eth0 -> eth1"))
+        #expect(plan.changes.prefix(2).allSatisfy { if case .deleteLink = $0.operation { true } else { false } })
+        #expect(plan.summary.replace == 2)
+    }
+
+    @Test func staleDevicesGoBeforeTheirBridgeAndHostLinksStay() {
+        var links = Fixture.Links()
+        links.add("eth0", .veth)
+        links.add("oldbr", .bridge, owner: "Bridge/oldbr")
+        links.add("vm-x-eth0", Fixture.tap, owner: "MicroVM/x/eth0", master: "oldbr")
+        links.add("vx-oldbr", .vxlan(VxlanInfo(vni: 1)), owner: "Bridge/oldbr/vxlan", master: "oldbr")
+        links.add(DeviceNaming.temporaryName(for: "vm-y-eth0"), Fixture.tap)
+        links.add("usertap", Fixture.tap, master: "oldbr")
+        let plan = Planner(desired: DesiredState(), observed: links.state).plan()
+        #expect(plan.changes.map(\.operation.linkName) == ["vm-x-eth0", DeviceNaming.temporaryName(for: "vm-y-eth0"),
+                                                            "vx-oldbr", "oldbr"])
+        #expect(plan.changes.allSatisfy { $0.action == .delete && !$0.disruptive })
+    }
+
+    @Test func unownedLinkConflictsUnlessItMatchesExactly() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, addresses: ["10.0.0.1/24"])
+        let matching = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])])
+        #expect(Planner(desired: matching, observed: links.state).plan().isInSync)
+
+        let different = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.2/24"])])
+        let plan = Planner(desired: different, observed: links.state).plan()
+        #expect(plan.changes.isEmpty)
+        #expect(plan.conflicts.count == 1)
+        #expect(plan.conflicts[0].message.contains("missing address 10.0.0.2/24, extra address 10.0.0.1/24"))
+
+        var tapNamedLikeABridge = Fixture.Links()
+        tapNamedLikeABridge.add("br0", Fixture.tap)
+        let kind = Planner(desired: matching, observed: tapNamedLikeABridge.state).plan()
+        #expect(kind.conflicts.first?.message.contains("kind tap -> bridge") == true)
+    }
+
+    @Test func hostPortsAreEnslavedAndRaisedButNeverMarked() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("other", .bridge)
+        links.add("eth1", .veth, master: "other", up: false)
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", ports: ["eth1"])])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.summaries == ["port eth1: enslave to bridge br0", "port eth1: set up"])
+        #expect(plan.changes[0].before == "master other")
+    }
+
+    @Test func missingReferencesAreConflicts() {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", ports: ["eth9"])],
+                                   microVMs: [Fixture.macvtapVM("m", parent: "eth8")])
+        let plan = Planner(desired: desired, observed: ObservedState()).plan()
+        #expect(plan.conflicts.map(\.resource).sorted() == ["link/eth9", "link/vm-m-eth0"])
+        #expect(!plan.canApply)
+    }
+
+    @Test func vlanWithoutKernelSupportIsAConflict() {
+        var bridge = Fixture.bridge("br0")
+        bridge.vlan = DesiredVlan(name: "eth0.5", parent: "eth0", id: 5)
+        var links = Fixture.Links()
+        links.add("eth0", .veth)
+        var observed = links.state
+        observed.capabilities.vlan = false
+        let plan = Planner(desired: DesiredState(bridges: [bridge]), observed: observed).plan()
+        #expect(plan.conflicts.first?.fix.contains("modprobe 8021q") == true)
+    }
+
+    @Test func planRoundTripsThroughJSON() throws {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["fd00::1/64"])],
+                                   microVMs: [Fixture.macvtapVM("m", parent: "br0")])
+        let plan = Planner(desired: desired, observed: ObservedState()).plan()
+        let report = PlanReport(plan: plan, context: ReportContext(manifestDirectory: "m"))
+        let text = JSONRenderer.render(report)
+        let decoded = try JSONDecoder().decode(PlanReport.self, from: Data(text.utf8))
+        #expect(decoded == report)
+        #expect(text.contains("\"action\" : \"create\""))
+    }
+
+    @Test func textRendererGroupsByManifest() {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])],
+                                   microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let text = TextRenderer(color: false).render(plan: Planner(desired: desired, observed: ObservedState()).plan(), context: nil)
+        #expect(text == """
+            Bridge "br0"
+              + create bridge br0 (Bridge br0)
+              ~ bridge br0: add address 10.0.0.1/24
+            MicroVM "a"
+              + create tap vm-a-eth0 (MicroVM a eth0) master br0
+
+            Plan: 2 to create, 0 to change, 0 to delete.
+
+            """)
+    }
+}
+
+extension Plan {
+    var summaries: [String] { changes.map(\.summary) }
+}
+import Foundation
