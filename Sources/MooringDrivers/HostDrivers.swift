@@ -7,20 +7,37 @@ public final class HostDrivers: Sendable {
     public let netns: String?
     private let thread: NamespaceThread
     private let netlink: NetlinkDriver
+    private let nftables: NftablesDriver
 
     public init(netns: String?) throws {
         self.netns = netns
         thread = try NamespaceThread(netns: netns)
         netlink = try thread.run { try NetlinkDriver() }
+        nftables = try thread.run { try NftablesDriver() }
     }
 
     deinit { thread.stop() }
 
-    /// Reads everything the planner compares: links and addresses now; nftables and units as they land.
+    /// Reads everything the planner compares: links and addresses, mooring's nftables table, sysctls.
     public func observe() throws -> ObservedState {
-        let netlink = self.netlink
-        let links = try thread.run { try netlink.observeLinks() }
-        return ObservedState(links: links, capabilities: HostCapabilities(vlan: Self.kernelHasVLAN()))
+        let netlink = self.netlink, nftables = self.nftables
+        return try thread.run {
+            ObservedState(links: try netlink.observeLinks(), nftables: try nftables.observe(), sysctls: SysctlDriver.read(),
+                          capabilities: HostCapabilities(vlan: HostDrivers.kernelHasVLAN()))
+        }
+    }
+
+    /// Executes one action that is not a link action (nftables, sysctls) in the target namespace.
+    public func applyOther(_ action: Action) throws {
+        let nftables = self.nftables
+        try thread.run {
+            switch action {
+            case let .replaceNftTable(table): try nftables.replace(with: table)
+            case .deleteNftTable: try nftables.delete()
+            case let .setSysctl(name, value): try SysctlDriver.write(name, value)
+            default: throw DriverError("\(ActionText.describe(action)) is not handled here")
+            }
+        }
     }
 
     /// Executes a run of link actions in the target namespace.

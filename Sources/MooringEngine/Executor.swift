@@ -25,7 +25,7 @@ public struct Executor {
         var position = 0
         while position < changes.count {
             var end = position
-            while end < changes.count && Self.isLinkAction(changes[end].operation) { end += 1 }
+            while end < changes.count && changes[end].operation.isLinkAction { end += 1 }
             if end > position {
                 let run = Array(changes[position..<end])
                 let base = position
@@ -43,18 +43,25 @@ public struct Executor {
                     throw ExecutionError(change: run[error.position], message: error.description,
                                          completed: done.load(ordering: .relaxed))
                 } catch {
-                    throw ExecutionError(change: run[min(done.load(ordering: .relaxed) - base, run.count - 1)],
-                                         message: "\(error)", completed: done.load(ordering: .relaxed))
+                    let failed = max(0, min(done.load(ordering: .relaxed) - base, run.count - 1))
+                    throw ExecutionError(change: run[failed], message: "\(error)", completed: done.load(ordering: .relaxed))
                 }
                 position = end
                 continue
             }
+            let change = changes[position]
+            do {
+                try drivers.applyOther(change.operation)
+            } catch {
+                throw ExecutionError(change: change, message: "\(error)", completed: done.load(ordering: .relaxed))
+            }
+            done.add(1, ordering: .relaxed)
+            progress(position, change)
+            if let killAfter = Self.killAfter, position + 1 == killAfter { kill(getpid(), SIGKILL) }
             position += 1
         }
         return done.load(ordering: .relaxed)
     }
-
-    static func isLinkAction(_ action: Action) -> Bool { true }
 }
 
 /// An apply that stopped at a change the host refused.

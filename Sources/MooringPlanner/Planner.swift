@@ -14,9 +14,11 @@ public struct Planner {
         let running = Set(observed.units.filter(\.isRunning).map(\.name))
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
         let (linkChanges, linkConflicts, _) = links.plan()
-        let ordered = linkChanges.enumerated().sorted { a, b in
+        let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
+        let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
+        let ordered = (linkChanges + natChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
-        return Plan(changes: ordered, conflicts: linkConflicts)
+        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts)
     }
 }

@@ -171,6 +171,8 @@ public final class NetlinkDriver: @unchecked Sendable {
                       tolerated: [EADDRNOTAVAIL, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
+        case .replaceNftTable, .deleteNftTable, .setSysctl:
+            throw DriverError("\(ActionText.describe(operation)) is not a link action")
         }
     }
 

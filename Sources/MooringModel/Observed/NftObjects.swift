@@ -1,3 +1,31 @@
+/// mooring's nftables table, `inet mooring`, reduced to what decides equality: base chains, maps with
+/// their elements, and each chain's rules in order. The planner builds the desired one; the driver reads
+/// the live one into the same shape, so comparing them is `==`.
+public struct NftTable: Sendable, Codable, Equatable {
+    public static let family = "inet"
+    public static let name = "mooring"
+
+    public var chains: [NftChain]
+    public var maps: [NftMap]
+    public var rules: [NftRule]
+
+    public init(chains: [NftChain] = [], maps: [NftMap] = [], rules: [NftRule] = []) {
+        self.chains = chains
+        self.maps = maps
+        self.rules = rules
+    }
+
+    /// Order-insensitive where nftables is (chains, maps, elements); rules keep their order per chain.
+    public func normalized() -> NftTable {
+        NftTable(chains: chains.sorted { $0.name < $1.name },
+                 maps: maps.map { map in var copy = map; copy.elements.sort(); return copy }.sorted { $0.name < $1.name },
+                 rules: chains.sorted { $0.name < $1.name }.flatMap { chain in rules.filter { $0.chain == chain.name } }
+                    + rules.filter { rule in !chains.contains { $0.name == rule.chain } })
+    }
+
+    public func isEquivalent(to other: NftTable) -> Bool { normalized() == other.normalized() }
+}
+
 /// A base chain of mooring's table.
 public struct NftChain: Sendable, Codable, Equatable, Hashable {
     public var name: String

@@ -3,7 +3,7 @@
 public struct ObservedState: Sendable, Codable, Equatable {
     public var links: [ObservedLink]
     /// The `inet mooring` table, normalised; nil when it does not exist.
-    public var nftables: ObservedNftTable?
+    public var nftables: NftTable?
     /// Sysctls mooring may set, by dotted name (`net.ipv4.ip_forward`).
     public var sysctls: [String: String]
     /// `mooring-vm-*.service` units.
@@ -11,7 +11,7 @@ public struct ObservedState: Sendable, Codable, Equatable {
     /// Facts about the host that decide what can work (8021q, /dev/kvm, ...).
     public var capabilities: HostCapabilities
 
-    public init(links: [ObservedLink] = [], nftables: ObservedNftTable? = nil, sysctls: [String: String] = [:],
+    public init(links: [ObservedLink] = [], nftables: NftTable? = nil, sysctls: [String: String] = [:],
                 units: [ObservedUnit] = [], capabilities: HostCapabilities = HostCapabilities()) {
         self.links = links
         self.nftables = nftables
@@ -35,19 +35,6 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     /// Whether the kernel can create 802.1Q VLAN devices (the 8021q module).
     public var vlan: Bool
     public init(vlan: Bool = true) { self.vlan = vlan }
-}
-
-/// mooring's nftables table as listed by libnftables, reduced to what decides equality.
-public struct ObservedNftTable: Sendable, Codable, Equatable {
-    public var chains: [NftChain]
-    public var maps: [NftMap]
-    public var rules: [NftRule]
-
-    public init(chains: [NftChain] = [], maps: [NftMap] = [], rules: [NftRule] = []) {
-        self.chains = chains
-        self.maps = maps
-        self.rules = rules
-    }
 }
 
 /// A `mooring-vm-*.service` unit as systemd reports it.

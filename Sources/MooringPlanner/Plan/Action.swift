@@ -19,6 +19,10 @@ public enum Action: Sendable, Codable, Equatable {
     case deleteLink(name: String)
     case addAddress(link: String, address: CIDR)
     case removeAddress(link: String, address: CIDR)
+    // nftables: the whole `inet mooring` table is replaced in one transaction, never edited rule by rule.
+    case replaceNftTable(NftTable)
+    case deleteNftTable
+    case setSysctl(name: String, value: String)
 
     /// The link this operation is about, for links.
     public var linkName: String? {
@@ -30,6 +34,13 @@ public enum Action: Sendable, Codable, Equatable {
         case let .setMaster(link, _), let .setMTU(link, _), let .setMAC(link, _), let .setUp(link),
              let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
             return link
+        case .replaceNftTable, .deleteNftTable, .setSysctl:
+            return nil
         }
     }
+}
+
+extension Action {
+    /// Actions the netlink driver executes (batched together).
+    public var isLinkAction: Bool { linkName != nil }
 }

@@ -1,0 +1,123 @@
+import CNftables
+import Foundation
+import MooringModel
+import MooringPlanner
+
+/// Reads and replaces mooring's one table, `inet mooring`, through libnftables' JSON API.
+/// No other table is ever listed, changed or flushed. Confined to its namespace thread.
+public final class NftablesDriver: @unchecked Sendable {
+    private let context: OpaquePointer
+
+    public init() throws {
+        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw DriverError("nftables: cannot create a context") }
+        self.context = context
+        nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON))
+        // Capture output and errors instead of letting libnftables print them.
+        guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
+            throw DriverError("nftables: cannot buffer output")
+        }
+    }
+
+    deinit { nft_ctx_free(context) }
+
+    /// Runs one buffer (one netlink batch: all or nothing) and returns libnftables' output.
+    private func run(_ command: String) throws -> String {
+        let rc = nft_run_cmd_from_buffer(context, command)
+        // Both buffers must be read after every run, or their text shows up in the next one.
+        let output = String(cString: nft_ctx_get_output_buffer(context))
+        let error = String(cString: nft_ctx_get_error_buffer(context))
+        if rc != 0 { throw NftablesError(message: Self.cleaned(error)) }
+        return output
+    }
+
+    /// libnftables quotes the wrong source line for multi-line buffers; keep its message lines only.
+    static func cleaned(_ text: String) -> String {
+        let lines = text.split(separator: "\n").map(String.init).filter { $0.contains("Error:") }
+        let messages = lines.map { line in line.range(of: "Error: ").map { String(line[$0.upperBound...]) } ?? line }
+        return messages.isEmpty ? text.trimmingCharacters(in: .whitespacesAndNewlines) : messages.joined(separator: "; ")
+    }
+
+    // MARK: Observe
+
+    /// The live `inet mooring` table, normalised, or nil when it does not exist.
+    public func observe() throws -> NftTable? {
+        let output: String
+        do {
+            output = try run("list table \(NftTable.family) \(NftTable.name)")
+        } catch let error as NftablesError where error.message.contains("No such file or directory") {
+            return nil
+        }
+        guard let document = CanonicalJSON.parse(output) as? [String: Any],
+              let items = document["nftables"] as? [[String: Any]] else {
+            throw DriverError("nftables: cannot read the JSON listing of table inet mooring")
+        }
+        var table = NftTable()
+        for item in items {
+            if let chain = item["chain"] as? [String: Any], let name = chain["name"] as? String {
+                table.chains.append(NftChain(name: name, type: chain["type"] as? String ?? "",
+                                             hook: chain["hook"] as? String ?? "", priority: chain["prio"] as? Int ?? 0,
+                                             policy: chain["policy"] as? String ?? "accept"))
+            } else if let map = item["map"] as? [String: Any], let name = map["name"] as? String {
+                table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
+                                         dataType: Self.strings(map["map"]).joined(separator: " . "),
+                                         flags: Self.strings(map["flags"]),
+                                         elements: ((map["elem"] as? [Any]) ?? []).map(CanonicalJSON.text).sorted()))
+            } else if let rule = item["rule"] as? [String: Any], let chain = rule["chain"] as? String {
+                table.rules.append(NftRule(chain: chain, comment: rule["comment"] as? String,
+                                           expression: CanonicalJSON.text(rule["expr"] ?? [])))
+            }
+        }
+        return table
+    }
+
+    private static func strings(_ value: Any?) -> [String] {
+        if let one = value as? String { return [one] }
+        return (value as? [Any])?.compactMap { $0 as? String } ?? []
+    }
+
+    // MARK: Execute
+
+    /// Replaces the whole table in one transaction: a packet sees the old table or the new one, never a mix.
+    /// The leading `add table` makes the `delete` valid when the table does not exist yet.
+    public func replace(with table: NftTable) throws {
+        var commands = Self.tableCommands()
+        commands.append(["add": ["table": Self.tableObject]])
+        for chain in table.chains {
+            commands.append(["add": ["chain": Self.inTable(["name": chain.name, "type": chain.type, "hook": chain.hook,
+                                                            "prio": chain.priority, "policy": chain.policy])]])
+        }
+        for map in table.maps {
+            let elements = map.elements.compactMap(CanonicalJSON.parse)
+            var object: [String: Any] = ["name": map.name, "type": map.keyType.count == 1 ? map.keyType[0] as Any : map.keyType,
+                                         "map": map.dataType, "flags": map.flags]
+            if !elements.isEmpty { object["elem"] = elements }
+            commands.append(["add": ["map": Self.inTable(object)]])
+        }
+        for rule in table.rules {
+            var object: [String: Any] = ["chain": rule.chain, "expr": CanonicalJSON.parse(rule.expression) ?? []]
+            if let comment = rule.comment { object["comment"] = comment }
+            commands.append(["add": ["rule": Self.inTable(object)]])
+        }
+        _ = try run(CanonicalJSON.text(["nftables": commands]))
+    }
+
+    public func delete() throws {
+        _ = try run(CanonicalJSON.text(["nftables": Self.tableCommands()]))
+    }
+
+    private static var tableObject: [String: Any] { ["family": NftTable.family, "name": NftTable.name] }
+
+    private static func tableCommands() -> [[String: Any]] {
+        [["add": ["table": tableObject]], ["delete": ["table": tableObject]]]
+    }
+
+    private static func inTable(_ object: [String: Any]) -> [String: Any] {
+        object.merging(["family": NftTable.family, "table": NftTable.name]) { mine, _ in mine }
+    }
+}
+
+/// libnftables refused a command; the message is its own text.
+public struct NftablesError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { "nftables: \(message)" }
+}

@@ -1,0 +1,47 @@
+import MooringModel
+
+/// Reads the forwards back out of a table's maps, one readable line each, for rule-level plan details.
+enum ForwardListing {
+    static func lines(_ table: NftTable) -> [String] {
+        let maps = Dictionary(table.maps.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var lines: [String] = []
+        for map in table.maps.sorted(by: { $0.name < $1.name }) {
+            let parts = map.name.split(separator: "_")
+            guard parts.count == 2, ["addr", "keep"].contains(parts[1]) else { continue }
+            let loopback = parts[0].hasPrefix("lo")
+            let ports = maps["\(parts[0])_port"].map { Dictionary(($0.elements.compactMap(element)), uniquingKeysWith: { a, _ in a }) } ?? [:]
+            for text in map.elements {
+                guard let (key, value) = element(text) else { lines.append("forward \(text)"); continue }
+                guard let described = describe(key: key) else { lines.append("forward \(text)"); continue }
+                var destination = value
+                if parts[1] == "addr", let port = ports[key] {
+                    destination = value.contains(":") ? "[\(value)]:\(port)" : "\(value):\(port)"
+                }
+                let origin = loopback ? "from this host" : "on \(described.interface ?? "?")"
+                lines.append("forward \(described.proto) \(described.port) -> \(destination) (\(origin))")
+            }
+        }
+        return lines.sorted()
+    }
+
+    /// `[key, value]` as (canonical key text, value text).
+    private static func element(_ text: String) -> (String, String)? {
+        guard let pair = CanonicalJSON.parse(text) as? [Any], pair.count == 2 else { return nil }
+        let value: String
+        if let string = pair[1] as? String { value = string } else if let number = pair[1] as? Int { value = String(number) } else { return nil }
+        return (CanonicalJSON.text(pair[0]), value)
+    }
+
+    private static func describe(key: String) -> (interface: String?, proto: String, port: String)? {
+        guard let object = CanonicalJSON.parse(key) as? [String: Any], let parts = object["concat"] as? [Any],
+              parts.count >= 2 else { return nil }
+        let interface = parts.count == 3 ? parts[0] as? String : nil
+        guard let proto = parts[parts.count - 2] as? String else { return nil }
+        let portPart = parts[parts.count - 1]
+        let port: String
+        if let single = portPart as? Int { port = String(single) }
+        else if let range = (portPart as? [String: Any])?["range"] as? [Int], range.count == 2 { port = "\(range[0])-\(range[1])" }
+        else { return nil }
+        return (interface, proto, port)
+    }
+}
