@@ -20,6 +20,7 @@
 #include <linux/netlink.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 
 /* GNU-only declarations that the Glibc module hides without _GNU_SOURCE. */
 extern int setns(int fd, int nstype);
@@ -29,6 +30,9 @@ extern int unshare(int flags);
 static inline unsigned long mooring_TUNSETIFF(void) { return TUNSETIFF; }
 static inline unsigned long mooring_TUNSETPERSIST(void) { return TUNSETPERSIST; }
 static inline unsigned long mooring_TUNGETIFF(void) { return TUNGETIFF; }
+
+/* makedev() is a macro in glibc. */
+static inline dev_t mooring_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
 
 /* `#define X_MAX (__X_MAX - 1)` does not import into Swift. */
 static const int mooring_IFLA_MAX = IFLA_MAX;

@@ -1,6 +1,7 @@
 import Foundation
 import MooringModel
 import MooringPlanner
+import Synchronization
 
 /// The drivers for one target (the host, or one network namespace), created and used on its namespace thread.
 public final class HostDrivers: Sendable {
@@ -8,23 +9,46 @@ public final class HostDrivers: Sendable {
     private let thread: NamespaceThread
     private let netlink: NetlinkDriver
     private let nftables: NftablesDriver
+    /// The user bus (`--user`) or the system bus.
+    public let userBus: Bool
+    /// Connected on first use: hosts whose manifests run no VMM never need a bus.
+    private let systemd = Mutex<Result<SystemdDriver, Error>?>(nil)
 
-    public init(netns: String?) throws {
+    public init(netns: String?, userBus: Bool = false) throws {
         self.netns = netns
+        self.userBus = userBus
         thread = try NamespaceThread(netns: netns)
         netlink = try thread.run { try NetlinkDriver() }
         nftables = try thread.run { try NftablesDriver() }
     }
 
+    public func systemdDriver() throws -> SystemdDriver {
+        try systemd.withLock { cached in
+            if cached == nil { cached = Result { try SystemdDriver(user: userBus) } }
+            return try cached!.get()
+        }
+    }
+
     deinit { thread.stop() }
 
-    /// Reads everything the planner compares: links and addresses, mooring's nftables table, sysctls.
-    public func observe() throws -> ObservedState {
+    /// Reads everything the planner compares: links and addresses, mooring's nftables table, sysctls, the
+    /// units of this target, and the host facts MicroVMs need (checking `files` exist).
+    public func observe(files: Set<String> = []) throws -> ObservedState {
         let netlink = self.netlink, nftables = self.nftables
-        return try thread.run {
-            ObservedState(links: try netlink.observeLinks(), nftables: try nftables.observe(), sysctls: SysctlDriver.read(),
-                          capabilities: HostCapabilities(vlan: HostDrivers.kernelHasVLAN()))
+        var observed = try thread.run {
+            ObservedState(links: try netlink.observeLinks(), nftables: try nftables.observe(), sysctls: SysctlDriver.read())
         }
+        observed.capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
+                                                 mooringExecutable: HostFacts.mooringExecutable(),
+                                                 existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem())
+        do {
+            let netnsPath = netns.map { "/run/netns/\($0)" }
+            // Units started for other targets (another namespace, or the host) are not this run's to touch.
+            observed.units = try systemdDriver().listUnits().filter { $0.networkNamespacePath == netnsPath }
+        } catch {
+            observed.unitProblem = "\(error)"
+        }
+        return observed
     }
 
     /// Executes one action that is not a link action (nftables, sysctls) in the target namespace.

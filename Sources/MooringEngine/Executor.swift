@@ -22,6 +22,11 @@ public struct Executor {
     public func execute(_ plan: Plan) throws -> Int {
         let changes = plan.changes
         let done = Atomic<Int>(0)
+        func finish(_ position: Int, _ change: Change) {
+            done.add(1, ordering: .relaxed)
+            progress(position, change)
+            if let killAfter = Self.killAfter, position + 1 == killAfter { kill(getpid(), SIGKILL) }
+        }
         var position = 0
         while position < changes.count {
             var end = position
@@ -49,15 +54,37 @@ public struct Executor {
                 position = end
                 continue
             }
+            // Consecutive unit starts go to systemd together and settle together.
+            if changes[position].operation.unitToStart != nil {
+                var end = position
+                while end < changes.count, changes[end].operation.unitToStart != nil { end += 1 }
+                let run = Array(changes[position..<end])
+                let restarting = Set(run.compactMap { change -> String? in
+                    if case let .restartUnit(spec) = change.operation { return spec.name } else { return nil }
+                })
+                do {
+                    try drivers.systemdDriver().start(run.compactMap(\.operation.unitToStart), restarting: restarting)
+                } catch let failure as UnitFailure {
+                    let failed = run.first { $0.operation.unitToStart?.name == failure.unit } ?? run[0]
+                    throw ExecutionError(change: failed, message: failure.description, completed: done.load(ordering: .relaxed))
+                } catch {
+                    throw ExecutionError(change: run[0], message: "\(error)", completed: done.load(ordering: .relaxed))
+                }
+                for (offset, change) in run.enumerated() { finish(position + offset, change) }
+                position = end
+                continue
+            }
             let change = changes[position]
             do {
-                try drivers.applyOther(change.operation)
+                if case let .stopUnit(name) = change.operation {
+                    try drivers.systemdDriver().stop(name)
+                } else {
+                    try drivers.applyOther(change.operation)
+                }
             } catch {
                 throw ExecutionError(change: change, message: "\(error)", completed: done.load(ordering: .relaxed))
             }
-            done.add(1, ordering: .relaxed)
-            progress(position, change)
-            if let killAfter = Self.killAfter, position + 1 == killAfter { kill(getpid(), SIGKILL) }
+            finish(position, change)
             position += 1
         }
         return done.load(ordering: .relaxed)

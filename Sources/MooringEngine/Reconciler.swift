@@ -9,13 +9,19 @@ public struct ReconcileTarget: Sendable {
     public var netns: String?
     public var hostName: String?
     public var limits: ManifestReadLimits
+    /// Talk to the caller's user manager (session bus) instead of the system manager.
+    public var userBus: Bool
+    /// Where VM consoles, VMM logs and configs go.
+    public var runRoot: String
 
     public init(manifestDirectory: String, netns: String? = nil, hostName: String? = nil,
-                limits: ManifestReadLimits = ManifestReadLimits()) {
+                limits: ManifestReadLimits = ManifestReadLimits(), userBus: Bool = false, runRoot: String = "/run/mooring") {
         self.manifestDirectory = manifestDirectory
         self.netns = netns
         self.hostName = hostName
         self.limits = limits
+        self.userBus = userBus
+        self.runRoot = runRoot
     }
 }
 
@@ -31,7 +37,7 @@ public final class Reconciler: Sendable {
 
     public init(target: ReconcileTarget) throws {
         self.target = target
-        drivers = try HostDrivers(netns: target.netns)
+        drivers = try HostDrivers(netns: target.netns, userBus: target.userBus)
     }
 
     public struct Loaded: Sendable {
@@ -46,8 +52,9 @@ public final class Reconciler: Sendable {
     }
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {
-        let observed = try drivers.observe()
-        return (Planner(desired: desired, observed: observed).plan(), observed)
+        let observed = try drivers.observe(files: desired.referencedFiles)
+        let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot)
+        return (Planner(desired: desired, observed: observed, target: planTarget).plan(), observed)
     }
 
     public struct ApplyOutcome: Sendable {

@@ -4,21 +4,29 @@ import MooringModel
 public struct Planner {
     public let desired: DesiredState
     public let observed: ObservedState
+    public let target: PlanTarget
 
-    public init(desired: DesiredState, observed: ObservedState) {
+    public init(desired: DesiredState, observed: ObservedState, target: PlanTarget = PlanTarget()) {
         self.desired = desired
         self.observed = observed
+        self.target = target
     }
 
     public func plan() -> Plan {
-        let running = Set(observed.units.filter(\.isRunning).map(\.name))
+        let running = Set(observed.units.filter(\.isRunning).map { $0.name })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
-        let (linkChanges, linkConflicts, _) = links.plan()
+        let (linkChanges, linkConflicts, recreated) = links.plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
-        let ordered = (linkChanges + natChanges).enumerated().sorted { a, b in
+        let (unitChanges, unitConflicts, unitWarnings) = UnitPlanner(desired: desired, observed: observed, target: target,
+                                                                     recreatedDevices: recreated).plan()
+        let ordered = (linkChanges + natChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
-        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts)
+        var warnings = unitWarnings
+        if let problem = observed.unitProblem, !desired.needsUnits {
+            warnings.append("MicroVM units were not checked: \(problem)")
+        }
+        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts + unitConflicts, warnings: warnings)
     }
 }

@@ -17,10 +17,17 @@ struct TargetOptions: ParsableArguments {
     @Flag(help: "Accept manifests that group or others can write (refused by default: they control root).")
     var allowInsecureManifests = false
 
+    @Flag(help: "Talk to the caller's systemd user manager (session bus), like `systemd-run --user`.")
+    var user = false
+
+    @Option(help: "Where MicroVM consoles, VMM logs and configs go.")
+    var runDirectory = "/run/mooring"
+
     var target: ReconcileTarget {
         var limits = ManifestReadLimits()
         limits.requireSafePermissions = !allowInsecureManifests
-        return ReconcileTarget(manifestDirectory: directory, netns: netns, hostName: host, limits: limits)
+        return ReconcileTarget(manifestDirectory: directory, netns: netns, hostName: host, limits: limits, userBus: user,
+                               runRoot: runDirectory)
     }
 }
 

@@ -171,7 +171,7 @@ public final class NetlinkDriver: @unchecked Sendable {
                       tolerated: [EADDRNOTAVAIL, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
-        case .replaceNftTable, .deleteNftTable, .setSysctl:
+        case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:
             throw DriverError("\(ActionText.describe(operation)) is not a link action")
         }
     }

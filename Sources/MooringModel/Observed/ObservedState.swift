@@ -6,17 +6,20 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var nftables: NftTable?
     /// Sysctls mooring may set, by dotted name (`net.ipv4.ip_forward`).
     public var sysctls: [String: String]
-    /// `mooring-vm-*.service` units.
+    /// `mooring-vm-*.service` units that run in this target's network namespace.
     public var units: [ObservedUnit]
+    /// Why units could not be listed (no bus), or nil when they were.
+    public var unitProblem: String?
     /// Facts about the host that decide what can work (8021q, /dev/kvm, ...).
     public var capabilities: HostCapabilities
 
     public init(links: [ObservedLink] = [], nftables: NftTable? = nil, sysctls: [String: String] = [:],
-                units: [ObservedUnit] = [], capabilities: HostCapabilities = HostCapabilities()) {
+                units: [ObservedUnit] = [], unitProblem: String? = nil, capabilities: HostCapabilities = HostCapabilities()) {
         self.links = links
         self.nftables = nftables
         self.sysctls = sysctls
         self.units = units
+        self.unitProblem = unitProblem
         self.capabilities = capabilities
     }
 
@@ -34,7 +37,23 @@ public struct ObservedState: Sendable, Codable, Equatable {
 public struct HostCapabilities: Sendable, Codable, Equatable {
     /// Whether the kernel can create 802.1Q VLAN devices (the 8021q module).
     public var vlan: Bool
-    public init(vlan: Bool = true) { self.vlan = vlan }
+    /// Absolute paths of the VMM programs found on PATH, by program name.
+    public var executables: [String: String]
+    /// mooring's own executable (for `mooring exec-vm`).
+    public var mooringExecutable: String
+    /// Which of the files the manifests name (kernels, initrds, disks) exist.
+    public var existingFiles: Set<String>
+    /// Why KVM cannot run stock guest kernels here, or nil when it can.
+    public var kvmProblem: String?
+
+    public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
+                existingFiles: Set<String> = [], kvmProblem: String? = nil) {
+        self.vlan = vlan
+        self.executables = executables
+        self.mooringExecutable = mooringExecutable
+        self.existingFiles = existingFiles
+        self.kvmProblem = kvmProblem
+    }
 }
 
 /// A `mooring-vm-*.service` unit as systemd reports it.
@@ -46,15 +65,18 @@ public struct ObservedUnit: Sendable, Codable, Equatable {
     /// `MOORING_SPEC_HASH` from the unit's environment.
     public var specHash: String?
     public var restarts: Int
+    /// `NetworkNamespacePath=`: which target the unit belongs to.
+    public var networkNamespacePath: String?
 
     public init(name: String, activeState: String, subState: String, mainPID: Int = 0, specHash: String? = nil,
-                restarts: Int = 0) {
+                restarts: Int = 0, networkNamespacePath: String? = nil) {
         self.name = name
         self.activeState = activeState
         self.subState = subState
         self.mainPID = mainPID
         self.specHash = specHash
         self.restarts = restarts
+        self.networkNamespacePath = networkNamespacePath
     }
 
     public var isRunning: Bool { activeState == "active" || activeState == "activating" || activeState == "reloading" }

@@ -23,6 +23,10 @@ public enum Action: Sendable, Codable, Equatable {
     case replaceNftTable(NftTable)
     case deleteNftTable
     case setSysctl(name: String, value: String)
+    // MicroVMs: transient units. A restart stops the unit and starts it with the (new) spec.
+    case startUnit(UnitSpec)
+    case restartUnit(UnitSpec)
+    case stopUnit(name: String)
 
     /// The link this operation is about, for links.
     public var linkName: String? {
@@ -34,7 +38,7 @@ public enum Action: Sendable, Codable, Equatable {
         case let .setMaster(link, _), let .setMTU(link, _), let .setMAC(link, _), let .setUp(link),
              let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
             return link
-        case .replaceNftTable, .deleteNftTable, .setSysctl:
+        case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:
             return nil
         }
     }
@@ -43,4 +47,12 @@ public enum Action: Sendable, Codable, Equatable {
 extension Action {
     /// Actions the netlink driver executes (batched together).
     public var isLinkAction: Bool { linkName != nil }
+
+    /// Starts (or restarts) of units, which the systemd driver runs together and then watches settle.
+    public var unitToStart: UnitSpec? {
+        switch self {
+        case let .startUnit(spec), let .restartUnit(spec): return spec
+        default: return nil
+        }
+    }
 }

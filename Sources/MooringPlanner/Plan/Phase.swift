@@ -1,5 +1,7 @@
 /// Execution order of a plan. Gaps leave room; within a phase, changes keep the planner's order.
 public enum Phase {
+    /// A MicroVM stops before its devices go away.
+    public static let stopUnits = 5
     /// Deleting MicroVM devices before the bridges they hang off, and recreated links before their new selves.
     public static let deleteMicroVMDevices = 10
     public static let deletePorts = 11
@@ -13,6 +15,5 @@ public enum Phase {
     public static let addAddresses = 61
     public static let sysctls = 70
     public static let nftables = 80
-    public static let stopUnits = 90
     public static let startUnits = 95
 }

@@ -1,0 +1,225 @@
+import CSystemd
+import Foundation
+import MooringModel
+import MooringPlanner
+
+/// MicroVM units over sd-bus: list, start (transient), watch, stop. No systemctl or systemd-run.
+public final class SystemdDriver: @unchecked Sendable {
+    private let bus: SystemdBus
+    /// Job paths -> results, filled by the JobRemoved signal handler.
+    private let jobs = JobResults()
+    private var jobSlot: OpaquePointer?
+
+    /// How long a started VMM must stay running before it counts as started.
+    public var settleTime: TimeInterval = 1.0
+    /// How long to wait for systemd to finish a start or stop job.
+    public var jobTimeout: TimeInterval = 60
+
+    public init(user: Bool) throws {
+        bus = try SystemdBus(user: user)
+        // The match goes in before any job is created, so no JobRemoved can be missed.
+        let rc = sd_bus_match_signal(bus.bus, &jobSlot, SystemdBus.destination, SystemdBus.managerPath,
+                                     SystemdBus.managerInterface, "JobRemoved", { message, userdata, _ in
+            guard let message, let userdata else { return 0 }
+            let results = Unmanaged<JobResults>.fromOpaque(userdata).takeUnretainedValue()
+            let reply = BusMessage(adopting: sd_bus_message_ref(message))
+            guard (try? reply.readUInt32()) != nil, let job = try? reply.readString(BusType.objectPath),
+                  (try? reply.readString()) != nil, let result = try? reply.readString() else { return 0 }
+            results.finished[job] = result
+            return 0
+        }, Unmanaged.passUnretained(jobs).toOpaque())
+        if rc < 0 { throw DriverError("sd-bus: cannot watch systemd jobs: \(String(cString: strerror(-rc)))") }
+        try bus.callManager("Subscribe", [])
+    }
+
+    deinit { sd_bus_slot_unref(jobSlot) }
+
+    // MARK: Observe
+
+    /// `mooring-vm-*.service` units, with their state, main PID, restart count, spec hash and namespace.
+    public func listUnits() throws -> [ObservedUnit] {
+        let call = try bus.methodCall("ListUnitsByPatterns")
+        try call.append(strings: [])
+        try call.append(strings: ["\(SystemdNames.unitPrefix)*.service"])
+        let reply = try bus.call(call)
+        var listed: [(name: String, active: String, sub: String, path: String)] = []
+        _ = try reply.enter(BusType.array, "(ssssssouso)")
+        while try reply.enter(BusType.structure, "ssssssouso") {
+            let name = try reply.readString()
+            _ = try reply.readString()                       // description
+            _ = try reply.readString()                       // load state
+            let active = try reply.readString()
+            let sub = try reply.readString()
+            _ = try reply.readString()                       // following
+            let path = try reply.readString(BusType.objectPath)
+            _ = try reply.readUInt32()                       // job id
+            _ = try reply.readString()                       // job type
+            _ = try reply.readString(BusType.objectPath)     // job path
+            try reply.exit()
+            listed.append((name, active, sub, path))
+        }
+        try reply.exit()
+        return listed.map { unit in
+            let service = "org.freedesktop.systemd1.Service"
+            let environment = (try? bus.stringsProperty(unit.path, service, "Environment")) ?? []
+            let hash = environment.first { $0.hasPrefix("MOORING_SPEC_HASH=") }.map { String($0.dropFirst("MOORING_SPEC_HASH=".count)) }
+            let netns = (try? bus.stringProperty(unit.path, service, "NetworkNamespacePath")).flatMap { $0.isEmpty ? nil : $0 }
+            return ObservedUnit(name: unit.name, activeState: unit.active, subState: unit.sub,
+                                mainPID: Int((try? bus.uint32Property(unit.path, service, "MainPID")) ?? 0),
+                                specHash: hash, restarts: Int((try? bus.uint32Property(unit.path, service, "NRestarts")) ?? 0),
+                                networkNamespacePath: netns)
+        }
+    }
+
+    // MARK: Execute
+
+    /// Starts the units (all jobs first, then one wait), then checks each VMM stays up for the settle time.
+    /// A restart stops the old unit first: a transient unit's command line cannot change in place.
+    public func start(_ specs: [UnitSpec], restarting: Set<String>) throws {
+        for spec in specs where restarting.contains(spec.name) { try stop(spec.name) }
+        var started: [(spec: UnitSpec, job: String, logOffset: UInt64)] = []
+        for spec in specs {
+            try prepare(spec)
+            // A failed transient unit keeps its name until reset.
+            _ = try? bus.callManager("ResetFailedUnit", [spec.name])
+            let offset = (try? FileManager.default.attributesOfItem(atPath: spec.logFile)[.size] as? UInt64) ?? 0
+            let job = try startTransient(spec)
+            started.append((spec, job, offset ?? 0))
+        }
+        for entry in started {
+            let result = try wait(forJob: entry.job, what: "start \(entry.spec.name)")
+            guard result == "done" else {
+                throw UnitFailure(unit: entry.spec.name, message: "the start job ended with \"\(result)\"",
+                                  output: Self.tail(entry.spec, from: entry.logOffset))
+            }
+        }
+        try settle(started.map { ($0.spec, $0.logOffset) })
+    }
+
+    public func stop(_ name: String) throws {
+        let job: String
+        do {
+            job = try bus.callManager("StopUnit", [name, "replace"]).readString(BusType.objectPath)
+        } catch let error as BusError where error.name == "org.freedesktop.systemd1.NoSuchUnit" {
+            return
+        }
+        let result = try wait(forJob: job, what: "stop \(name)")
+        guard ["done", "skipped"].contains(result) else { throw UnitFailure(unit: name, message: "the stop job ended with \"\(result)\"", output: "") }
+        _ = try? bus.callManager("ResetFailedUnit", [name])
+    }
+
+    private func prepare(_ spec: UnitSpec) throws {
+        try FileManager.default.createDirectory(atPath: spec.runDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o750])
+        for file in spec.files {
+            try file.contents.write(toFile: file.path, atomically: true, encoding: .utf8)
+        }
+    }
+
+    private func startTransient(_ spec: UnitSpec) throws -> String {
+        let call = try bus.methodCall("StartTransientUnit")
+        try call.append(spec.name)
+        try call.append("fail")
+        try call.container(BusType.array, "(sv)") {
+            try call.property("Description", "s") { try call.append(spec.description) }
+            // `exec`: the start job is done only once the VMM binary was executed.
+            try call.property("Type", "s") { try call.append("exec") }
+            try call.property("ExecStart", "a(sasb)") {
+                try call.container(BusType.array, "(sasb)") {
+                    try call.container(BusType.structure, "sasb") {
+                        try call.append(spec.argv[0])
+                        try call.append(strings: spec.argv)
+                        try call.append(false)
+                    }
+                }
+            }
+            try call.property("Restart", "s") { try call.append("on-failure") }
+            try call.property("RestartUSec", "t") { try call.append(UInt64(1_000_000)) }
+            try call.property("KillMode", "s") { try call.append("mixed") }
+            try call.property("CollectMode", "s") { try call.append("inactive-or-failed") }
+            try call.property("Slice", "s") { try call.append("mooring.slice") }
+            try call.property("Environment", "as") { try call.append(strings: spec.environment) }
+            try call.property("StandardOutputFileToAppend", "s") { try call.append(spec.logFile) }
+            try call.property("StandardErrorFileToAppend", "s") { try call.append(spec.logFile) }
+            try call.property("TimeoutStopUSec", "t") { try call.append(UInt64(15_000_000)) }
+            if let netns = spec.networkNamespacePath {
+                try call.property("NetworkNamespacePath", "s") { try call.append(netns) }
+            }
+        }
+        try call.container(BusType.array, "(sa(sv))") {}
+        do {
+            return try bus.call(call).readString(BusType.objectPath)
+        } catch let error as BusError where error.name == "org.freedesktop.systemd1.UnitExists" {
+            throw UnitFailure(unit: spec.name, message: "a unit of that name already exists (started for another target?)", output: "")
+        } catch let error as BusError {
+            throw UnitFailure(unit: spec.name, message: "systemd refused to start it: \(error)", output: "")
+        }
+    }
+
+    private func wait(forJob job: String, what: String) throws -> String {
+        let deadline = Date().addingTimeInterval(jobTimeout)
+        while jobs.finished[job] == nil {
+            if Date() > deadline { throw DriverError("\(what): systemd did not finish the job within \(Int(jobTimeout)) s") }
+            bus.pump(waitMicroseconds: 100_000)
+        }
+        return jobs.finished.removeValue(forKey: job)!
+    }
+
+    /// A finished start job is not a running VM: each unit must stay active, with the same main process,
+    /// for the settle time. A VMM that exits at once is reported with the last lines of its output.
+    private func settle(_ units: [(spec: UnitSpec, logOffset: UInt64)]) throws {
+        guard !units.isEmpty else { return }
+        var firstPID: [String: UInt32] = [:]
+        let deadline = Date().addingTimeInterval(settleTime)
+        repeat {
+            for (spec, offset) in units {
+                let path = try unitPath(spec.name)
+                let state = (try? path.map { try bus.stringProperty($0, "org.freedesktop.systemd1.Unit", "ActiveState") }) ?? nil
+                let pid = (try? path.map { try bus.uint32Property($0, "org.freedesktop.systemd1.Service", "MainPID") }) ?? nil
+                if firstPID[spec.name] == nil, let pid, pid != 0 { firstPID[spec.name] = pid }
+                if state != "active" || (pid != nil && firstPID[spec.name] != nil && pid != firstPID[spec.name]) {
+                    throw UnitFailure(unit: spec.name, message: "the VMM exited right after starting (unit \(state ?? "gone"))",
+                                      output: Self.tail(spec, from: offset))
+                }
+            }
+            bus.pump(waitMicroseconds: 100_000)
+        } while Date() < deadline
+    }
+
+    private func unitPath(_ name: String) throws -> String? {
+        do {
+            return try bus.callManager("GetUnit", [name]).readString(BusType.objectPath)
+        } catch let error as BusError where error.name == "org.freedesktop.systemd1.NoSuchUnit" {
+            return nil
+        }
+    }
+
+    /// The last lines the VMM wrote since `offset`, and the end of its serial console.
+    static func tail(_ spec: UnitSpec, from offset: UInt64, lines: Int = 10) -> String {
+        var text = ""
+        if let handle = FileHandle(forReadingAtPath: spec.logFile) {
+            try? handle.seek(toOffset: offset)
+            let data = (try? handle.readToEnd()) ?? Data()
+            try? handle.close()
+            text = String(decoding: data, as: UTF8.self)
+        }
+        let last = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        return last.isEmpty ? "(no output in \(spec.logFile))" : last
+    }
+}
+
+/// Results of systemd jobs, keyed by job object path.
+private final class JobResults {
+    var finished: [String: String] = [:]
+}
+
+/// A unit that would not start or stay up, with what its VMM printed.
+public struct UnitFailure: Error, CustomStringConvertible, Sendable {
+    public var unit: String
+    public var message: String
+    public var output: String
+
+    public var description: String {
+        output.isEmpty ? "\(unit): \(message)" : "\(unit): \(message); its last output:\n\(output)"
+    }
+}

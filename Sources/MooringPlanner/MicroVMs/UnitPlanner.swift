@@ -1,0 +1,108 @@
+import MooringModel
+
+/// Where the plan applies, beyond the desired and observed state.
+public struct PlanTarget: Sendable, Codable, Equatable {
+    public var networkNamespace: String?
+    public var runRoot: String
+
+    public init(networkNamespace: String? = nil, runRoot: String = "/run/mooring") {
+        self.networkNamespace = networkNamespace
+        self.runRoot = runRoot
+    }
+}
+
+/// Diffs MicroVM units against systemd's: start what is missing, restart what changed or failed, stop the rest.
+struct UnitPlanner {
+    let desired: DesiredState
+    let observed: ObservedState
+    let target: PlanTarget
+    /// MicroVMs whose devices this plan recreates: their VMM holds the old ones.
+    let recreatedDevices: Set<String>
+
+    func plan() -> (changes: [Change], conflicts: [Conflict], warnings: [String]) {
+        var changes: [Change] = []
+        var conflicts: [Conflict] = []
+        var warnings: [String] = []
+        let environment = VMMEnvironment(executables: observed.capabilities.executables,
+                                         mooringExecutable: observed.capabilities.mooringExecutable,
+                                         runRoot: target.runRoot, networkNamespace: target.networkNamespace)
+        let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var wanted: Set<String> = []
+
+        for vm in desired.microVMs {
+            guard let spec = VMMCommand.unit(for: vm, in: environment) else { continue }
+            wanted.insert(spec.name)
+            if let problem = observed.unitProblem {
+                conflicts.append(Conflict(resource: "unit/\(spec.name)", message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
+                                          fix: "start systemd (or pass --user for a user manager), or set vmm: none"))
+                continue
+            }
+            guard checkFiles(vm, &conflicts) else { continue }
+            if vm.accelerator == .kvm, vm.vmm != .none, let problem = observed.capabilities.kvmProblem {
+                warnings.append("\(vm.origin.subject) asks for KVM, but \(problem); set Host spec.accelerator: tcg to emulate")
+            }
+            let group = vm.origin.subject
+            func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
+                        disruptive: Bool = false, before: String? = nil) -> Change {
+                Change(resource: "unit/\(spec.name)", group: group, action: action, summary: summary, reason: reason,
+                       before: before, after: "running, spec \(spec.specHash.prefix(12))", disruptive: disruptive,
+                       operation: operation, phase: Phase.startUnits)
+            }
+            guard let unit = units[spec.name] else {
+                changes.append(change(.start, "start unit \(spec.name) (\(vm.vmm.rawValue), \(vm.vcpu) vcpu, \(vm.memoryMb) MiB)",
+                                      "declared in \(group)", .startUnit(spec)))
+                continue
+            }
+            let state = "\(unit.activeState)/\(unit.subState)"
+            if unit.activeState == "failed" || unit.subState == "auto-restart" {
+                changes.append(change(.restart, "restart unit \(spec.name) (it is \(state))", "the VMM failed",
+                                      .restartUnit(spec), before: state))
+            } else if !unit.isRunning {
+                changes.append(change(.start, "start unit \(spec.name) (it is \(state))", "the MicroVM is not running",
+                                      .startUnit(spec), before: state))
+            } else if unit.specHash != spec.specHash {
+                changes.append(change(.restart, "restart unit \(spec.name): its spec changed", "the manifest changed the VMM's command line",
+                                      .restartUnit(spec), disruptive: true, before: "spec \(unit.specHash?.prefix(12) ?? "unknown")"))
+            } else if recreatedDevices.contains(vm.name) {
+                changes.append(change(.restart, "restart unit \(spec.name): its network devices are recreated",
+                                      "the VMM holds the old devices", .restartUnit(spec), disruptive: true, before: state))
+            }
+        }
+        for unit in observed.units where !wanted.contains(unit.name) {
+            changes.append(Change(resource: "unit/\(unit.name)", group: "stale", action: .stop,
+                                  summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
+                                  before: "\(unit.activeState)/\(unit.subState)", operation: .stopUnit(name: unit.name),
+                                  phase: Phase.stopUnits))
+        }
+        return (changes, conflicts, warnings)
+    }
+
+    /// The kernel, initrd, disk and VMM program must exist before a unit can start.
+    private func checkFiles(_ vm: DesiredMicroVM, _ conflicts: inout [Conflict]) -> Bool {
+        var ok = true
+        let resource = "unit/\(SystemdNames.unitName(forMicroVM: vm.name))"
+        if let program = VMMCommand.program(for: vm.vmm), observed.capabilities.executables[program] == nil {
+            let package = vm.vmm == .qemuMicrovm ? " (apt install qemu-system-x86)" : ""
+            conflicts.append(Conflict(resource: resource, message: "\(program) is not installed (not found on PATH)",
+                                      fix: "install it\(package), or set vmm: none"))
+            ok = false
+        }
+        let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
+        for case let (path?, field) in files where !observed.capabilities.existingFiles.contains(path) {
+            conflicts.append(Conflict(resource: resource, message: "\(vm.origin.subject) \(field) \(path) does not exist",
+                                      fix: "put the file there or fix the path"))
+            ok = false
+        }
+        return ok
+    }
+}
+
+extension DesiredState {
+    /// The host files the manifests name, for the drivers to check.
+    public var referencedFiles: Set<String> {
+        Set(microVMs.flatMap { [$0.kernel, $0.initrd, $0.rootVolume?.path].compactMap { $0 } })
+    }
+
+    /// Whether any MicroVM needs a VMM unit.
+    public var needsUnits: Bool { microVMs.contains { $0.vmm != .none } }
+}

@@ -1,0 +1,61 @@
+import MooringModel
+
+/// A MicroVM's transient systemd unit, fully described: what `apply` asks systemd to start.
+public struct UnitSpec: Sendable, Codable, Equatable {
+    public var name: String
+    public var microVM: String
+    public var description: String
+    /// The command line; argv[0] is an absolute path. Passed to systemd as an argv array, never a shell string.
+    public var argv: [String]
+    /// Includes `MOORING_SPEC_HASH=<hash>`.
+    public var environment: [String]
+    /// `/run/netns/NAME` when mooring targets a network namespace.
+    public var networkNamespacePath: String?
+    /// `/run/mooring/vms/<vm>`: the serial console, the VMM's output, sockets and configs.
+    public var runDirectory: String
+    /// The VMM's stdout and stderr, appended to across starts.
+    public var logFile: String
+    /// Files to write before starting (firecracker's JSON config).
+    public var files: [UnitFile]
+    /// A hash of everything above but the hash itself: a different hash means a restart.
+    public var specHash: String
+
+    public var consoleFile: String { runDirectory + "/console.log" }
+}
+
+public struct UnitFile: Sendable, Codable, Equatable {
+    public var path: String
+    public var contents: String
+
+    public init(path: String, contents: String) {
+        self.path = path
+        self.contents = contents
+    }
+}
+
+/// systemd's unit-name escaping (`systemd-escape`): `web-1` -> `web\x2d1`.
+public enum SystemdNames {
+    public static let unitPrefix = "mooring-vm-"
+
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        for (offset, byte) in text.utf8.enumerated() {
+            let character = Character(Unicode.Scalar(byte))
+            let plain = byte < 0x80 && (character.isLetter || character.isNumber || character == ":" || character == "_" || character == ".")
+            if byte == UInt8(ascii: "/") {
+                out += "-"
+            } else if !plain || (offset == 0 && byte == UInt8(ascii: ".")) {
+                out += "\\x" + String(byte, radix: 16).leftPadded(2)
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    public static func unitName(forMicroVM name: String) -> String { unitPrefix + escape(name) + ".service" }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

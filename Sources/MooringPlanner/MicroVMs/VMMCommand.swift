@@ -1,0 +1,144 @@
+import Foundation
+import MooringModel
+
+/// What the VMM command lines depend on besides the manifest: found on the host by the drivers.
+public struct VMMEnvironment: Sendable, Codable, Equatable {
+    /// Absolute paths of the VMM programs, by name (`qemu-system-x86_64`); absent when not installed.
+    public var executables: [String: String]
+    /// mooring's own executable, for `mooring exec-vm` (macvtap devices are handed to the VMM as file descriptors).
+    public var mooringExecutable: String
+    public var runRoot: String
+    public var networkNamespace: String?
+
+    public init(executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
+                runRoot: String = "/run/mooring", networkNamespace: String? = nil) {
+        self.executables = executables
+        self.mooringExecutable = mooringExecutable
+        self.runRoot = runRoot
+        self.networkNamespace = networkNamespace
+    }
+}
+
+/// Builds a MicroVM's unit: the VMM argv (qemu microvm, cloud-hypervisor or firecracker) and its files. Pure.
+public enum VMMCommand {
+    public static func program(for vmm: VMMKind) -> String? {
+        switch vmm {
+        case .qemuMicrovm: return "qemu-system-x86_64"
+        case .cloudHypervisor: return "cloud-hypervisor"
+        case .firecracker: return "firecracker"
+        case .none: return nil
+        }
+    }
+
+    /// The kernel command line: a serial console, no reboot loops, the manifest's arguments, and `ip=` per
+    /// interface with an address (the standard form; kernels with IP_PNP use the first).
+    public static func kernelCommandLine(_ vm: DesiredMicroVM) -> String {
+        var parts = ["console=ttyS0", "reboot=t", "panic=-1"]
+        if !vm.kernelCmdline.isEmpty { parts.append(vm.kernelCmdline) }
+        for interface in vm.interfaces {
+            guard let address = interface.address else { continue }
+            parts.append("ip=\(address.address)::\(interface.gateway?.description ?? ""):\(address.netmask):\(vm.name):\(interface.guestDeviceName):off")
+        }
+        return parts.joined(separator: " ")
+    }
+
+    /// The unit for `vm`, or nil for `vmm: none` (another tool runs the VMM).
+    public static func unit(for vm: DesiredMicroVM, in environment: VMMEnvironment) -> UnitSpec? {
+        guard let program = program(for: vm.vmm) else { return nil }
+        let executable = environment.executables[program] ?? "/usr/bin/\(program)"
+        let runDirectory = "\(environment.runRoot)/vms/\(vm.name)"
+        // macvtap devices reach the VMM as file descriptors 3, 4, ... opened by `mooring exec-vm`.
+        var descriptors: [(fd: Int, device: String)] = []
+        for interface in vm.interfaces where interface.type == .macvtap {
+            descriptors.append((3 + descriptors.count, interface.hostDeviceName))
+        }
+        func fd(_ interface: DesiredInterface) -> Int? { descriptors.first { $0.device == interface.hostDeviceName }?.fd }
+
+        var argv: [String]
+        var files: [UnitFile] = []
+        switch vm.vmm {
+        case .qemuMicrovm:
+            argv = qemu(vm, executable: executable, runDirectory: runDirectory, fd: fd)
+        case .cloudHypervisor:
+            argv = cloudHypervisor(vm, executable: executable, runDirectory: runDirectory, fd: fd)
+        case .firecracker:
+            let config = runDirectory + "/firecracker.json"
+            files.append(UnitFile(path: config, contents: firecrackerConfig(vm)))
+            argv = [executable, "--api-sock", runDirectory + "/firecracker.sock", "--config-file", config]
+        case .none:
+            return nil
+        }
+        if !descriptors.isEmpty {
+            argv = [environment.mooringExecutable, "exec-vm"]
+                + descriptors.flatMap { ["--device", "\($0.fd)=\($0.device)"] } + ["--"] + argv
+        }
+        let netnsPath = environment.networkNamespace.map { "/run/netns/\($0)" }
+        var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
+                            description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv, environment: [],
+                            networkNamespacePath: netnsPath, runDirectory: runDirectory, logFile: runDirectory + "/vmm.log",
+                            files: files, specHash: "")
+        spec.specHash = hash(spec)
+        spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
+        return spec
+    }
+
+    static func hash(_ spec: UnitSpec) -> String {
+        var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
+        for file in spec.files { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
+        return StableHash.hex(text)
+    }
+
+    static func qemu(_ vm: DesiredMicroVM, executable: String, runDirectory: String, fd: (DesiredInterface) -> Int?) -> [String] {
+        var argv = [executable, "-name", vm.name, "-M", "microvm", "-accel", vm.accelerator.rawValue,
+                    "-cpu", vm.accelerator == .kvm ? "host" : "max", "-m", "\(vm.memoryMb)", "-smp", "\(vm.vcpu)",
+                    "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+                    "-serial", "file:\(runDirectory)/console.log"]
+        if let kernel = vm.kernel { argv += ["-kernel", kernel] }
+        if let initrd = vm.initrd { argv += ["-initrd", initrd] }
+        argv += ["-append", kernelCommandLine(vm)]
+        for (index, interface) in vm.interfaces.enumerated() {
+            let backend = fd(interface).map { "tap,id=net\(index),fd=\($0)" }
+                ?? "tap,id=net\(index),ifname=\(interface.hostDeviceName),script=no,downscript=no"
+            argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(interface.mac)"]
+        }
+        if let volume = vm.rootVolume {
+            argv += ["-drive", "id=\(volume.id),file=\(volume.path),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
+                     "-device", "virtio-blk-device,drive=\(volume.id)"]
+        }
+        return argv
+    }
+
+    static func cloudHypervisor(_ vm: DesiredMicroVM, executable: String, runDirectory: String,
+                                fd: (DesiredInterface) -> Int?) -> [String] {
+        var argv = [executable, "--api-socket", "\(runDirectory)/cloud-hypervisor.sock"]
+        if let kernel = vm.kernel { argv += ["--kernel", kernel] }
+        if let initrd = vm.initrd { argv += ["--initramfs", initrd] }
+        argv += ["--cmdline", kernelCommandLine(vm), "--cpus", "boot=\(vm.vcpu)", "--memory", "size=\(vm.memoryMb)M"]
+        argv.append("--net")
+        for interface in vm.interfaces {
+            argv.append(fd(interface).map { "fd=\($0),mac=\(interface.mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(interface.mac)")
+        }
+        if let volume = vm.rootVolume {
+            argv += ["--disk", "path=\(volume.path)\(volume.readOnly ? ",readonly=on" : "")"]
+        }
+        argv += ["--serial", "file=\(runDirectory)/console.log", "--console", "off"]
+        return argv
+    }
+
+    /// Firecracker's `--config-file` JSON (taps only: firecracker cannot use macvtap devices).
+    static func firecrackerConfig(_ vm: DesiredMicroVM) -> String {
+        var boot: [String: Any] = ["kernel_image_path": vm.kernel ?? "", "boot_args": kernelCommandLine(vm)]
+        if let initrd = vm.initrd { boot["initrd_path"] = initrd }
+        var config: [String: Any] = [
+            "boot-source": boot,
+            "machine-config": ["vcpu_count": vm.vcpu, "mem_size_mib": vm.memoryMb, "smt": false],
+            "network-interfaces": vm.interfaces.map {
+                ["iface_id": $0.guestDeviceName, "guest_mac": $0.mac.description, "host_dev_name": $0.hostDeviceName]
+            },
+        ]
+        config["drives"] = vm.rootVolume.map { volume in
+            [["drive_id": volume.id, "path_on_host": volume.path, "is_root_device": true, "is_read_only": volume.readOnly]]
+        } ?? []
+        return CanonicalJSON.text(config)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import MooringDrivers
+
+/// The entry point a MicroVM unit runs when it has macvtap interfaces (not for people).
+struct ExecVMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec-vm",
+        abstract: "Open macvtap devices as file descriptors and exec the VMM (used by MicroVM units).",
+        shouldDisplay: false
+    )
+
+    @Option(name: .customLong("device"), help: "FD=NAME: open macvtap NAME as file descriptor FD.")
+    var devices: [String] = []
+
+    @Argument(parsing: .captureForPassthrough, help: "The VMM command line.")
+    var command: [String] = []
+
+    func run() throws {
+        var opened: [(fd: Int32, name: String)] = []
+        for device in devices {
+            let parts = device.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let fd = Int32(parts[0]), fd >= 3 else {
+                throw ValidationError("--device wants FD=NAME with FD >= 3, got \(device)")
+            }
+            opened.append((fd, String(parts[1])))
+        }
+        let argv = command.first == "--" ? Array(command.dropFirst()) : command
+        MacvtapLauncher.run(devices: opened, argv: argv)
+    }
+}
