@@ -6,7 +6,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 ## make demo: install what is needed, build, and run mooring on manifests/examples in a throw-away namespace.
 demo: build
-	scripts/demo
+	scripts/testbed run -- scripts/demo
 
 ## make test: install what is needed, build, and run every test (unit and integration).
 test: deps

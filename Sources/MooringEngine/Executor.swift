@@ -76,8 +76,9 @@ public struct Executor {
             }
             let change = changes[position]
             do {
-                if case let .stopUnit(name) = change.operation {
+                if case let .stopUnit(name, runDirectory) = change.operation {
                     try drivers.systemdDriver().stop(name)
+                    if let runDirectory { try? FileManager.default.removeItem(atPath: runDirectory) }
                 } else {
                     try drivers.applyOther(change.operation)
                 }

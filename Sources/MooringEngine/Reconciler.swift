@@ -13,6 +13,8 @@ public struct ReconcileTarget: Sendable {
     public var userBus: Bool
     /// Where VM consoles, VMM logs and configs go.
     public var runRoot: String
+    /// The mooring executable MicroVM units run for `exec-vm`; nil means this process's own.
+    public var mooringExecutable: String?
 
     public init(manifestDirectory: String, netns: String? = nil, hostName: String? = nil,
                 limits: ManifestReadLimits = ManifestReadLimits(), userBus: Bool = false, runRoot: String = "/run/mooring") {
@@ -22,6 +24,12 @@ public struct ReconcileTarget: Sendable {
         self.limits = limits
         self.userBus = userBus
         self.runRoot = runRoot
+    }
+
+    public func with(mooringExecutable path: String?) -> ReconcileTarget {
+        var copy = self
+        copy.mooringExecutable = path
+        return copy
     }
 }
 
@@ -53,7 +61,8 @@ public final class Reconciler: Sendable {
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {
         let observed = try drivers.observe(files: desired.referencedFiles)
-        let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot)
+        let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
+                                    mooringExecutable: target.mooringExecutable)
         return (Planner(desired: desired, observed: observed, target: planTarget).plan(), observed)
     }
 

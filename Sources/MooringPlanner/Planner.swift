@@ -13,7 +13,8 @@ public struct Planner {
     }
 
     public func plan() -> Plan {
-        let running = Set(observed.units.filter(\.isRunning).map { $0.name })
+        let runningUnits = Set(observed.units.filter(\.isRunning).map(\.name))
+        let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))

@@ -4,7 +4,7 @@ import MooringModel
 struct LinkPlanner {
     let desired: DesiredState
     let observed: ObservedState
-    /// MicroVMs whose unit is running now: recreating their devices interrupts them.
+    /// MicroVMs (by name) whose unit is running now: recreating their devices interrupts them.
     let runningMicroVMs: Set<String>
 
     private var changes: [Change] = []
@@ -196,8 +196,11 @@ struct LinkPlanner {
         }
         if let master = spec.master { details += " master \(master)" }
         if let mtu = spec.mtu { details += " mtu \(mtu)" }
-        let disruptive = old != nil
-        if old != nil, let vm = spec.microVM { recreatedMicroVMs.insert(vm) }
+        // A running VMM holds the device it opened; a new one (recreated, or replacing one deleted by hand)
+        // reaches the guest only after the VMM restarts.
+        let vmRunning = spec.microVM.map(runningMicroVMs.contains) ?? false
+        let disruptive = old != nil || vmRunning
+        if (old != nil || vmRunning), let vm = spec.microVM { recreatedMicroVMs.insert(vm) }
         changes.append(Change(resource: "link/\(spec.name)", group: spec.group, action: old == nil ? .create : .replace,
                               summary: "create \(spec.kind.name) \(spec.name) (\(spec.label))\(details)", reason: reason,
                               after: "\(spec.kind.name)\(details)", disruptive: disruptive, operation: operation,

@@ -4,10 +4,13 @@ import MooringModel
 public struct PlanTarget: Sendable, Codable, Equatable {
     public var networkNamespace: String?
     public var runRoot: String
+    /// The mooring executable units run as `mooring exec-vm`; nil means the running one.
+    public var mooringExecutable: String?
 
-    public init(networkNamespace: String? = nil, runRoot: String = "/run/mooring") {
+    public init(networkNamespace: String? = nil, runRoot: String = "/run/mooring", mooringExecutable: String? = nil) {
         self.networkNamespace = networkNamespace
         self.runRoot = runRoot
+        self.mooringExecutable = mooringExecutable
     }
 }
 
@@ -24,7 +27,7 @@ struct UnitPlanner {
         var conflicts: [Conflict] = []
         var warnings: [String] = []
         let environment = VMMEnvironment(executables: observed.capabilities.executables,
-                                         mooringExecutable: observed.capabilities.mooringExecutable,
+                                         mooringExecutable: target.mooringExecutable ?? observed.capabilities.mooringExecutable,
                                          runRoot: target.runRoot, networkNamespace: target.networkNamespace)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
@@ -37,10 +40,10 @@ struct UnitPlanner {
                                           fix: "start systemd (or pass --user for a user manager), or set vmm: none"))
                 continue
             }
-            guard checkFiles(vm, &conflicts) else { continue }
-            if vm.accelerator == .kvm, vm.vmm != .none, let problem = observed.capabilities.kvmProblem {
+            if vm.accelerator == .kvm, let problem = observed.capabilities.kvmProblem {
                 warnings.append("\(vm.origin.subject) asks for KVM, but \(problem); set Host spec.accelerator: tcg to emulate")
             }
+            guard checkFiles(vm, &conflicts) else { continue }
             let group = vm.origin.subject
             func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
                         disruptive: Bool = false, before: String? = nil) -> Change {
@@ -71,7 +74,9 @@ struct UnitPlanner {
         for unit in observed.units where !wanted.contains(unit.name) {
             changes.append(Change(resource: "unit/\(unit.name)", group: "stale", action: .stop,
                                   summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
-                                  before: "\(unit.activeState)/\(unit.subState)", operation: .stopUnit(name: unit.name),
+                                  before: "\(unit.activeState)/\(unit.subState)",
+                                  operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.microVM(forUnit: unit.name)
+                                      .map { "\(target.runRoot)/vms/\($0)" }),
                                   phase: Phase.stopUnits))
         }
         return (changes, conflicts, warnings)

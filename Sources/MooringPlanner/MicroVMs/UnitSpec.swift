@@ -54,6 +54,29 @@ public enum SystemdNames {
     }
 
     public static func unitName(forMicroVM name: String) -> String { unitPrefix + escape(name) + ".service" }
+
+    /// The inverse of `escape` (`web\x2d1` -> `web-1`).
+    public static func unescape(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let rest = text[index...]
+            if rest.hasPrefix("\\x"), rest.count >= 4, let byte = UInt8(rest.dropFirst(2).prefix(2), radix: 16) {
+                bytes.append(byte)
+                index = text.index(index, offsetBy: 4)
+            } else {
+                bytes += rest.first == "-" ? Array("/".utf8) : Array(String(rest.first!).utf8)
+                index = text.index(after: index)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The MicroVM a `mooring-vm-*.service` unit runs, or nil for other names.
+    public static func microVM(forUnit unit: String) -> String? {
+        guard unit.hasPrefix(unitPrefix), unit.hasSuffix(".service") else { return nil }
+        return unescape(String(unit.dropFirst(unitPrefix.count).dropLast(".service".count)))
+    }
 }
 
 extension String {

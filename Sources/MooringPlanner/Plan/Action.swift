@@ -26,7 +26,8 @@ public enum Action: Sendable, Codable, Equatable {
     // MicroVMs: transient units. A restart stops the unit and starts it with the (new) spec.
     case startUnit(UnitSpec)
     case restartUnit(UnitSpec)
-    case stopUnit(name: String)
+    /// Stops a unit; `runDirectory` (its console, log, configs) is removed too when its MicroVM is gone.
+    case stopUnit(name: String, runDirectory: String?)
 
     /// The link this operation is about, for links.
     public var linkName: String? {

@@ -22,7 +22,7 @@ public enum ActionText {
         case let .setSysctl(name, value): return "set \(name) = \(value)"
         case let .startUnit(spec): return "start unit \(spec.name)"
         case let .restartUnit(spec): return "restart unit \(spec.name)"
-        case let .stopUnit(name): return "stop unit \(name)"
+        case let .stopUnit(name, _): return "stop unit \(name)"
         }
     }
 }

@@ -9,6 +9,23 @@ enum TestEnvironment {
 
     static let hasVLAN = HostDrivers.kernelHasVLAN()
 
+    /// The test bed's guest (kernel + initramfs) and user manager, set up by `scripts/testbed run`.
+    static let guestDirectory = ProcessInfo.processInfo.environment["MOORING_TESTBED_GUEST"]
+    static let hasTestbed: Bool = {
+        guard let guest = guestDirectory, let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] else { return false }
+        return isRoot && FileManager.default.fileExists(atPath: guest + "/vmlinux")
+            && FileManager.default.fileExists(atPath: runtime + "/bus")
+    }()
+    static let testbedReason: Comment = "needs the MicroVM test bed (a guest image and a systemd user manager): run `make test`, or `scripts/testbed run -- swift test`"
+
+    /// `tsc_early_khz=` keeps TCG guests from stalling on TSC calibration.
+    static let tscKHz: Int = {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
+        let mhz = line.flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 2000
+        return Int(mhz * 1000)
+    }()
+
     /// The `mooring` executable built next to the test bundle.
     static let mooringBinary: String = {
         if let explicit = ProcessInfo.processInfo.environment["MOORING_BIN"] { return explicit }

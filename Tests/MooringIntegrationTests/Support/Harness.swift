@@ -7,14 +7,25 @@ import MooringPlanner
 final class Harness: @unchecked Sendable {
     let ns: TestNamespace
     let manifests: ManifestDirectory
+    /// Use the test bed's systemd user manager for MicroVM units.
+    let userBus: Bool
 
-    init(_ prefix: String = "mt") throws {
+    init(_ prefix: String = "mt", userBus: Bool = false) throws {
         ns = try TestNamespace(prefix)
         manifests = try ManifestDirectory()
+        self.userBus = userBus
     }
 
     func reconciler() throws -> Reconciler {
-        try Reconciler(target: ReconcileTarget(manifestDirectory: manifests.path, netns: ns.name))
+        // In-process, /proc/self/exe is the test runner: units must run the real CLI for `exec-vm`.
+        try Reconciler(target: ReconcileTarget(manifestDirectory: manifests.path, netns: ns.name, userBus: userBus)
+            .with(mooringExecutable: TestEnvironment.mooringBinary))
+    }
+
+    /// Removes every manifest and applies: stops this harness's MicroVMs and deletes what mooring made.
+    func tearDown() {
+        try? manifests.removeAll()
+        _ = try? apply()
     }
 
     func plan() throws -> Plan {
@@ -32,7 +43,8 @@ final class Harness: @unchecked Sendable {
 
     /// Runs the CLI against this harness's manifests and namespace.
     func cli(_ command: String, _ extra: [String] = [], environment: [String: String]? = nil) throws -> Shell.Output {
-        try TestEnvironment.mooring([command, "-f", manifests.path, "--netns", ns.name] + extra, environment: environment)
+        try TestEnvironment.mooring([command, "-f", manifests.path, "--netns", ns.name] + (userBus ? ["--user"] : []) + extra,
+                                    environment: environment)
     }
 }
 

@@ -101,6 +101,28 @@ enum Manifests {
         return header + "kind: Bridge\nmetadata:\n  name: \(name)\nspec:\n" + spec + extra
     }
 
+    /// A MicroVM the test bed can boot (qemu microvm under TCG), with the given interface entries.
+    static func bootableVM(_ name: String, memory: Int = 128, interfaces: [String]) -> String {
+        guard let guest = TestEnvironment.guestDirectory else { return "" }
+        var text = header + """
+            kind: MicroVM
+            metadata: {name: \(name)}
+            spec:
+              vcpu: 1
+              memoryMb: \(memory)
+              vmm: qemu-microvm
+              kernel: \(guest)/vmlinux
+              initrd: \(guest)/initrd.cpio.gz
+              kernelCmdline: "quiet tsc_early_khz=\(TestEnvironment.tscKHz)"
+              networkInterfaces:
+
+            """
+        for interface in interfaces { text += "    - \(interface)\n" }
+        return text
+    }
+
+    static let tcgHost = header + "kind: Host\nmetadata: {name: testbed}\nspec: {accelerator: tcg}\n"
+
     /// A MicroVM with `vmm: none` (devices only), tap interfaces on `bridge`.
     static func microVM(_ name: String, bridge: String, interfaces: [String] = ["eth0"], vmm: String = "none",
                         extraInterfaceFields: String = "") -> String {

@@ -1,0 +1,76 @@
+import MooringModel
+
+/// What mooring owns on the host right now and whether each object matches the manifests.
+public struct StatusReport: Sendable, Codable, Equatable {
+    public struct Row: Sendable, Codable, Equatable {
+        /// `link`, `nftables`, `unit`.
+        public var kind: String
+        public var name: String
+        /// `in sync`, `differs`, `missing`, `stale` (owned but no longer wanted).
+        public var state: String
+        public var detail: String
+        /// What would change, from the plan.
+        public var changes: [String]
+    }
+
+    public var rows: [Row]
+    public var inSync: Bool
+
+    public init(observed: ObservedState, plan: Plan) {
+        var byResource: [String: [Change]] = [:]
+        for change in plan.changes { byResource[change.resource, default: []].append(change) }
+        func state(_ resource: String) -> (String, [String]) {
+            guard let changes = byResource[resource] else { return ("in sync", []) }
+            let verbs = Set(changes.map(\.action))
+            let label = verbs.contains(.delete) || verbs.contains(.stop) ? "stale"
+                : verbs.contains(.create) || verbs.contains(.start) ? "missing" : "differs"
+            return (label, changes.map(\.summary))
+        }
+        let linksByIndex = observed.linksByIndex
+        var rows: [Row] = []
+        for link in observed.links where link.isOwnedByMooring {
+            let (label, changes) = state("link/\(link.name)")
+            var detail = "\(link.kind.name), \(link.isUp ? "up" : "down")"
+            if let master = link.masterIndex.flatMap({ linksByIndex[$0]?.name }) { detail += ", master \(master)" }
+            if !link.addresses.isEmpty { detail += ", " + link.addresses.map(\.description).joined(separator: " ") }
+            if let owner = link.owner { detail += " (\(owner))" }
+            rows.append(Row(kind: "link", name: link.name, state: label, detail: detail, changes: changes))
+        }
+        if let table = observed.nftables {
+            let (label, changes) = state("nftables/inet mooring")
+            rows.append(Row(kind: "nftables", name: "inet mooring", state: label,
+                            detail: "\(table.rules.count) rules, \(table.maps.reduce(0) { $0 + $1.elements.count }) map elements",
+                            changes: changes))
+        }
+        for unit in observed.units {
+            let (label, changes) = state("unit/\(unit.name)")
+            var detail = "\(unit.activeState)/\(unit.subState)"
+            if unit.mainPID != 0 { detail += ", pid \(unit.mainPID)" }
+            detail += ", \(unit.restarts) restart\(unit.restarts == 1 ? "" : "s")"
+            rows.append(Row(kind: "unit", name: unit.name, state: label, detail: detail, changes: changes))
+        }
+        // What the manifests want but the host lacks entirely.
+        let present = Set(rows.map { "\($0.kind == "nftables" ? "nftables/inet mooring" : "\($0.kind)/\($0.name)")" })
+        for (resource, changes) in byResource.sorted(by: { $0.key < $1.key }) where !present.contains(resource) {
+            let parts = resource.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, changes.contains(where: { $0.action == .create || $0.action == .start }) else { continue }
+            rows.append(Row(kind: parts[0], name: parts[1], state: "missing", detail: "", changes: changes.map(\.summary)))
+        }
+        self.rows = rows
+        inSync = plan.isInSync
+    }
+
+    public func text() -> String {
+        let headers = ["KIND", "NAME", "STATE", "DETAIL"]
+        let table = rows.map { [$0.kind, $0.name, $0.state, $0.detail] }
+        let widths = (0..<3).map { column in ([headers[column]] + table.map { $0[column] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            (0..<3).map { cells[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                + "  " + cells[3]
+        }
+        var lines = [line(headers)] + table.map(line)
+        if rows.isEmpty { lines.append("(mooring owns nothing here)") }
+        lines.append(inSync ? "All objects match the manifests." : "Drift: run `mooring plan` for the details.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

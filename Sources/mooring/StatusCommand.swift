@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+import MooringDrivers
+import MooringEngine
+import MooringPlanner
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "List what mooring owns now (links, the nftables table, MicroVM units) and whether each matches.",
+        discussion: "Exit code: 0 all in sync, 2 drift, 1 error."
+    )
+
+    @OptionGroup var options: TargetOptions
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    func run() throws {
+        Terminal.lineBufferStdout()
+        do {
+            let reconciler = try Reconciler(target: options.target)
+            let loaded = try reconciler.load()
+            let (plan, observed) = try reconciler.plan(loaded.desired)
+            let report = StatusReport(observed: observed, plan: plan)
+            switch output {
+            case .text: print(report.text(), terminator: "")
+            case .json: print(JSONRenderer.render(report), terminator: "")
+            }
+            throw ExitCode(report.inSync ? MooringExit.inSync : MooringExit.drift)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            throw Reporting.fail(error)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import MooringModel
+@testable import MooringPlanner
+import Testing
+
+struct MicroVMPlannerTests {
+    static func vm(_ vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm, macvtap: Bool = false,
+                   volume: Bool = false) -> DesiredMicroVM {
+        var interfaces = [DesiredInterface(guestDeviceName: "eth0", type: .tap, hostDeviceName: "vm-web-1-eth0",
+                                           mac: MACAddress("02:00:00:00:00:01")!, address: CIDR("10.0.0.10/24"),
+                                           gateway: IPAddress("10.0.0.1"), bridge: "microvm")]
+        if macvtap {
+            interfaces.append(DesiredInterface(guestDeviceName: "eth1", type: .macvtap, hostDeviceName: "vm-web-1-eth1",
+                                               mac: MACAddress("02:00:00:00:00:02")!, parentInterface: "eth0"))
+        }
+        return DesiredMicroVM(origin: Fixture.origin(.microVM, "web-1"), name: "web-1", vcpu: 2, memoryMb: 256,
+                              kernel: "/k/vmlinux", initrd: "/k/initrd", rootVolume: volume ? DesiredVolume(id: "root", path: "/d/root.img", readOnly: true) : nil,
+                              kernelCmdline: "quiet", vmm: vmm, accelerator: accelerator, interfaces: interfaces)
+    }
+
+    static let environment = VMMEnvironment(executables: ["qemu-system-x86_64": "/usr/bin/qemu-system-x86_64",
+                                                          "cloud-hypervisor": "/usr/bin/cloud-hypervisor",
+                                                          "firecracker": "/usr/bin/firecracker"],
+                                            mooringExecutable: "/usr/local/bin/mooring", networkNamespace: "lab")
+
+    @Test func qemuArgvIsAnArrayWithEverythingFromTheSpec() throws {
+        let unit = try #require(VMMCommand.unit(for: Self.vm(accelerator: .tcg, volume: true), in: Self.environment))
+        #expect(unit.name == "mooring-vm-web\\x2d1.service")
+        #expect(unit.networkNamespacePath == "/run/netns/lab")
+        #expect(unit.argv == [
+            "/usr/bin/qemu-system-x86_64", "-name", "web-1", "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-m", "256",
+            "-smp", "2", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+            "-serial", "file:/run/mooring/vms/web-1/console.log", "-kernel", "/k/vmlinux", "-initrd", "/k/initrd",
+            "-append", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
+            "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no",
+            "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
+            "-drive", "id=root,file=/d/root.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
+        ])
+        #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)"])
+    }
+
+    @Test func kvmIsTheDefaultAccelerator() throws {
+        let argv = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment)).argv
+        #expect(argv.contains("kvm") && argv.contains("host"))
+    }
+
+    @Test func macvtapGoesThroughExecVMAsAFileDescriptor() throws {
+        let argv = try #require(VMMCommand.unit(for: Self.vm(macvtap: true), in: Self.environment)).argv
+        #expect(Array(argv.prefix(5)) == ["/usr/local/bin/mooring", "exec-vm", "--device", "3=vm-web-1-eth1", "--"])
+        #expect(argv.contains("tap,id=net1,fd=3"))
+        #expect(argv.contains("virtio-net-device,netdev=net1,mac=02:00:00:00:00:02"))
+    }
+
+    @Test func cloudHypervisorArgv() throws {
+        let argv = try #require(VMMCommand.unit(for: Self.vm(.cloudHypervisor, macvtap: true, volume: true), in: Self.environment)).argv
+        let vmm = Array(argv.drop { $0 != "/usr/bin/cloud-hypervisor" })
+        #expect(vmm == [
+            "/usr/bin/cloud-hypervisor", "--api-socket", "/run/mooring/vms/web-1/cloud-hypervisor.sock",
+            "--kernel", "/k/vmlinux", "--initramfs", "/k/initrd",
+            "--cmdline", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
+            "--cpus", "boot=2", "--memory", "size=256M",
+            "--net", "tap=vm-web-1-eth0,mac=02:00:00:00:00:01", "fd=3,mac=02:00:00:00:00:02",
+            "--disk", "path=/d/root.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/console.log", "--console", "off",
+        ])
+    }
+
+    @Test func firecrackerGetsAConfigFile() throws {
+        let unit = try #require(VMMCommand.unit(for: Self.vm(.firecracker, volume: true), in: Self.environment))
+        #expect(unit.argv == ["/usr/bin/firecracker", "--api-sock", "/run/mooring/vms/web-1/firecracker.sock",
+                              "--config-file", "/run/mooring/vms/web-1/firecracker.json"])
+        let file = try #require(unit.files.first)
+        let config = try #require(CanonicalJSON.parse(file.contents) as? [String: Any])
+        let boot = try #require(config["boot-source"] as? [String: Any])
+        #expect(boot["kernel_image_path"] as? String == "/k/vmlinux")
+        #expect(boot["initrd_path"] as? String == "/k/initrd")
+        let machine = try #require(config["machine-config"] as? [String: Any])
+        #expect(machine["vcpu_count"] as? Int == 2 && machine["mem_size_mib"] as? Int == 256)
+        let nics = try #require(config["network-interfaces"] as? [[String: Any]])
+        #expect(nics.first?["host_dev_name"] as? String == "vm-web-1-eth0")
+        #expect(nics.first?["guest_mac"] as? String == "02:00:00:00:00:01")
+        let drives = try #require(config["drives"] as? [[String: Any]])
+        #expect(drives.first?["is_read_only"] as? Bool == true)
+    }
+
+    @Test func vmmNoneHasNoUnit() {
+        #expect(VMMCommand.unit(for: Self.vm(.none), in: Self.environment) == nil)
+    }
+
+    @Test func theSpecHashFollowsTheCommandLine() throws {
+        let base = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment))
+        var bigger = Self.vm()
+        bigger.memoryMb = 512
+        #expect(try #require(VMMCommand.unit(for: bigger, in: Self.environment)).specHash != base.specHash)
+        #expect(try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment)).specHash == base.specHash)
+    }
+
+    @Test(arguments: ["web-1", "a.b", "x_y:z", ".hidden", "a/b", "ünïcode", "back\\slash", "sp ace"])
+    func unitNamesAreEscapedLikeSystemdEscape(_ name: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-escape")
+        process.arguments = ["--", name]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let expected = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(SystemdNames.escape(name) == expected)
+        #expect(SystemdNames.unescape(SystemdNames.escape(name)) == name.replacingOccurrences(of: "/", with: "/"))
+    }
+
+    @Test func unitPlanning() throws {
+        let environment = VMMEnvironment(executables: Self.environment.executables, mooringExecutable: "/m")
+        var capabilities = HostCapabilities(executables: Self.environment.executables, mooringExecutable: "/m",
+                                            existingFiles: ["/k/vmlinux", "/k/initrd"])
+        let spec = try #require(VMMCommand.unit(for: Self.vm(), in: environment))
+        let desired = DesiredState(microVMs: [Self.vm()])
+        func plan(_ units: [ObservedUnit]) -> Plan {
+            Planner(desired: desired, observed: ObservedState(units: units, capabilities: capabilities)).plan()
+        }
+        func unitChanges(_ plan: Plan) -> [String] { plan.changes.filter { $0.resource.hasPrefix("unit/") }.map(\.summary) }
+
+        #expect(unitChanges(plan([])) == ["start unit mooring-vm-web\\x2d1.service (qemu-microvm, 2 vcpu, 256 MiB)"])
+        let running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
+        #expect(unitChanges(plan([running])).isEmpty)
+        var changed = running
+        changed.specHash = "0000"
+        #expect(plan([changed]).changes.last?.disruptive == true)
+        var failed = running
+        failed.activeState = "failed"
+        #expect(unitChanges(plan([failed])) == ["restart unit mooring-vm-web\\x2d1.service (it is failed/running)"])
+        let stray = ObservedUnit(name: "mooring-vm-old.service", activeState: "active", subState: "running")
+        #expect(unitChanges(plan([running, stray])) == ["stop unit mooring-vm-old.service (no longer in manifests)"])
+
+        capabilities.existingFiles = []
+        capabilities.kvmProblem = "no kvm"
+        let missing = plan([])
+        #expect(missing.conflicts.map(\.message).contains("MicroVM \"web-1\" spec.kernel /k/vmlinux does not exist"))
+        #expect(missing.warnings.first?.contains("asks for KVM, but no kvm") == true)
+    }
+}
