@@ -21,6 +21,7 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
+#include <sys/signalfd.h>
 
 /* GNU-only declarations that the Glibc module hides without _GNU_SOURCE. */
 extern int setns(int fd, int nstype);

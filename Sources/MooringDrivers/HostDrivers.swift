@@ -71,6 +71,11 @@ public final class HostDrivers: Sendable {
         try thread.run { try netlink.apply(actions, flushAfter: flushAfter, completed: { completed($0) }) }
     }
 
+    /// Runs `body` on the target namespace's thread (sockets opened there belong to that namespace).
+    public func runInNamespace<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        try thread.run(body)
+    }
+
     /// 802.1Q needs the 8021q module: loaded, or available to load.
     public static func kernelHasVLAN() -> Bool {
         if FileManager.default.fileExists(atPath: "/sys/module/8021q") { return true }

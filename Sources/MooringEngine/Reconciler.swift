@@ -8,6 +8,7 @@ public struct ReconcileTarget: Sendable {
     public var manifestDirectory: String
     public var netns: String?
     public var hostName: String?
+    public var hostLabels: [String: String] = [:]
     public var limits: ManifestReadLimits
     /// Talk to the caller's user manager (session bus) instead of the system manager.
     public var userBus: Bool
@@ -53,8 +54,21 @@ public final class Reconciler: Sendable {
         public var warnings: [Diagnostic]
     }
 
+    /// The report header: which manifests (and git commit), which host and namespace.
+    public func context() -> ReportContext {
+        let git = GitInfo.of(target.manifestDirectory)
+        return ReportContext(manifestDirectory: target.manifestDirectory, host: target.hostName, netns: target.netns,
+                             gitCommit: git?.commit, gitDirty: git?.dirty)
+    }
+
+    /// The lock mutating commands hold while they observe, plan and apply.
+    public func lock() -> OperationLock {
+        OperationLock(path: OperationLock.path(runRoot: target.runRoot, netns: target.netns))
+    }
+
     public func load() throws -> Loaded {
-        let result = ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName, limits: target.limits)
+        let result = ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName,
+                                      hostLabels: target.hostLabels, limits: target.limits)
         guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
         return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck })
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MooringDrivers
 import MooringEngine
+import MooringModel
 import MooringPlanner
 
 struct ApplyCommand: ParsableCommand {
@@ -12,9 +13,13 @@ struct ApplyCommand: ParsableCommand {
     )
 
     @OptionGroup var options: TargetOptions
+    @OptionGroup var mutation: MutationOptions
 
     @Option(help: "text or json.")
     var output: OutputFormat = .text
+
+    @Option(help: "Execute exactly this saved plan (`mooring plan --out FILE`); refuse if the host or manifests moved.")
+    var plan: String?
 
     func run() throws {
         Terminal.lineBufferStdout()
@@ -22,19 +27,27 @@ struct ApplyCommand: ParsableCommand {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
             Reporting.warnings(loaded.warnings)
-            let (plan, _) = try reconciler.plan(loaded.desired)
-            let context = ReportContext(manifestDirectory: options.directory, host: options.host, netns: options.netns)
+            // Observe, plan and apply under the lock, so two applies never interleave.
+            let lock = reconciler.lock()
+            try lock.acquire(timeout: mutation.lockTimeout)
+            defer { lock.release() }
+            var (plan, observed) = try reconciler.plan(loaded.desired)
+            let context = reconciler.context()
+            if let path = self.plan {
+                plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
+            }
             let text = TextRenderer(color: Terminal.stdoutIsTerminal)
             guard plan.canApply else {
                 if output == .json { print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: nil)), terminator: "") }
                 else { print(text.render(plan: plan, context: context), terminator: "") }
                 throw ExitCode(MooringExit.error)
             }
-            if output == .text {
+            let verbose = output == .text
+            if verbose {
                 print("Manifests: \(context.sourceLine)")
+                for warning in plan.warnings { print("warning: \(warning)") }
                 if plan.changes.isEmpty { print("No changes: the host matches the manifests.") }
             }
-            let verbose = output == .text
             let started = Date()
             let outcome = try reconciler.apply(plan, desired: loaded.desired) { _, change in
                 if verbose { print("  " + TextRenderer.sign(change.action) + " " + change.summary) }
@@ -44,10 +57,7 @@ struct ApplyCommand: ParsableCommand {
             case .json:
                 print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: outcome)), terminator: "")
             case .text:
-                if !plan.changes.isEmpty {
-                    print(text.summaryLine(plan.summary, prefix: "Applied") .replacingOccurrences(of: " to ", with: " ")
-                          .replacingOccurrences(of: ".", with: "") + " in \(elapsed) ms.")
-                }
+                if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
                 if !outcome.converged {
                     print("The host still differs from the manifests after applying:")
                     print(text.render(plan: outcome.remaining, context: nil), terminator: "")
@@ -61,6 +71,23 @@ struct ApplyCommand: ParsableCommand {
         } catch {
             throw Reporting.fail(error)
         }
+    }
+
+    /// The saved plan, if it still describes the host and the manifests; otherwise says what moved.
+    private func savedPlan(_ path: String, fresh: Plan, observed: ObservedState, desired: DesiredState) throws -> Plan {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ValidationError("cannot read the saved plan \(path): \(error.localizedDescription)")
+        }
+        guard let saved = try? JSONDecoder().decode(SavedPlan.self, from: data), saved.formatVersion == SavedPlan.currentFormat else {
+            throw ValidationError("\(path) is not a plan saved by `mooring plan --out` (format \(SavedPlan.currentFormat))")
+        }
+        if let reasons = saved.staleness(manifests: Fingerprint.desired(desired),
+                                         observed: Fingerprint.observed(observed, for: desired), freshPlan: fresh) {
+            Terminal.printError("refusing to apply \(path):\n" + reasons.joined(separator: "\n"))
+            throw ExitCode(MooringExit.error)
+        }
+        return saved.report.plan
     }
 }
 

@@ -5,6 +5,6 @@ struct MooringCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mooring",
         abstract: "Make this host's bridges, taps, NAT and MicroVMs match a directory of YAML manifests.",
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ExecVMCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ExecVMCommand.self]
     )
 }

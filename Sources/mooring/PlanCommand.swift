@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import MooringDrivers
 import MooringEngine
+import MooringModel
 import MooringPlanner
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
-        abstract: "Show how the host differs from the manifests (a dry run; changes nothing).",
+        abstract: "Show how the host differs from the manifests (a dry run; changes nothing, takes no lock).",
         discussion: "Exit code: 0 in sync, 2 drift found, 1 error."
     )
 
@@ -16,17 +17,27 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
+    @Option(help: "Also save the plan, with fingerprints of what it was made from, for `mooring apply --plan FILE`.")
+    var out: String?
+
     func run() throws {
         Terminal.lineBufferStdout()
         do {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
             Reporting.warnings(loaded.warnings)
-            let (plan, _) = try reconciler.plan(loaded.desired)
-            let context = ReportContext(manifestDirectory: options.directory, host: options.host, netns: options.netns)
+            let (plan, observed) = try reconciler.plan(loaded.desired)
+            let context = reconciler.context()
+            let report = PlanReport(plan: plan, context: context)
             switch output {
             case .text: print(TextRenderer(color: Terminal.stdoutIsTerminal).render(plan: plan, context: context), terminator: "")
-            case .json: print(JSONRenderer.render(PlanReport(plan: plan, context: context)), terminator: "")
+            case .json: print(JSONRenderer.render(report), terminator: "")
+            }
+            if let out {
+                let saved = SavedPlan(report: report, manifestsFingerprint: Fingerprint.desired(loaded.desired),
+                                      observedFingerprint: Fingerprint.observed(observed, for: loaded.desired))
+                try JSONRenderer.render(saved).write(toFile: out, atomically: true, encoding: .utf8)
+                if output == .text { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             if !plan.conflicts.isEmpty { throw ExitCode(MooringExit.error) }
             throw ExitCode(plan.isInSync ? MooringExit.inSync : MooringExit.drift)

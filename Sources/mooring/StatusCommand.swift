@@ -24,7 +24,9 @@ struct StatusCommand: ParsableCommand {
             let (plan, observed) = try reconciler.plan(loaded.desired)
             let report = StatusReport(observed: observed, plan: plan)
             switch output {
-            case .text: print(report.text(), terminator: "")
+            case .text:
+                print("Manifests: \(reconciler.context().sourceLine)")
+                print(report.text(), terminator: "")
             case .json: print(JSONRenderer.render(report), terminator: "")
             }
             throw ExitCode(report.inSync ? MooringExit.inSync : MooringExit.drift)

@@ -11,8 +11,11 @@ struct TargetOptions: ParsableArguments {
     @Option(help: "Operate inside the network namespace /run/netns/NAME instead of the host's own.")
     var netns: String?
 
-    @Option(help: "Keep only documents whose spec.hosts names this host (default: every document).")
+    @Option(help: "This host's name for spec.hosts (default: the machine's hostname).")
     var host: String?
+
+    @Option(name: .customLong("host-label"), help: "KEY=VALUE: a label of this host, for spec.hostSelector (repeatable).")
+    var hostLabels: [String] = []
 
     @Flag(help: "Accept manifests that group or others can write (refused by default: they control root).")
     var allowInsecureManifests = false
@@ -26,9 +29,32 @@ struct TargetOptions: ParsableArguments {
     var target: ReconcileTarget {
         var limits = ManifestReadLimits()
         limits.requireSafePermissions = !allowInsecureManifests
-        return ReconcileTarget(manifestDirectory: directory, netns: netns, hostName: host, limits: limits, userBus: user,
-                               runRoot: runDirectory)
+        var target = ReconcileTarget(manifestDirectory: directory, netns: netns, hostName: host ?? Self.machineHostName(),
+                                     limits: limits, userBus: user, runRoot: runDirectory)
+        for label in hostLabels {
+            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+            target.hostLabels[parts[0]] = parts.count == 2 ? parts[1] : ""
+        }
+        return target
     }
+
+    static func machineHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(cString: buffer)
+    }
+
+    func validate() throws {
+        for label in hostLabels where !label.contains("=") {
+            throw ValidationError("--host-label wants KEY=VALUE, got \(label)")
+        }
+    }
+}
+
+/// Options of the commands that change the host.
+struct MutationOptions: ParsableArguments {
+    @Option(help: "Seconds to wait for another apply or `mooring run` to release the lock.")
+    var lockTimeout: Double = 60
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

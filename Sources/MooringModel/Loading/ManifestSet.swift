@@ -15,19 +15,21 @@ public struct ManifestLoadResult: Sendable {
 
 /// Entry point of the pure core: a directory of YAML in, a validated `DesiredState` (or every error) out.
 public enum ManifestSet {
-    /// - Parameter hostName: keep only documents whose `spec.hosts` names this host (documents without
-    ///   `spec.hosts` apply everywhere); nil keeps every document.
-    public static func load(directory: String, hostName: String? = nil,
+    /// - Parameters:
+    ///   - hostName: keep only documents whose `spec.hosts` (if any) names this host; nil keeps every document.
+    ///   - hostLabels: this host's labels, matched against `spec.hostSelector`; the host's name is also the
+    ///     label `mooring.dev/host`.
+    public static func load(directory: String, hostName: String? = nil, hostLabels: [String: String] = [:],
                             limits: ManifestReadLimits = ManifestReadLimits()) -> ManifestLoadResult {
         let (files, readProblems) = ManifestDirectoryReader(limits: limits).read(directory)
-        var result = parse(files: files, hostName: hostName)
+        var result = parse(files: files, hostName: hostName, hostLabels: hostLabels)
         result.diagnostics = readProblems + result.diagnostics
         if !readProblems.filter({ $0.severity == .error }).isEmpty { result.desired = nil }
         return result
     }
 
     /// Parses and validates already-read files (the pure part of `load`).
-    public static func parse(files: [ManifestFile], hostName: String? = nil) -> ManifestLoadResult {
+    public static func parse(files: [ManifestFile], hostName: String? = nil, hostLabels: [String: String] = [:]) -> ManifestLoadResult {
         var diagnostics: [Diagnostic] = []
         var manifests: [Manifest] = []
         var documents = 0
@@ -38,8 +40,8 @@ public enum ManifestSet {
             documents += count
         }
         let selected = manifests.filter { manifest in
-            guard let hostName, let hosts = manifest.hosts else { return true }
-            return hosts.contains { $0.value == hostName }
+            guard let hostName else { return true }
+            return manifest.applies(toHost: hostName, labels: hostLabels.merging(["mooring.dev/host": hostName]) { mine, _ in mine })
         }
         var validator = ManifestSetValidator(manifests: selected)
         let desired = validator.validate()

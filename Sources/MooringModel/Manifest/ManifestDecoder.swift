@@ -58,6 +58,7 @@ struct ManifestDecoder {
         for host in hosts ?? [] where host.value.isEmpty || host.value.utf8.count > 253 {
             reader.error(at: host.location, host.path, "is not a host name")
         }
+        let hostSelector = spec.take("hostSelector").map { decodeLabels($0, "spec.hostSelector") }
         let origin = ManifestOrigin(kind: kind, name: name.value, location: reader.location(of: root))
         let decoded: ManifestSpec?
         switch kind {
@@ -67,7 +68,8 @@ struct ManifestDecoder {
         case .microVM: decoded = decodeMicroVM(spec).map(ManifestSpec.microVM)
         }
         guard let decoded else { return nil }
-        return Manifest(origin: origin, labels: labels, nameLocation: name.location, hosts: hosts, spec: decoded)
+        return Manifest(origin: origin, labels: labels, nameLocation: name.location, hosts: hosts, hostSelector: hostSelector,
+                        spec: decoded)
     }
 
     // MARK: Names and labels

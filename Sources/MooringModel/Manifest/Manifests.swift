@@ -24,6 +24,15 @@ public struct Manifest: Sendable {
     public var nameLocation: SourceLocation
     /// `spec.hosts`: the hosts this document applies to; nil means every host.
     public var hosts: [Located<String>]?
+    /// `spec.hostSelector`: labels a host must carry for this document to apply to it.
+    public var hostSelector: [String: String]?
+
+    /// Whether this document applies to a host with this name and these labels.
+    public func applies(toHost name: String, labels: [String: String]) -> Bool {
+        if let hosts, !hosts.contains(where: { $0.value == name }) { return false }
+        if let hostSelector, !hostSelector.allSatisfy({ labels[$0.key] == $0.value }) { return false }
+        return true
+    }
     public var spec: ManifestSpec
 }
 

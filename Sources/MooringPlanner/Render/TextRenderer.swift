@@ -68,6 +68,16 @@ public struct TextRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// `Applied: 2 created, 1 changed, 0 deleted in 12 ms.`
+    public func appliedLine(_ summary: Plan.Summary, milliseconds: Int) -> String {
+        var parts = ["\(summary.create) created", "\(summary.update) changed"]
+        if summary.replace > 0 { parts.append("\(summary.replace) replaced") }
+        parts.append("\(summary.delete) deleted")
+        var line = "Applied: " + parts.joined(separator: ", ")
+        if summary.disruptive > 0 { line += " (\(summary.disruptive) disruptive)" }
+        return line + " in \(milliseconds) ms."
+    }
+
     public func summaryLine(_ summary: Plan.Summary, prefix: String) -> String {
         var parts = ["\(summary.create) to create", "\(summary.update) to change"]
         if summary.replace > 0 { parts.append("\(summary.replace) to replace") }

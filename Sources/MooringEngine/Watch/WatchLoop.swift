@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import MooringDrivers
+import MooringModel
+import MooringPlanner
+
+/// `mooring run`: converge at start, then repair drift as it happens.
+///
+/// Netlink link and address notifications and inotify events on the manifests are debounced into one
+/// reconcile; a full resync runs every `resync` to catch what no event reports (nftables, units). The loop
+/// takes the shared lock for each reconcile only, so a timer's `apply` can run in between.
+public final class WatchLoop {
+    public struct Settings: Sendable {
+        public var debounce: TimeInterval = 0.02
+        public var resync: TimeInterval = 300
+        public var lockTimeout: TimeInterval = 60
+
+        public init(debounce: TimeInterval = 0.02, resync: TimeInterval = 300, lockTimeout: TimeInterval = 60) {
+            self.debounce = debounce
+            self.resync = resync
+            self.lockTimeout = lockTimeout
+        }
+    }
+
+    private let reconciler: Reconciler
+    private let settings: Settings
+    private let logger: Logger
+    private var lastGood: DesiredState?
+    private var reconciles = 0
+
+    public init(reconciler: Reconciler, settings: Settings, logger: Logger) {
+        self.reconciler = reconciler
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    public func run() throws {
+        let stop = try StopSignals()
+        let signalFD = stop.fd
+        let monitor = try reconciler.drivers.makeMonitor()
+        let watcher = try ManifestWatcher(directory: reconciler.target.manifestDirectory)
+
+        reconcile(reason: "start", manifestsChanged: true, monitor: monitor)
+        ServiceNotifier.notify("READY=1")
+        let watchdog = ServiceNotifier.watchdogInterval()
+        var nextWatchdog = watchdog.map { Date().addingTimeInterval($0 / 2) }
+        var nextResync = Date().addingTimeInterval(settings.resync)
+        var due: Date?
+        var reasons: Set<String> = []
+        var manifestsChanged = false
+
+        while true {
+            let now = Date()
+            let deadlines = [due, nextResync, nextWatchdog].compactMap { $0 }
+            let wait = max(0, deadlines.map { $0.timeIntervalSince(now) }.min() ?? 1)
+            var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: monitor.fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, nfds_t(fds.count), Int32(min(wait, 3600) * 1000) + (wait > 0 ? 1 : 0))
+            if fds[0].revents != 0 {
+                logger.info("stopping on signal")
+                ServiceNotifier.notify("STOPPING=1")
+                return
+            }
+            if fds[1].revents != 0, monitor.drain() > 0 {
+                reasons.insert("netlink event")
+                due = due ?? Date().addingTimeInterval(settings.debounce)
+            }
+            if fds[2].revents != 0, watcher.drain() {
+                reasons.insert("manifests changed")
+                manifestsChanged = true
+                due = due ?? Date().addingTimeInterval(settings.debounce)
+            }
+            if let next = nextWatchdog, Date() >= next {
+                ServiceNotifier.notify("WATCHDOG=1")
+                nextWatchdog = Date().addingTimeInterval((watchdog ?? 1) / 2)
+            }
+            if Date() >= nextResync {
+                reasons.insert("periodic resync")
+                due = Date()
+                nextResync = Date().addingTimeInterval(settings.resync)
+            }
+            if let deadline = due, Date() >= deadline {
+                reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: manifestsChanged, monitor: monitor)
+                due = nil
+                reasons.removeAll()
+                manifestsChanged = false
+            }
+        }
+    }
+
+    /// One round: validate (keeping the last good manifests when an edit is bad), then plan, apply and verify
+    /// under the lock. Notifications caused by our own changes are drained before verifying, so a change made
+    /// by someone else meanwhile still shows in the verify plan and triggers another round.
+    func reconcile(reason: String, manifestsChanged: Bool, monitor: NetlinkMonitor) {
+        let started = Date()
+        reconciles += 1
+        if manifestsChanged || lastGood == nil {
+            do {
+                let loaded = try reconciler.load()
+                lastGood = loaded.desired
+                for warning in loaded.warnings { logger.warning("\(warning)") }
+            } catch let invalid as InvalidManifests {
+                for diagnostic in invalid.diagnostics where diagnostic.severity == .error { logger.error("\(diagnostic)") }
+                let count = invalid.diagnostics.filter { $0.severity == .error }.count
+                logger.error("the manifests have \(count) error(s); keeping the running state\(lastGood == nil ? "" : " and the last valid manifests")")
+                ServiceNotifier.notify("STATUS=manifests invalid: \(count) error(s); last good state kept")
+                if lastGood == nil { return }
+            } catch {
+                logger.error("cannot read the manifests: \(error)")
+                if lastGood == nil { return }
+            }
+        }
+        guard let desired = lastGood else { return }
+        let lock = reconciler.lock()
+        do {
+            try lock.acquire(timeout: settings.lockTimeout)
+            defer { lock.release() }
+            var applied = 0
+            var remaining = Plan()
+            for _ in 0..<3 {
+                let (plan, _) = try reconciler.plan(desired)
+                for conflict in plan.conflicts { logger.error("conflict: \(conflict)") }
+                guard !plan.changes.isEmpty, plan.canApply else { remaining = plan; break }
+                let context = reconciler.context()
+                var executor = Executor(drivers: reconciler.drivers)
+                let logger = self.logger
+                executor.progress = { _, change in
+                    logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)", "resource": "\(change.resource)",
+                                                                "commit": "\(context.gitCommit ?? "none")"])
+                }
+                applied += try executor.execute(plan)
+                monitor.drain()
+                remaining = try reconciler.plan(desired).0
+                if remaining.changes.isEmpty { break }
+            }
+            let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
+            let state = remaining.isInSync ? "in sync" : "\(remaining.changes.count) change(s) left, \(remaining.conflicts.count) conflict(s)"
+            if applied > 0 || !remaining.isInSync {
+                logger.info("reconciled (\(reason)): \(applied) change(s) in \(milliseconds) ms; \(state)")
+            } else {
+                logger.debug("checked (\(reason)) in \(milliseconds) ms; in sync")
+            }
+            ServiceNotifier.notify("STATUS=\(state); \(applied) change(s) applied in the last round (\(reason)); \(reconciles) rounds")
+        } catch {
+            logger.error("reconcile (\(reason)) failed: \(error)")
+            ServiceNotifier.notify("STATUS=last reconcile failed: \(error)")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import ArgumentParser
+
+/// `250ms`, `30s`, `5m`, `1h` (a bare number is seconds).
+struct DurationArgument: ExpressibleByArgument {
+    var seconds: Double
+
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where argument.hasSuffix(suffix) {
+            guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
+            seconds = value * scale
+            return
+        }
+        guard let value = Double(argument), value >= 0 else { return nil }
+        seconds = value
+    }
+
+    init(seconds: Double) { self.seconds = seconds }
+}
+
+extension DurationArgument: CustomStringConvertible {
+    var description: String { seconds >= 60 ? "\(Int(seconds / 60))m" : seconds >= 1 ? "\(Int(seconds))s" : "\(Int(seconds * 1000))ms" }
+}

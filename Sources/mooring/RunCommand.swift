@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MooringDrivers
+import MooringEngine
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Converge, then keep the host converged: repair drift as netlink and the manifests report it.",
+        discussion: """
+            For a Type=notify service (units/mooring.service): READY=1 after the first reconcile, STATUS= after \
+            each, WATCHDOG=1 when WatchdogSec= is set. Stops cleanly on SIGTERM.
+            """
+    )
+
+    @OptionGroup var options: TargetOptions
+    @OptionGroup var mutation: MutationOptions
+    @OptionGroup var logging: LoggingOptions
+
+    @Option(help: "Full resync period, for what no event reports (nftables, units).")
+    var resync = DurationArgument(seconds: 300)
+
+    @Option(help: "How long to gather a burst of events into one reconcile.")
+    var debounce = DurationArgument(seconds: 0.02)
+
+    func run() throws {
+        Terminal.lineBufferStdout()
+        // Before any thread exists, so every thread leaves SIGTERM to the loop's signalfd.
+        StopSignals.block()
+        let logger = logging.bootstrap(default: .info)
+        do {
+            let reconciler = try Reconciler(target: options.target)
+            logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")
+            let loop = WatchLoop(reconciler: reconciler,
+                                 settings: WatchLoop.Settings(debounce: debounce.seconds, resync: resync.seconds,
+                                                              lockTimeout: mutation.lockTimeout),
+                                 logger: logger)
+            try loop.run()
+        } catch {
+            throw Reporting.fail(error)
+        }
+    }
+}
