@@ -71,6 +71,12 @@ public final class HostDrivers: Sendable {
         try thread.run { try netlink.apply(actions, flushAfter: flushAfter, completed: { completed($0) }) }
     }
 
+    /// Base chains of the other nftables tables in the target namespace (for `mooring doctor`).
+    public func foreignBaseChains() throws -> [(family: String, table: String, chain: NftChain)] {
+        let nftables = self.nftables
+        return try thread.run { try nftables.foreignBaseChains().map { ($0.family, $0.table, $0.chain) } }
+    }
+
     /// Runs `body` on the target namespace's thread (sockets opened there belong to that namespace).
     public func runInNamespace<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         try thread.run(body)

@@ -3,11 +3,11 @@ import MooringModel
 import MooringPlanner
 
 /// Facts about the host the planner needs for MicroVMs: programs, files, KVM.
-enum HostFacts {
+public enum HostFacts {
     static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
     /// The VMM programs found on PATH (and the usual directories), by name.
-    static func executables() -> [String: String] {
+    public static func executables() -> [String: String] {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         var found: [String: String] = [:]
         for program in [VMMKind.qemuMicrovm, .cloudHypervisor, .firecracker].compactMap(VMMCommand.program(for:)) {
@@ -31,7 +31,7 @@ enum HostFacts {
     }
 
     /// Why KVM cannot run stock guest kernels here, or nil.
-    static func kvmProblem() -> String? {
+    public static func kvmProblem() -> String? {
         if access("/dev/kvm", R_OK | W_OK) != 0 { return "/dev/kvm is missing or not accessible" }
         if FileManager.default.fileExists(atPath: "/sys/module/kvm_pvm") {
             return "/dev/kvm is provided by kvm_pvm (PVM), which runs only PVM-enabled guest kernels"

@@ -39,6 +39,10 @@ public final class OperationLock: @unchecked Sendable {
         _ = ftruncate(descriptor, 0)
         _ = pwrite(descriptor, pid, pid.count, 0)
         fd = descriptor
+        // Test hook: hold the lock this many seconds, so tests can make applies overlap on purpose.
+        if let hold = ProcessInfo.processInfo.environment["MOORING_TEST_HOLD_LOCK"].flatMap(Double.init), hold > 0 {
+            usleep(useconds_t(min(hold, 60) * 1_000_000))
+        }
     }
 
     public func release() {

@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// `250ms`, `30s`, `5m`, `1h` (a bare number is seconds).
+/// `250ms`, `30s`, `5m` or `5min`, `1h` (a bare number is seconds).
 struct DurationArgument: ExpressibleByArgument {
     var seconds: Double
 
     init?(argument: String) {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        let units: [(String, Double)] = [("ms", 0.001), ("min", 60), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where argument.hasSuffix(suffix) {
             guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
             seconds = value * scale

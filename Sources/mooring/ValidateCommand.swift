@@ -10,15 +10,27 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifest directory (or one file).")
     var directory: String
 
+    @Option(help: "Validate what this host would apply (spec.hosts); default: every document, for every host.")
+    var host: String?
+
+    @Option(name: .customLong("host-label"), help: "KEY=VALUE labels of that host, for spec.hostSelector.")
+    var hostLabels: [String] = []
+
     mutating func run() throws {
-        let result = ManifestSet.load(directory: directory)
+        var labels: [String: String] = [:]
+        for label in hostLabels {
+            let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
+            labels[parts[0]] = parts.count == 2 ? parts[1] : ""
+        }
+        let result = ManifestSet.load(directory: directory, hostName: host, hostLabels: labels)
         for diagnostic in result.diagnostics { print(diagnostic) }
         guard let desired = result.desired else {
             print("\(result.errors.count) error(s); nothing was changed")
             throw ExitCode(1)
         }
-        let counts = desired.countsByKind.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ")
+        _ = desired
+        let counts = result.countsByKind.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ")
         let warnings = result.warnings.isEmpty ? "" : ", \(result.warnings.count) warning(s)"
-        print("ok: \(desired.documentCount) documents (\(counts.isEmpty ? "none" : counts))\(warnings)")
+        print("ok: \(result.documentsRead) documents (\(counts.isEmpty ? "none" : counts))\(warnings)")
     }
 }

@@ -86,7 +86,25 @@ struct ManifestParsingTests {
             + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hosts: [beta, gamma]}\n---\n"
             + header + "kind: Bridge\nmetadata: {name: br2}\nspec: {}\n"
         #expect(try #require(parse(text, host: "beta").desired).bridges.map(\.name) == ["br1", "br2"])
-        #expect(try #require(parse(text).desired).bridges.count == 3)
+        let fleet = parse(text)
+        #expect(fleet.errors.isEmpty && fleet.documentsRead == 3)
+        #expect(fleet.countsByKind.map(\.1) == [3])
+    }
+
+    @Test func hostSelectorsAndPerHostDuplicates() throws {
+        let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [hv1], mtu: 1500}\n---\n"
+            + header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [hv2], mtu: 9000}\n---\n"
+            + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hostSelector: {rack: r1}}\n"
+        // Validating for the whole fleet: same-named documents for different hosts are not duplicates.
+        #expect(parse(text).errors.isEmpty)
+        let hv2 = try #require(ManifestSet.parse(files: [ManifestFile(path: "m.yaml", text: text)], hostName: "hv2",
+                                                 hostLabels: ["rack": "r1"]).desired)
+        #expect(hv2.bridges.map(\.name) == ["br0", "br1"])
+        #expect(hv2.bridges[0].mtu == 9000)
+        let other = try #require(parse(text, host: "hv1").desired)
+        #expect(other.bridges.map(\.name) == ["br0"], "no rack label, no br1")
+        let clash = text.replacingOccurrences(of: "hosts: [hv2]", with: "hosts: [hv1, hv2]")
+        #expect(parse(clash).errors.first?.message.contains("duplicate Bridge name") == true)
     }
 
     @Test func destinationForms() {

@@ -70,6 +70,20 @@ public final class NftablesDriver: @unchecked Sendable {
         return table
     }
 
+    /// Every base chain of every other table, for `mooring doctor` only: planning never reads other tables.
+    public func foreignBaseChains() throws -> [(family: String, table: String, chain: NftChain)] {
+        guard let document = CanonicalJSON.parse(try run("list chains")) as? [String: Any],
+              let items = document["nftables"] as? [[String: Any]] else { return [] }
+        return items.compactMap { item in
+            guard let chain = item["chain"] as? [String: Any], let hook = chain["hook"] as? String,
+                  let table = chain["table"] as? String, let family = chain["family"] as? String,
+                  !(family == NftTable.family && table == NftTable.name) else { return nil }
+            return (family, table, NftChain(name: chain["name"] as? String ?? "", type: chain["type"] as? String ?? "",
+                                            hook: hook, priority: chain["prio"] as? Int ?? 0,
+                                            policy: chain["policy"] as? String ?? "accept"))
+        }
+    }
+
     private static func strings(_ value: Any?) -> [String] {
         if let one = value as? String { return [one] }
         return (value as? [Any])?.compactMap { $0 as? String } ?? []

@@ -8,6 +8,8 @@ public struct ManifestLoadResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// Documents read, including ones meant for other hosts.
     public var documentsRead: Int
+    /// Decoded documents by kind, including ones meant for other hosts.
+    public var countsByKind: [(ManifestKind, Int)] = []
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -39,16 +41,38 @@ public enum ManifestSet {
             diagnostics += fileDiagnostics
             documents += count
         }
-        let selected = manifests.filter { manifest in
-            guard let hostName else { return true }
-            return manifest.applies(toHost: hostName, labels: hostLabels.merging(["mooring.dev/host": hostName]) { mine, _ in mine })
+        var labels = hostLabels
+        if let hostName { labels["mooring.dev/host"] = hostName }
+        let desired: DesiredState?
+        if let hostName {
+            let selected = manifests.filter { $0.applies(toHost: hostName, labels: labels) }
+            var validator = ManifestSetValidator(manifests: selected)
+            desired = validator.validate()
+            diagnostics += validator.diagnostics
+        } else {
+            // For the whole fleet: every host a `spec.hosts` names sees its own set, and so does a host no list
+            // names; each set is validated, and the findings merged. Selector documents are in every set.
+            let named = Set(manifests.flatMap { $0.hosts?.map(\.value) ?? [] }).sorted()
+            var first: DesiredState?
+            var seen: Set<Diagnostic> = []
+            for host in [nil] + named.map(Optional.some) {
+                let selected = manifests.filter { manifest in
+                    guard let hosts = manifest.hosts else { return true }
+                    return host.map { name in hosts.contains { $0.value == name } } ?? false
+                }
+                var validator = ManifestSetValidator(manifests: selected)
+                let state = validator.validate()
+                first = first ?? state
+                for diagnostic in validator.diagnostics where seen.insert(diagnostic).inserted { diagnostics.append(diagnostic) }
+            }
+            desired = first
         }
-        var validator = ManifestSetValidator(manifests: selected)
-        let desired = validator.validate()
-        diagnostics += validator.diagnostics
         diagnostics = sortedByPosition(diagnostics)
         let hasErrors = diagnostics.contains { $0.severity == .error }
-        return ManifestLoadResult(desired: hasErrors ? nil : desired, diagnostics: diagnostics, documentsRead: documents)
+        var counts: [ManifestKind: Int] = [:]
+        for manifest in manifests { counts[manifest.origin.kind, default: 0] += 1 }
+        return ManifestLoadResult(desired: hasErrors ? nil : desired, diagnostics: diagnostics, documentsRead: documents,
+                                  countsByKind: ManifestKind.allCases.compactMap { kind in counts[kind].map { (kind, $0) } })
     }
 
     /// Where `key` is written again at the same column after its first occurrence (Yams reports only the first).

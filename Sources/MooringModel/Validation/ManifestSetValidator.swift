@@ -70,20 +70,21 @@ struct ManifestSetValidator {
 
     /// Drops (and reports) a second document with the same kind and name.
     private mutating func uniqueByKindAndName() -> [Manifest] {
-        var seen: [String: ManifestOrigin] = [:]
+        var seen: [String: [Manifest]] = [:]
         var out: [Manifest] = []
         for manifest in manifests {
             let key = manifest.origin.reference
-            if let first = seen[key] {
+            if let clash = seen[key]?.first {
                 error(manifest.origin, at: manifest.nameLocation, "metadata.name",
-                      "duplicate \(manifest.origin.kind.rawValue) name (first declared at \(first.location)); names must be unique per kind")
+                      "duplicate \(manifest.origin.kind.rawValue) name (first declared at \(clash.origin.location)); names must be unique per kind on a host")
                 continue
             }
-            seen[key] = manifest.origin
+            seen[key, default: []].append(manifest)
             out.append(manifest)
         }
         return out
     }
+
 
     private mutating func warnUndeclared(_ name: String, _ origin: ManifestOrigin, _ use: Located<String>, role: String) {
         guard warnedInterfaces.insert(name).inserted else { return }

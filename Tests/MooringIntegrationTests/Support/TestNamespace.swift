@@ -29,6 +29,15 @@ final class TestNamespace: @unchecked Sendable {
         try Shell.must("ip", "-n", name, "-d", "-j", "link", "show")
     }
 
+    /// What mooring controls on every link (names, kinds, masters, aliases, admin state, MTU, global addresses),
+    /// without the kernel's own moving parts (operstate, carrier, statistics).
+    func managedState() throws -> [String] {
+        try links().values.sorted { $0.ifname < $1.ifname }.map { link in
+            "\(link.ifname) \(link.linkinfo?.info_kind ?? "-") master=\(link.master ?? "-") alias=\(link.ifalias ?? "-") "
+                + "up=\(link.isUp) mtu=\(link.mtu ?? 0) \(try addresses(link.ifname).sorted())"
+        }
+    }
+
     struct Link: Decodable {
         var ifname: String
         var mtu: Int?

@@ -1,0 +1,153 @@
+import Foundation
+import MooringModel
+import MooringPlanner
+import Testing
+
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct OperationsTests {
+    private func basicManifests(_ harness: Harness) throws {
+        try harness.manifests.write("br.yaml", Manifests.bridge("br0", addresses: ["10.7.0.1/24"]))
+        try harness.manifests.write("a.yaml", Manifests.microVM("a", bridge: "br0"))
+    }
+
+    @Test func theWatchLoopRepairsDriftFollowsEditsIgnoresBadOnesAndStopsOnSIGTERM() throws {
+        let harness = try Harness()
+        try basicManifests(harness)
+        let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("watch-\(harness.ns.name).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let loop = try BackgroundProcess([TestEnvironment.mooringBinary, "run", "-f", harness.manifests.path, "--netns", harness.ns.name,
+                                          "--run-directory", "/run/mooring-test-\(harness.ns.name)", "--log-level", "debug"], output: log)
+        defer { loop.stop() }
+        #expect(try eventually { try harness.ns.links()["vm-a-eth0"]?.master == "br0" }, "the loop converges at start")
+
+        // Drift is repaired without anyone running apply.
+        try harness.ns.ip("link", "del", "vm-a-eth0")
+        #expect(try eventually { try harness.ns.links()["vm-a-eth0"]?.master == "br0" })
+        try harness.ns.ip("addr", "del", "10.7.0.1/24", "dev", "br0")
+        #expect(try eventually { try harness.ns.addresses("br0") == ["10.7.0.1/24"] })
+
+        // A manifest edit is applied without a restart.
+        try harness.manifests.write("b.yaml", Manifests.microVM("b", bridge: "br0"))
+        #expect(try eventually { try harness.ns.links()["vm-b-eth0"] != nil })
+
+        // A bad edit changes nothing and is logged with its position.
+        let before = try harness.ns.managedState()
+        try harness.manifests.write("c.yaml", Manifests.microVM("c", bridge: "br0") + "  vcpu: many\n")
+        #expect(try eventually { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("c.yaml:") == true })
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains("keeping the running state"))
+        #expect(try harness.ns.managedState() == before)
+        #expect(try harness.ns.links()["vm-c-eth0"] == nil)
+        // ... and drift is still repaired from the last valid manifests meanwhile.
+        try harness.ns.ip("link", "del", "vm-b-eth0")
+        #expect(try eventually { try harness.ns.links()["vm-b-eth0"] != nil })
+
+        #expect(loop.terminate(SIGTERM) == 0, "SIGTERM stops the loop cleanly")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopping on signal"))
+    }
+
+    @Test func concurrentAppliesNeverInterleaveAndTheLoserNamesTheHolder() throws {
+        let harness = try Harness()
+        try basicManifests(harness)
+        let runDirectory = "/run/mooring-test-\(harness.ns.name)"
+        defer { try? FileManager.default.removeItem(atPath: runDirectory) }
+        let holder = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path,
+                                            "--netns", harness.ns.name, "--run-directory", runDirectory],
+                                           environment: ["MOORING_TEST_HOLD_LOCK": "3"])
+        defer { holder.stop() }
+        let lockFile = "\(runDirectory)/netns-\(harness.ns.name).lock"
+        #expect(try eventually { (try? String(contentsOfFile: lockFile, encoding: .utf8))?.isEmpty == false })
+
+        let loser = try harness.cli("apply", ["--run-directory", runDirectory, "--lock-timeout", "0.5"])
+        #expect(loser.status == 1)
+        #expect(loser.stderr.contains("process \(holder.processID) holds \(lockFile)"), "\(loser.stderr)")
+        #expect(try harness.ns.links()["br0"] == nil, "the loser changed nothing; the holder has not applied yet")
+
+        // A patient second apply waits for the first, then finds nothing to do.
+        let patient = try harness.cli("apply", ["--run-directory", runDirectory, "--lock-timeout", "30"])
+        #expect(holder.wait() == 0)
+        #expect(patient.status == 0)
+        #expect(patient.stdout.contains("No changes"), "it planned after the holder finished: \(patient.stdout)")
+        // plan never takes the lock.
+        let held = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path,
+                                          "--netns", harness.ns.name, "--run-directory", runDirectory],
+                                         environment: ["MOORING_TEST_HOLD_LOCK": "3"])
+        defer { held.stop() }
+        #expect(try eventually { (try? String(contentsOfFile: lockFile, encoding: .utf8))?.isEmpty == false })
+        let started = Date()
+        #expect(try harness.cli("plan").status == 0)
+        #expect(Date().timeIntervalSince(started) < 2.5, "plan did not wait for the lock")
+    }
+
+    @Test func reportsCarryTheGitCommit() throws {
+        let harness = try Harness()
+        try basicManifests(harness)
+        let git = ["git", "-C", harness.manifests.path, "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+        try Shell.must(git + ["init", "-q"])
+        try Shell.must(git + ["add", "."])
+        try Shell.must(git + ["commit", "-qm", "manifests"])
+        let head = try Shell.must(git + ["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let json = try harness.cli("plan", ["--output", "json"])
+        let report = try JSONDecoder().decode(PlanReport.self, from: Data(json.stdout.utf8))
+        #expect(report.context?.gitCommit == head)
+        #expect(report.context?.gitDirty == false)
+        try harness.manifests.write("b.yaml", Manifests.microVM("b", bridge: "br0"))
+        let text = try harness.cli("plan")
+        #expect(text.stdout.contains("at \(head.prefix(12)) (dirty)"), "\(text.stdout)")
+        let applied = try harness.cli("apply", ["--output", "json"])
+        #expect(applied.stdout.contains("\"gitCommit\" : \"\(head)\""))
+    }
+
+    @Test func aSavedPlanRunsExactlyAsReviewedOrNotAtAll() throws {
+        let harness = try Harness()
+        try basicManifests(harness)
+        let file = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("plan-\(harness.ns.name).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+
+        #expect(try harness.cli("plan", ["--out", file]).status == 2)
+        let applied = try harness.cli("apply", ["--plan", file])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(try harness.ns.links()["vm-a-eth0"] != nil)
+
+        // The host moved after the plan was made: refused, saying what a fresh plan would do.
+        try harness.manifests.write("b.yaml", Manifests.microVM("b", bridge: "br0"))
+        #expect(try harness.cli("plan", ["--out", file]).status == 2)
+        try harness.ns.ip("link", "del", "vm-a-eth0")
+        let refused = try harness.cli("apply", ["--plan", file])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the host changed since the plan was made"))
+        #expect(refused.stderr.contains("now also needed: create tap vm-a-eth0"))
+        #expect(try harness.ns.links()["vm-b-eth0"] == nil, "a refused plan changes nothing")
+
+        // The manifests moved: refused too.
+        #expect(try harness.cli("plan", ["--out", file]).status == 2)
+        try harness.manifests.remove("b.yaml")
+        let stale = try harness.cli("apply", ["--plan", file])
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("the manifests changed since the plan was made"))
+    }
+
+    @Test func everyUnitFilePassesSystemdAnalyzeVerify() throws {
+        let units = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("units")
+        let names = try FileManager.default.contentsOfDirectory(atPath: units.path).sorted()
+        #expect(Set(names) == ["mooring-apply.service", "mooring-apply.timer", "mooring.service", "mooring-gitops.service",
+                               "mooring-gitops.timer", "mooring-drift.service", "mooring-drift.timer"])
+        // verify checks that ExecStart binaries exist: the copies point at the freshly built mooring instead of
+        // /usr/local/bin/mooring, and differ in nothing else.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("units-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        for name in names {
+            let text = try String(contentsOf: units.appendingPathComponent(name), encoding: .utf8)
+            try text.replacingOccurrences(of: "/usr/local/bin/mooring", with: TestEnvironment.mooringBinary)
+                .write(to: scratch.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        for name in names {
+            let result = try Shell.run(["systemd-analyze", "verify", scratch.appendingPathComponent(name).path])
+            #expect(result.status == 0, "\(name): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.isEmpty, "\(name) has verify warnings: \(result.stderr)")
+        }
+    }
+}
