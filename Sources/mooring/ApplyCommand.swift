@@ -22,8 +22,7 @@ struct ApplyCommand: ParsableCommand {
     var plan: String?
 
     func run() throws {
-        Terminal.lineBufferStdout()
-        do {
+        try runCommand {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
             Reporting.warnings(loaded.warnings)
@@ -40,7 +39,7 @@ struct ApplyCommand: ParsableCommand {
             guard plan.canApply else {
                 if output == .json { print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: nil)), terminator: "") }
                 else { print(text.render(plan: plan, context: context), terminator: "") }
-                throw ExitCode(MooringExit.error)
+                return MooringExit.error
             }
             let verbose = output == .text
             if verbose {
@@ -65,11 +64,7 @@ struct ApplyCommand: ParsableCommand {
                     print("The host matches the manifests.")
                 }
             }
-            throw ExitCode(outcome.converged ? MooringExit.inSync : MooringExit.notConverged)
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw Reporting.fail(error)
+            return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
         }
     }
 

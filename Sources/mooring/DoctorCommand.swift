@@ -25,8 +25,7 @@ struct DoctorCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        Terminal.lineBufferStdout()
-        do {
+        try runCommand {
             let drivers = try HostDrivers(netns: netns, userBus: user)
             var desired: DesiredState?
             if let directory {
@@ -47,11 +46,7 @@ struct DoctorCommand: ParsableCommand {
                     if let fix = finding.fix, finding.level != .ok { print("    fix: \(fix)") }
                 }
             }
-            if findings.contains(where: { $0.level == .error }) { throw ExitCode(MooringExit.error) }
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw Reporting.fail(error)
+            return findings.contains { $0.level == .error } ? MooringExit.error : MooringExit.inSync
         }
     }
 

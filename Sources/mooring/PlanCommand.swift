@@ -21,8 +21,7 @@ struct PlanCommand: ParsableCommand {
     var out: String?
 
     func run() throws {
-        Terminal.lineBufferStdout()
-        do {
+        try runCommand {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
             Reporting.warnings(loaded.warnings)
@@ -39,12 +38,8 @@ struct PlanCommand: ParsableCommand {
                 try JSONRenderer.render(saved).write(toFile: out, atomically: true, encoding: .utf8)
                 if output == .text { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
-            if !plan.conflicts.isEmpty { throw ExitCode(MooringExit.error) }
-            throw ExitCode(plan.isInSync ? MooringExit.inSync : MooringExit.drift)
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw Reporting.fail(error)
+            if !plan.conflicts.isEmpty { return MooringExit.error }
+            return plan.isInSync ? MooringExit.inSync : MooringExit.drift
         }
     }
 }

@@ -26,3 +26,18 @@ enum Reporting {
         for warning in warnings { Terminal.printError(warning.description) }
     }
 }
+
+/// The shape every command shares: run the body, turn its result into the exit code, and report any other
+/// error the same way (message on stderr, exit 1).
+func runCommand(_ body: () throws -> Int32) throws {
+    Terminal.lineBufferStdout()
+    let code: Int32
+    do {
+        code = try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        throw Reporting.fail(error)
+    }
+    if code != 0 { throw ExitCode(code) }
+}

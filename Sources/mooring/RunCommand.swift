@@ -25,11 +25,10 @@ struct RunCommand: ParsableCommand {
     var debounce = DurationArgument(seconds: 0.02)
 
     func run() throws {
-        Terminal.lineBufferStdout()
         // Before any thread exists, so every thread leaves SIGTERM to the loop's signalfd.
         StopSignals.block()
         let logger = logging.bootstrap(default: .info)
-        do {
+        try runCommand {
             let reconciler = try Reconciler(target: options.target)
             logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")
             let loop = WatchLoop(reconciler: reconciler,
@@ -37,8 +36,7 @@ struct RunCommand: ParsableCommand {
                                                               lockTimeout: mutation.lockTimeout),
                                  logger: logger)
             try loop.run()
-        } catch {
-            throw Reporting.fail(error)
+            return 0
         }
     }
 }

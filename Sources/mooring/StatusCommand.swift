@@ -17,8 +17,7 @@ struct StatusCommand: ParsableCommand {
     var output: OutputFormat = .text
 
     func run() throws {
-        Terminal.lineBufferStdout()
-        do {
+        try runCommand {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
             let (plan, observed) = try reconciler.plan(loaded.desired)
@@ -29,11 +28,7 @@ struct StatusCommand: ParsableCommand {
                 print(report.text(), terminator: "")
             case .json: print(JSONRenderer.render(report), terminator: "")
             }
-            throw ExitCode(report.inSync ? MooringExit.inSync : MooringExit.drift)
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            throw Reporting.fail(error)
+            return report.inSync ? MooringExit.inSync : MooringExit.drift
         }
     }
 }
