@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MooringDrivers
 import MooringEngine
 import MooringModel
@@ -14,6 +15,7 @@ struct ApplyCommand: ParsableCommand {
 
     @OptionGroup var options: TargetOptions
     @OptionGroup var mutation: MutationOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: "text or json.")
     var output: OutputFormat = .text
@@ -22,6 +24,10 @@ struct ApplyCommand: ParsableCommand {
     var plan: String?
 
     func run() throws {
+        // Under systemd (a timer's oneshot) every change goes to the journal with MOORING_* fields;
+        // on a terminal the changes are printed and only warnings are logged.
+        let underJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        let logger = logging.bootstrap(default: underJournal ? .info : .warning)
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
             let loaded = try reconciler.load()
@@ -41,15 +47,18 @@ struct ApplyCommand: ParsableCommand {
                 else { print(text.render(plan: plan, context: context), terminator: "") }
                 return MooringExit.error
             }
-            let verbose = output == .text
+            let verbose = output == .text && !underJournal
             if verbose {
                 print("Manifests: \(context.sourceLine)")
                 for warning in plan.warnings { print("warning: \(warning)") }
                 if plan.changes.isEmpty { print("No changes: the host matches the manifests.") }
             }
             let started = Date()
+            let commit = context.gitCommit ?? "none"
             let outcome = try reconciler.apply(plan, desired: loaded.desired) { _, change in
                 if verbose { print("  " + TextRenderer.sign(change.action) + " " + change.summary) }
+                logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)",
+                                                            "resource": "\(change.resource)", "commit": "\(commit)"])
             }
             let elapsed = Int(Date().timeIntervalSince(started) * 1000)
             switch output {
