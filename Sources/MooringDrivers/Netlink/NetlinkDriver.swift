@@ -96,6 +96,7 @@ public final class NetlinkDriver: @unchecked Sendable {
             if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
             let temporary = DeviceNaming.temporaryName(for: name)
             try TapDevice.create(name: temporary, vnetHeader: vnetHeader, multiQueue: multiQueue)
+            TestHooks.tapCreated()
             let tapIndex = Int32(if_nametoindex(temporary))
             guard tapIndex != 0 else { throw DriverError("create tap \(name): \(temporary) vanished after creation") }
             // Rename and mark in one request: no moment exists where the final name lacks mooring's alias.

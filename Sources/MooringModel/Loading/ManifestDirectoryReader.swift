@@ -128,6 +128,9 @@ public struct ManifestDirectoryReader {
                 case S_IFREG where name.hasSuffix(".yaml") || name.hasSuffix(".yml"):
                     checkPermissions(childDisplay, childInfo)
                     readFile(displayPath: childDisplay, info: childInfo, openPath: childPath)
+                case _ where name.hasSuffix(".yaml") || name.hasSuffix(".yml"):
+                    // A FIFO or device named like a manifest would block or never end: refuse it.
+                    fail(childDisplay, "is not a regular file; remove it or replace it with a manifest file")
                 default:
                     continue
                 }

@@ -27,12 +27,32 @@ struct LinkPlanner {
         let specs = LinkSpec.all(in: desired)
         let wanted = Set(specs.map(\.name))
         deleteStale(keeping: wanted)
+        checkAddressOwners(specs)
         for spec in specs { plan(spec, creatable: wanted) }
         planHostPorts()
         return (changes, conflicts, recreatedMicroVMs)
     }
 
     private func name(ofIndex index: Int?) -> String? { index.flatMap { byIndex[$0]?.name } }
+
+    // MARK: Addresses held elsewhere
+
+    /// An address the manifests give one link but another link mooring does not own already has: adding it
+    /// again would make two links answer for it.
+    private mutating func checkAddressOwners(_ specs: [LinkSpec]) {
+        var holders: [IPAddress: String] = [:]
+        for link in observed.links where !link.isOwnedByMooring {
+            for address in link.addresses { holders[address.address] = link.name }
+        }
+        for spec in specs {
+            for address in spec.addresses {
+                guard let holder = holders[address.address], holder != spec.name else { continue }
+                conflicts.append(Conflict(resource: "link/\(spec.name)",
+                                          message: "address \(address.address) for \(spec.label) is already on \(holder), which mooring does not own",
+                                          fix: "remove it there (ip addr del \(address) dev \(holder)) or choose another address"))
+            }
+        }
+    }
 
     // MARK: Stale links
 

@@ -6,6 +6,10 @@ enum Shell {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The process died of a signal (then `status` is the signal number).
+        var signaled = false
+
+        var killedBySIGKILL: Bool { signaled && status == SIGKILL }
     }
 
     @discardableResult
@@ -34,7 +38,7 @@ enum Shell {
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Output(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
-                      stderr: String(decoding: stderrData, as: UTF8.self))
+                      stderr: String(decoding: stderrData, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
     }
 
     /// Runs a command that must succeed (test setup).
