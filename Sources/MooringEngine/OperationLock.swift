@@ -45,6 +45,20 @@ public final class OperationLock: @unchecked Sendable {
         }
     }
 
+    /// The PID holding the lock right now, read from /proc/locks (without touching the lock), or nil.
+    public func currentHolder() -> Int32? {
+        var info = stat()
+        guard stat(path, &info) == 0, let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        let inode = UInt64(info.st_ino)
+        for line in table.split(separator: "\n") {
+            // "1: FLOCK  ADVISORY  WRITE 4242 00:1a:123456 0 EOF"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", let pid = Int32(fields[4]) else { continue }
+            if let last = fields[5].split(separator: ":").last, UInt64(last) == inode, pid != getpid() { return pid }
+        }
+        return nil
+    }
+
     public func release() {
         guard fd >= 0 else { return }
         _ = ftruncate(fd, 0)

@@ -74,9 +74,14 @@ public final class Reconciler: Sendable {
     }
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {
+        // An apply by another process that overlaps the observation, at its start or its end, means the
+        // snapshot may show its work in progress.
+        let lock = self.lock()
+        let holderBefore = lock.currentHolder()
         let observed = try drivers.observe(files: desired.referencedFiles)
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
-                                    mooringExecutable: target.mooringExecutable)
+                                    mooringExecutable: target.mooringExecutable,
+                                    applyInProgressBy: holderBefore ?? lock.currentHolder())
         return (Planner(desired: desired, observed: observed, target: planTarget).plan(), observed)
     }
 

@@ -16,6 +16,7 @@ public struct Planner {
         let runningUnits = Set(observed.units.filter(\.isRunning).map(\.name))
         let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
+        links.applyInProgress = target.applyInProgressBy != nil
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
@@ -25,6 +26,9 @@ public struct Planner {
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
         var warnings = unitWarnings
+        if let pid = target.applyInProgressBy {
+            warnings.append("process \(pid) is applying right now: this report shows the host part-way through its changes")
+        }
         if let problem = observed.unitProblem, !desired.needsUnits {
             warnings.append("MicroVM units were not checked: \(problem)")
         }

@@ -13,7 +13,7 @@ final class NetlinkSocket {
     private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 18)
 
     /// Requests per send stay under this many bytes (the kernel refuses sends over its socket buffer).
-    static let maxSendBytes = 64 * 1024
+    static let maxSendBytes = 128 * 1024
 
     init() throws {
         guard let socket = nl_socket_alloc() else { throw DriverError("netlink: cannot allocate a socket") }
@@ -25,10 +25,13 @@ final class NetlinkSocket {
             throw DriverError("netlink: cannot connect: \(String(cString: nl_geterror(rc)))")
         }
         let fd = nl_socket_get_fd(socket)
+        // libnl's nl_connect leaves 32 KiB buffers: too small for batched sends and their acks. Force needs
+        // CAP_NET_ADMIN; fall back to the capped option for unprivileged dumps.
         var size: Int32 = 8 << 20
-        // Force needs CAP_NET_ADMIN; fall back to the capped option for unprivileged dumps.
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        for (forced, capped) in [(SO_RCVBUFFORCE, SO_RCVBUF), (SO_SNDBUFFORCE, SO_SNDBUF)] {
+            if setsockopt(fd, SOL_SOCKET, forced, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                _ = setsockopt(fd, SOL_SOCKET, capped, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
         }
         var on: Int32 = 1
         // Extended acks carry the kernel's own error text; capped acks do not echo our request back.
@@ -90,7 +93,8 @@ final class NetlinkSocket {
         let rc = buffer.withUnsafeBytes { raw in
             nl_sendto(socket, UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count)
         }
-        if rc < 0 { throw DriverError("netlink: send failed: \(String(cString: nl_geterror(rc)))") }
+        // libnl folds many errnos into "Unspecific failure"; errno still has the kernel's answer.
+        if rc < 0 { throw DriverError("netlink: send of \(buffer.count) bytes failed: \(String(cString: strerror(errno)))") }
     }
 
     private func receiveAcks(_ pending: inout [UInt32: Int], _ failed: (Int, NetlinkFailure) -> Void) throws {

@@ -6,6 +6,8 @@ struct LinkPlanner {
     let observed: ObservedState
     /// MicroVMs (by name) whose unit is running now: recreating their devices interrupts them.
     let runningMicroVMs: Set<String>
+    /// An apply is running elsewhere: its temporary devices are not leftovers.
+    var applyInProgress = false
 
     private var changes: [Change] = []
     private var conflicts: [Conflict] = []
@@ -58,6 +60,7 @@ struct LinkPlanner {
 
     private mutating func deleteStale(keeping wanted: Set<String>) {
         for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
+            if applyInProgress && link.name.hasPrefix(DeviceNaming.reservedPrefix) { continue }
             let reason = link.name.hasPrefix(DeviceNaming.reservedPrefix)
                 ? "temporary device left by an interrupted run"
                 : "no longer in manifests"
