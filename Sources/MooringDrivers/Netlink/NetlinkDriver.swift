@@ -10,6 +10,8 @@ public final class NetlinkDriver: @unchecked Sendable {
     /// Link indexes by name as last observed or created; cleared for names deleted since.
     private var indexes: [String: Int32] = [:]
     private var groupsInUse: Set<UInt32> = []
+    /// Every index observed or handed out, so a reserved index is never one that exists.
+    private var indexesInUse: Set<Int32> = []
 
     public init() throws {
         socket = try NetlinkSocket()
@@ -31,6 +33,7 @@ public final class NetlinkDriver: @unchecked Sendable {
             links[position].addresses = (addresses[links[position].index] ?? []).sorted()
         }
         indexes = Dictionary(links.map { ($0.name, Int32($0.index)) }, uniquingKeysWith: { first, _ in first })
+        indexesInUse = Set(links.map { Int32($0.index) })
         groupsInUse = Set(links.map(\.group))
         return links
     }
@@ -74,19 +77,21 @@ public final class NetlinkDriver: @unchecked Sendable {
                        _ completed: (Int) throws -> Void) throws {
         switch operation {
         case let .createBridge(name, alias, mtu):
+            created(name)
+            let newIndex = reserveIndex(for: name)
             let create = try LinkRequests.create({ link in
                 rtnl_link_set_name(link, name)
+                rtnl_link_set_ifindex(link, newIndex)
                 _ = rtnl_link_set_type(link, "bridge")
                 rtnl_link_set_flags(link, UInt32(IFF_UP))
             }, alloc: { rtnl_link_alloc() })
-            created(name)
             // A bridge follows its ports' MTUs unless its own was *changed* by a user: an MTU given at
             // creation, or set to the value it already has, does not count. Stepping through a neighbouring
             // value pins the declared MTU.
-            var requests = [create, LinkRequests.set(name: name, alias: alias)]
+            var requests = [create, LinkRequests.set(index: newIndex, alias: alias)]
             if let mtu {
-                requests.append(LinkRequests.set(name: name, mtu: mtu > 68 ? mtu - 1 : mtu + 1))
-                requests.append(LinkRequests.set(name: name, mtu: mtu))
+                requests.append(LinkRequests.set(index: newIndex, mtu: mtu > 68 ? mtu - 1 : mtu + 1))
+                requests.append(LinkRequests.set(index: newIndex, mtu: mtu))
             }
             batch.add(requests, for: position, operation)
 
@@ -106,22 +111,27 @@ public final class NetlinkDriver: @unchecked Sendable {
 
         case let .createMacvtap(name, alias, parent, mode, mac, mtu):
             let parentIndex = try index(of: parent, &batch, completed)
+            created(name)
+            let newIndex = reserveIndex(for: name)
             let create = try LinkRequests.create({ link in
                 rtnl_link_set_name(link, name)
+                rtnl_link_set_ifindex(link, newIndex)
                 rtnl_link_set_link(link, parentIndex)
                 _ = rtnl_link_macvtap_set_mode(link, LinkDumpParser.macvtapModeValue(mode))
                 if let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
                 if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
                 rtnl_link_set_flags(link, UInt32(IFF_UP))
             }, alloc: { rtnl_link_macvtap_alloc() })
-            created(name)
-            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
 
         case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
             let deviceIndex = try device.map { try index(of: $0, &batch, completed) }
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
+            created(name)
+            let newIndex = reserveIndex(for: name)
             let create = try LinkRequests.create({ link in
                 rtnl_link_set_name(link, name)
+                rtnl_link_set_ifindex(link, newIndex)
                 _ = rtnl_link_vxlan_set_id(link, UInt32(vni))
                 if let peer = remote ?? group, let address = LinkRequests.nlAddress(peer) {
                     _ = rtnl_link_vxlan_set_group(link, address); nl_addr_put(address)
@@ -135,22 +145,23 @@ public final class NetlinkDriver: @unchecked Sendable {
                 if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
                 rtnl_link_set_flags(link, UInt32(IFF_UP))
             }, alloc: { rtnl_link_vxlan_alloc() })
-            created(name)
-            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
 
         case let .createVlan(name, alias, parent, id, master, mtu):
             let parentIndex = try index(of: parent, &batch, completed)
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
+            created(name)
+            let newIndex = reserveIndex(for: name)
             let create = try LinkRequests.create({ link in
                 rtnl_link_set_name(link, name)
+                rtnl_link_set_ifindex(link, newIndex)
                 rtnl_link_set_link(link, parentIndex)
                 _ = rtnl_link_vlan_set_id(link, UInt16(id))
                 if let masterIndex { rtnl_link_set_master(link, masterIndex) }
                 if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
                 rtnl_link_set_flags(link, UInt32(IFF_UP))
             }, alloc: { rtnl_link_vlan_alloc() })
-            created(name)
-            batch.add([create, LinkRequests.set(name: name, alias: alias)], for: position, operation)
+            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
 
         case let .setMaster(link, master):
             let masterIndex = try master.map { try index(of: $0, &batch, completed) } ?? 0
@@ -179,6 +190,18 @@ public final class NetlinkDriver: @unchecked Sendable {
 
     /// Forgets a name's old index: the next lookup finds the new link.
     private func created(_ name: String) { indexes[name] = nil }
+
+    /// An interface index for a link about to be created, from a range the kernel's own allocator (which
+    /// counts up from 1) never reaches. The create requests it, and the request that marks the link as
+    /// mooring's addresses the link by it: if the create fails (someone else took the name meanwhile), the
+    /// mark finds no such link instead of marking theirs.
+    private func reserveIndex(for name: String) -> Int32 {
+        var candidate = Int32(0x4000_0000 | Int32(truncatingIfNeeded: StableHash.fnv1a64(name) & 0x1fff_ffff))
+        while indexesInUse.contains(candidate) { candidate = candidate == Int32.max ? 0x4000_0000 : candidate + 1 }
+        indexesInUse.insert(candidate)
+        indexes[name] = candidate
+        return candidate
+    }
 
     /// Moves the links into an unused interface group and deletes the group: the kernel then unregisters
     /// them together and waits for one grace period instead of one per link (1000 taps: 0.35 s, not 18 s).
