@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mooring", targets: ["mooring"]),
+        // For the fuzzing package in fuzz/, which links the decoder with -sanitize=fuzzer.
+        .library(name: "MooringModel", targets: ["MooringModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
