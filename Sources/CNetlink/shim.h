@@ -31,6 +31,7 @@ extern int unshare(int flags);
 static inline unsigned long mooring_TUNSETIFF(void) { return TUNSETIFF; }
 static inline unsigned long mooring_TUNSETPERSIST(void) { return TUNSETPERSIST; }
 static inline unsigned long mooring_TUNGETIFF(void) { return TUNGETIFF; }
+static inline unsigned long mooring_TUNSETIFINDEX(void) { return TUNSETIFINDEX; }
 
 /* makedev() is a macro in glibc. */
 static inline dev_t mooring_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }

@@ -3,7 +3,7 @@ import Foundation
 /// Fault injection for the crash-safety tests, read from the environment once. Only tests set these.
 enum TestHooks {
     /// `MOORING_TEST_KILL_AFTER_TAP_IOCTL=n`: SIGKILL right after the n-th tap is created by its ioctl, before
-    /// it is renamed and marked — the one moment a tap exists under its temporary name.
+    /// the request that marks it — the one moment a link of mooring's exists without its alias.
     static let killAfterTapIoctl: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_KILL_AFTER_TAP_IOCTL"].flatMap(Int.init)
 
     nonisolated(unsafe) static var tapsCreated = 0

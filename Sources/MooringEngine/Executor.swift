@@ -14,6 +14,17 @@ public struct Executor {
     /// Test hook: `MOORING_TEST_KILL_AFTER=k` kills the process with SIGKILL right after the k-th change
     /// (1-based) completes, so crash tests can stop an apply at an exact point.
     static let killAfter: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_KILL_AFTER"].flatMap(Int.init)
+    /// Test hook: `MOORING_TEST_PAUSE_AFTER=k` pauses two seconds after the k-th change, so tests can look at
+    /// a host part-way through an apply.
+    static let pauseAfter: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_PAUSE_AFTER"].flatMap(Int.init)
+
+    static func isBreakpoint(_ number: Int) -> Bool { number == killAfter || number == pauseAfter }
+
+    /// Runs the test hooks for the change just completed (1-based `number`).
+    static func reached(_ number: Int) {
+        if number == pauseAfter { usleep(2_000_000) }
+        if number == killAfter { kill(getpid(), SIGKILL) }
+    }
 
     public init(drivers: HostDrivers) { self.drivers = drivers }
 
@@ -25,7 +36,7 @@ public struct Executor {
         func finish(_ position: Int, _ change: Change) {
             done.add(1, ordering: .relaxed)
             progress(position, change)
-            if let killAfter = Self.killAfter, position + 1 == killAfter { kill(getpid(), SIGKILL) }
+            Self.reached(position + 1)
         }
         var position = 0
         while position < changes.count {
@@ -35,14 +46,13 @@ public struct Executor {
                 let run = Array(changes[position..<end])
                 let base = position
                 let progress = self.progress
-                let killAfter = Self.killAfter
                 do {
                     try drivers.applyLinks(run.map(\.operation), flushAfter: { index in
-                        killAfter.map { base + index + 1 == $0 } ?? false
+                        Executor.isBreakpoint(base + index + 1)
                     }, completed: { index in
                         done.add(1, ordering: .relaxed)
                         progress(base + index, run[index])
-                        if let killAfter, base + index + 1 == killAfter { kill(getpid(), SIGKILL) }
+                        Executor.reached(base + index + 1)
                     })
                 } catch let error as LinkOperationError {
                     throw ExecutionError(change: run[error.position], message: error.description,

@@ -16,7 +16,6 @@ public struct Planner {
         let runningUnits = Set(observed.units.filter(\.isRunning).map(\.name))
         let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
-        links.applyInProgress = target.applyInProgressBy != nil
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()

@@ -266,15 +266,4 @@ struct LinkReconcileTests {
         #expect(outcome.converged)
         #expect(Set(try harness.ns.links().keys) == ["lo", "br0"])
     }
-
-    @Test func aTemporaryTapLeftByAKilledRunIsCleanedUp() throws {
-        let harness = try Harness()
-        try harness.ns.exec("ip", "tuntap", "add", "mode", "tap", "name", DeviceNaming.temporaryName(for: "vm-a-eth0"))
-        try harness.manifests.write("br.yaml", Manifests.bridge("br0"))
-        try harness.manifests.write("a.yaml", Manifests.microVM("a", bridge: "br0"))
-        let plan = try harness.plan()
-        #expect(plan.summaries.first == "delete tap \(DeviceNaming.temporaryName(for: "vm-a-eth0")) (temporary device left by an interrupted run)")
-        #expect(try harness.apply().converged)
-        #expect(Set(try harness.ns.links().keys) == ["lo", "br0", "vm-a-eth0"])
-    }
 }

@@ -107,6 +107,16 @@ struct ManifestParsingTests {
         #expect(parse(clash).errors.first?.message.contains("duplicate Bridge name") == true)
     }
 
+    @Test func aBridgeHoldsAtMost1023Ports() {
+        var text = header + "kind: Bridge\nmetadata: {name: big}\nspec: {ports: [eth1]}\n"
+        for index in 0..<1023 {
+            text += "---\n" + header + "kind: MicroVM\nmetadata: {name: v\(index)}\nspec: {vmm: none, networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: big}]}\n"
+        }
+        let errors = parse(text).errors
+        #expect(errors.map(\.message) == ["1024 ports (taps, host ports, VXLAN/VLAN) would join this bridge; a Linux bridge holds at most 1023: spread the MicroVMs over more bridges"])
+        #expect(errors.first?.location?.line == 3)
+    }
+
     @Test func destinationForms() {
         #expect(ManifestDecoder.parseDestination("10.0.0.10:80")! == (IPAddress("10.0.0.10")!, 80))
         #expect(ManifestDecoder.parseDestination("10.0.0.10")! == (IPAddress("10.0.0.10")!, nil))

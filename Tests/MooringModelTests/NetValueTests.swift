@@ -49,7 +49,6 @@ struct NetValueTests {
         #expect(long == DeviceNaming.microVMDevice(vm: "a-very-long-microvm-name", device: "eth0"))
         #expect(long != DeviceNaming.microVMDevice(vm: "a-very-long-microvm-name", device: "eth1"))
         #expect(InterfaceName.isValid(long) && long.utf8.count <= 15)
-        #expect(InterfaceName.isValid(DeviceNaming.temporaryName(for: "vm-web-1-eth0")))
         #expect(InterfaceName.isValid(DeviceNaming.vxlanPort(bridge: "a-long-bridge-1")))
         #expect(DeviceNaming.vlanPort(parent: "eth0", id: 100) == "eth0.100")
     }

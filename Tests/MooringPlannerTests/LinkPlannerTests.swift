@@ -77,12 +77,24 @@ struct LinkPlannerTests {
         links.add("oldbr", .bridge, owner: "Bridge/oldbr")
         links.add("vm-x-eth0", Fixture.tap, owner: "MicroVM/x/eth0", master: "oldbr")
         links.add("vx-oldbr", .vxlan(VxlanInfo(vni: 1)), owner: "Bridge/oldbr/vxlan", master: "oldbr")
-        links.add(DeviceNaming.temporaryName(for: "vm-y-eth0"), Fixture.tap)
+        links.add("vm-y-eth0", Fixture.tap)
+        links.links[links.links.count - 1].index = DeviceNaming.reservedIndexBase + 7  // created, then killed before marking
         links.add("usertap", Fixture.tap, master: "oldbr")
         let plan = Planner(desired: DesiredState(), observed: links.state).plan()
-        #expect(plan.changes.map(\.operation.linkName) == ["vm-x-eth0", DeviceNaming.temporaryName(for: "vm-y-eth0"),
-                                                            "vx-oldbr", "oldbr"])
+        #expect(plan.changes.map(\.operation.linkName) == ["vm-x-eth0", "vm-y-eth0", "vx-oldbr", "oldbr"])
+        #expect(plan.summaries[1] == "delete tap vm-y-eth0 (left unmarked by an interrupted run)")
         #expect(plan.changes.allSatisfy { $0.action == .delete && !$0.disruptive })
+    }
+
+    @Test func anUnmarkedLinkAtAReservedIndexIsMarkedNotAConflict() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("vm-a-eth0", Fixture.tap)
+        links.links[1].index = DeviceNaming.reservedIndexBase + 1
+        let desired = DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.conflicts.isEmpty)
+        #expect(plan.summaries == ["tap vm-a-eth0: mark as MicroVM/a/eth0", "tap vm-a-eth0: set master br0"])
     }
 
     @Test func unownedLinkConflictsUnlessItMatchesExactly() {

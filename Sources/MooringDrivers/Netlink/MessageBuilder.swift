@@ -50,13 +50,12 @@ enum LinkRequests {
     }
 
     /// RTM_SETLINK on an existing link, found by name (index 0) or by index.
-    static func set(name: String? = nil, index: Int32 = 0, newName: String? = nil, alias: String? = nil,
+    static func set(name: String? = nil, index: Int32 = 0, alias: String? = nil,
                     master: Int32? = nil, mtu: Int? = nil, mac: MACAddress? = nil, up: Bool? = nil,
                     group: UInt32? = nil) -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(RTM_SETLINK))
         builder.header(ifinfo(index: index, up: up))
         if let name, index == 0 { builder.string(Int32(IFLA_IFNAME), name) }
-        if let newName { builder.string(Int32(IFLA_IFNAME), newName) }
         if let alias { builder.string(Int32(IFLA_IFALIAS), alias) }
         if let master { builder.u32(Int32(IFLA_MASTER), UInt32(bitPattern: master)) }
         if let mtu { builder.u32(Int32(IFLA_MTU), UInt32(mtu)) }

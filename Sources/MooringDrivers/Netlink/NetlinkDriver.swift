@@ -99,14 +99,13 @@ public final class NetlinkDriver: @unchecked Sendable {
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
             // The ioctl acts at once, so earlier requests (deleting an old device of the same name) go first.
             if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
-            let temporary = DeviceNaming.temporaryName(for: name)
-            try TapDevice.create(name: temporary, vnetHeader: vnetHeader, multiQueue: multiQueue)
-            TestHooks.tapCreated()
-            let tapIndex = Int32(if_nametoindex(temporary))
-            guard tapIndex != 0 else { throw DriverError("create tap \(name): \(temporary) vanished after creation") }
-            // Rename and mark in one request: no moment exists where the final name lacks mooring's alias.
-            let finish = LinkRequests.set(index: tapIndex, newName: name, alias: alias, master: masterIndex, mtu: mtu, up: true)
             created(name)
+            let newIndex = reserveIndex(for: name)
+            // At a reserved index the tap is recognisably mooring's from its first moment; the request that
+            // marks it and sets it up addresses it by that index, so it can only ever touch this tap.
+            try TapDevice.create(name: name, index: newIndex, vnetHeader: vnetHeader, multiQueue: multiQueue)
+            TestHooks.tapCreated()
+            let finish = LinkRequests.set(index: newIndex, alias: alias, master: masterIndex, mtu: mtu, up: true)
             batch.add([finish], for: position, operation, kind: .tapFinish)
 
         case let .createMacvtap(name, alias, parent, mode, mac, mtu):

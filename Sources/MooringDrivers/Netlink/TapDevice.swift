@@ -2,14 +2,18 @@ import CNetlink
 import Foundation
 
 /// Persistent tap devices. rtnetlink cannot create tun/tap devices; the TUNSETIFF ioctl on /dev/net/tun
-/// can, in the namespace of the calling thread.
+/// can, in the namespace of the calling thread, at an interface index chosen with TUNSETIFINDEX.
 enum TapDevice {
-    static func create(name: String, vnetHeader: Bool, multiQueue: Bool) throws {
+    static func create(name: String, index: Int32, vnetHeader: Bool, multiQueue: Bool) throws {
         let fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw DriverError("create tap \(name): cannot open /dev/net/tun: \(String(cString: strerror(errno))) (is the tun module loaded?)")
         }
         defer { close(fd) }
+        var requestedIndex = UInt32(index)
+        guard ioctl(fd, mooring_TUNSETIFINDEX(), &requestedIndex) == 0 else {
+            throw DriverError("create tap \(name): TUNSETIFINDEX failed: \(String(cString: strerror(errno)))")
+        }
         var request = ifreq()
         withUnsafeMutableBytes(of: &request.ifr_ifrn.ifrn_name) { buffer in
             let bytes = Array(name.utf8.prefix(buffer.count - 1))

@@ -1,8 +1,9 @@
 /// Deterministic names and MACs for the devices mooring creates.
 public enum DeviceNaming {
-    /// Names with this prefix are mooring's temporary devices (a tap before it is renamed and marked);
-    /// manifests may not use it, and a run deletes any it finds.
-    public static let reservedPrefix = "mr~"
+    /// mooring creates every link at an interface index in [reservedIndexBase, Int32.max], a range the kernel's
+    /// own allocator (counting up from 1) never reaches. A link there is mooring's even before its alias is
+    /// set (a tap between its TUNSETIFF ioctl and the request that marks it).
+    public static let reservedIndexBase = 0x4000_0000
 
     /// The link alias that marks a device as mooring's, e.g. `mooring:MicroVM/web-1/eth0`.
     public static let aliasPrefix = "mooring:"
@@ -24,11 +25,6 @@ public enum DeviceNaming {
         let plain = "\(parent).\(id)"
         if plain.utf8.count <= InterfaceName.maxBytes { return plain }
         return "vl-\(StableHash.hex("vlan/\(parent)/\(id)", digits: 12))"
-    }
-
-    /// The temporary name a tap is created under before it is renamed and marked in one netlink message.
-    public static func temporaryName(for name: String) -> String {
-        reservedPrefix + StableHash.hex("tmp/\(name)", digits: 12)
     }
 
     /// A locally administered unicast MAC derived from the VM and device names.

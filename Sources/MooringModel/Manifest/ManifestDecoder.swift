@@ -79,9 +79,6 @@ struct ManifestDecoder {
             // A Bridge's name is its kernel link name.
             if let problem = InterfaceName.problem(with: name.value) {
                 reader.error(at: name.location, "metadata.name", "\"\(name.value.escapedForMessage)\" \(problem)")
-            } else if name.value.hasPrefix(DeviceNaming.reservedPrefix) {
-                reader.error(at: name.location, "metadata.name",
-                             "names starting with \"\(DeviceNaming.reservedPrefix)\" are reserved for mooring's own temporary devices")
             }
             return
         }
@@ -451,12 +448,7 @@ struct ManifestDecoder {
         let bridge = interfaceName(entry.string("bridge"))
         let parent = interfaceName(entry.string("parentInterface"))
         let mode = entry.oneOf("macvtapMode", MacvtapMode.self)
-        var hostName = interfaceName(entry.string("hostDeviceName"))
-        if let name = hostName, name.value.hasPrefix(DeviceNaming.reservedPrefix) {
-            reader.error(at: name.location, name.path,
-                         "names starting with \"\(DeviceNaming.reservedPrefix)\" are reserved for mooring's own temporary devices")
-            hostName = nil
-        }
+        let hostName = interfaceName(entry.string("hostDeviceName"))
         if let type {
             switch type.value {
             case .tap:

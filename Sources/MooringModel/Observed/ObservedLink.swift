@@ -32,9 +32,10 @@ public struct ObservedLink: Sendable, Codable, Equatable {
         self.addresses = addresses
     }
 
-    /// True when the link carries mooring's ownership mark, or is one of its temporary devices.
+    /// True when the link carries mooring's mark, or sits at an interface index only mooring uses (a link
+    /// created by a run that was killed before it could mark it).
     public var isOwnedByMooring: Bool {
-        alias?.hasPrefix(DeviceNaming.aliasPrefix) == true || name.hasPrefix(DeviceNaming.reservedPrefix)
+        alias?.hasPrefix(DeviceNaming.aliasPrefix) == true || index >= DeviceNaming.reservedIndexBase
     }
 
     /// The owner recorded in the alias (`MicroVM/web-1/eth0`), if mooring's.

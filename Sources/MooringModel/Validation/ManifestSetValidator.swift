@@ -59,6 +59,7 @@ struct ManifestSetValidator {
         }
         checkLinkNames(state, bridges: bridges, vms: vms)
         checkPorts(bridges)
+        checkBridgeSizes(state, bridges: bridges)
         checkAddresses(state, bridges: bridges, vms: vms)
         checkMACs(vms, state)
         checkPassthru(state, vms: vms)
@@ -271,6 +272,25 @@ struct ManifestSetValidator {
             if let owner = owners[spec.externalInterface.value], owner.0.hasPrefix("MicroVM") {
                 error(manifest.origin, at: spec.externalInterface.location, spec.externalInterface.path,
                       "\"\(spec.externalInterface.value)\" is a MicroVM device (\(owner.0)), not an external interface")
+            }
+        }
+    }
+
+    /// The kernel numbers bridge ports with 10 bits: a bridge takes at most 1023 ports (then EXFULL).
+    static let maxBridgePorts = 1023
+
+    private mutating func checkBridgeSizes(_ state: DesiredState, bridges: [(Manifest, BridgeSpec)]) {
+        var taps: [String: Int] = [:]
+        for vm in state.microVMs {
+            for interface in vm.interfaces where interface.type == .tap {
+                if let bridge = interface.bridge { taps[bridge, default: 0] += 1 }
+            }
+        }
+        for (manifest, spec) in bridges {
+            let ports = (taps[manifest.origin.name] ?? 0) + spec.ports.count + (spec.vxlan == nil ? 0 : 1) + (spec.vlan == nil ? 0 : 1)
+            if ports > Self.maxBridgePorts {
+                error(manifest.origin, at: manifest.nameLocation, "metadata.name",
+                      "\(ports) ports (taps, host ports, VXLAN/VLAN) would join this bridge; a Linux bridge holds at most \(Self.maxBridgePorts): spread the MicroVMs over more bridges")
             }
         }
     }

@@ -6,9 +6,6 @@ struct LinkPlanner {
     let observed: ObservedState
     /// MicroVMs (by name) whose unit is running now: recreating their devices interrupts them.
     let runningMicroVMs: Set<String>
-    /// An apply is running elsewhere: its temporary devices are not leftovers.
-    var applyInProgress = false
-
     private var changes: [Change] = []
     private var conflicts: [Conflict] = []
     /// MicroVMs whose devices this plan deletes and recreates; their VMM must restart to use the new ones.
@@ -60,10 +57,7 @@ struct LinkPlanner {
 
     private mutating func deleteStale(keeping wanted: Set<String>) {
         for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
-            if applyInProgress && link.name.hasPrefix(DeviceNaming.reservedPrefix) { continue }
-            let reason = link.name.hasPrefix(DeviceNaming.reservedPrefix)
-                ? "temporary device left by an interrupted run"
-                : "no longer in manifests"
+            let reason = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
             changes.append(Change(resource: "link/\(link.name)", group: "stale", action: .delete,
                                   summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
                                   before: link.owner.map { "owner \($0)" }, operation: .deleteLink(name: link.name),
@@ -144,7 +138,7 @@ struct LinkPlanner {
             var out: [String] = []
             if info.vnetHeader != vnetHeader { out.append("vnet_hdr \(info.vnetHeader ? "on" : "off") -> \(vnetHeader ? "on" : "off")") }
             if info.multiQueue != multiQueue { out.append("multi_queue \(info.multiQueue ? "on" : "off") -> \(multiQueue ? "on" : "off")") }
-            if !info.persistent { out.append("not persistent") }
+            // Not compared: persistence. An owned tap is non-persistent only between its creation's two ioctls.
             return out
         case let (.macvtap(parent, mode), .macvtap(observedMode)):
             var out: [String] = []

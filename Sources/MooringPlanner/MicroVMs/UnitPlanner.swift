@@ -6,8 +6,7 @@ public struct PlanTarget: Sendable, Codable, Equatable {
     public var runRoot: String
     /// The mooring executable units run as `mooring exec-vm`; nil means the running one.
     public var mooringExecutable: String?
-    /// Another process holds the lock and is applying right now: temporary devices are its work in progress,
-    /// not leftovers of a crash.
+    /// Another process holds the lock and is applying right now: the report shows the host part-way.
     public var applyInProgressBy: Int32?
 
     public init(networkNamespace: String? = nil, runRoot: String = "/run/mooring", mooringExecutable: String? = nil,

@@ -47,14 +47,15 @@ struct CrashSafetyTests {
         let links = try harness.ns.links()
         let owned = Set(links.values.filter { $0.ifalias?.hasPrefix("mooring:") == true }.map(\.ifname))
         #expect(owned == expectedOwned, "\(context): owned links \(owned.symmetricDifference(expectedOwned))")
-        #expect(!links.keys.contains { $0.hasPrefix(DeviceNaming.reservedPrefix) }, "\(context): a temporary tap was left")
+        #expect(try harness.ns.indexes().filter { $0.value >= DeviceNaming.reservedIndexBase }.keys.allSatisfy(expectedOwned.contains),
+                "\(context): an unmarked link of mooring's was left")
         #expect(try harness.plan().isInSync, "\(context): not in sync")
     }
 
     private func expectNothingOwned(_ harness: Harness, _ context: String) throws {
         let links = try harness.ns.links()
-        #expect(!links.values.contains { $0.ifalias?.hasPrefix("mooring:") == true || $0.ifname.hasPrefix(DeviceNaming.reservedPrefix) },
-                "\(context): owned links left over")
+        #expect(!links.values.contains { $0.ifalias?.hasPrefix("mooring:") == true }, "\(context): owned links left over")
+        #expect(try harness.ns.indexes().values.allSatisfy { $0 < DeviceNaming.reservedIndexBase }, "\(context): unmarked links left over")
         #expect(try harness.ns.exec("nft", "list", "table", "inet", "mooring").status != 0, "\(context): table left over")
     }
 
@@ -92,19 +93,21 @@ struct CrashSafetyTests {
     }
 
     @Test(arguments: [1, 2, 5])
-    func killedBetweenATapsIoctlAndItsMarkingLeavesOnlyATemporaryDevice(_ tap: Int) throws {
+    func killedBetweenATapsIoctlAndItsMarkingLeavesALinkTheNextRunRecognises(_ tap: Int) throws {
         let harness = try Harness("mk")
         try Self.largeManifests(harness, vms: 6)
         let killed = try harness.cli("apply", environment: ["MOORING_TEST_KILL_AFTER_TAP_IOCTL": "\(tap)"])
         #expect(killed.killedBySIGKILL)
-        let links = try harness.ns.links()
-        #expect(links.keys.contains { $0.hasPrefix(DeviceNaming.reservedPrefix) }, "the kill left the tap under its temporary name")
-        #expect(!links.values.contains { $0.linkinfo?.info_kind == "tun" && $0.ifalias == nil && !$0.ifname.hasPrefix(DeviceNaming.reservedPrefix) },
-                "no tap exists under a final name without mooring's mark")
+        // The kill left the taps created so far without their alias (their marks were still batched), each at
+        // an index only mooring uses.
+        let indexes = try harness.ns.indexes()
+        let unmarked = try harness.ns.links().values.filter { $0.linkinfo?.info_kind == "tun" && $0.ifalias == nil }.map(\.ifname)
+        #expect(unmarked.count == tap)
+        #expect(unmarked.allSatisfy { (indexes[$0] ?? 0) >= DeviceNaming.reservedIndexBase })
         let plan = try harness.plan()
-        #expect(plan.conflicts.isEmpty)
-        #expect(plan.summaries.contains { $0.contains("temporary device left by an interrupted run") })
+        #expect(plan.conflicts.isEmpty, "mooring recognises its own unmarked tap: \(plan.conflicts)")
+        #expect(plan.summaries.contains { $0.hasSuffix(": mark as MicroVM/c\(tap - 1)/eth0") }, "\(plan.summaries)")
         #expect(try harness.apply().converged)
-        #expect(!(try harness.ns.links().keys.contains { $0.hasPrefix(DeviceNaming.reservedPrefix) }))
+        #expect(try harness.ns.links().values.allSatisfy { $0.linkinfo?.info_kind != "tun" || $0.ifalias != nil })
     }
 }

@@ -61,6 +61,13 @@ final class TestNamespace: @unchecked Sendable {
         return Dictionary(list.map { ($0.ifname, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// Interface indexes by link name.
+    func indexes() throws -> [String: Int] {
+        struct Entry: Decodable { var ifindex: Int; var ifname: String }
+        let list = try JSONDecoder().decode([Entry].self, from: Data(try ip("-j", "link", "show").utf8))
+        return Dictionary(list.map { ($0.ifname, $0.ifindex) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Global addresses of a link, as `address/prefix`.
     func addresses(_ link: String) throws -> Set<String> {
         struct Entry: Decodable {
