@@ -7,6 +7,9 @@ import Synchronization
 public final class HostDrivers: Sendable {
     public let netns: String?
     private let thread: NamespaceThread
+    /// libnftables runs on a thread of its own in the same namespace, so listing the table overlaps the
+    /// netlink dumps.
+    private let nftThread: NamespaceThread
     private let netlink: NetlinkDriver
     private let nftables: NftablesDriver
     /// The user bus (`--user`) or the system bus.
@@ -18,8 +21,9 @@ public final class HostDrivers: Sendable {
         self.netns = netns
         self.userBus = userBus
         thread = try NamespaceThread(netns: netns)
+        nftThread = try NamespaceThread(netns: netns)
         netlink = try thread.run { try NetlinkDriver() }
-        nftables = try thread.run { try NftablesDriver() }
+        nftables = try nftThread.run { try NftablesDriver() }
     }
 
     public func systemdDriver() throws -> SystemdDriver {
@@ -29,38 +33,61 @@ public final class HostDrivers: Sendable {
         }
     }
 
-    deinit { thread.stop() }
+    deinit {
+        thread.stop()
+        nftThread.stop()
+    }
 
     /// Reads everything the planner compares: links and addresses, mooring's nftables table, sysctls, the
     /// units of this target, and the host facts MicroVMs need (checking `files` exist).
     public func observe(files: Set<String> = []) throws -> ObservedState {
+        try beginObserving().finish(files: files)
+    }
+
+    /// Starts observing in the background (netlink and nftables on their namespace threads), so the caller
+    /// can parse the manifests meanwhile; `finish` collects the rest and waits.
+    public func beginObserving() -> PendingObservation {
         let netlink = self.netlink, nftables = self.nftables
-        var observed = try thread.run {
-            ObservedState(links: try netlink.observeLinks(), nftables: try nftables.observe(), sysctls: SysctlDriver.read())
+        return PendingObservation(
+            drivers: self,
+            links: thread.start { (try netlink.observeLinks(), SysctlDriver.read()) },
+            table: nftThread.start { try nftables.observe() })
+    }
+
+    public struct PendingObservation: Sendable {
+        let drivers: HostDrivers
+        let links: Pending<([ObservedLink], [String: String])>
+        let table: Pending<NftTable?>
+
+        public func finish(files: Set<String>) throws -> ObservedState {
+            var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
+                                                mooringExecutable: HostFacts.mooringExecutable(),
+                                                existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem())
+            var units: [ObservedUnit] = []
+            var unitProblem: String?
+            do {
+                let netnsPath = drivers.netns.map { "/run/netns/\($0)" }
+                // Units started for other targets (another namespace, or the host) are not this run's to touch.
+                units = try drivers.systemdDriver().listUnits().filter { $0.networkNamespacePath == netnsPath }
+            } catch {
+                unitProblem = "\(error)"
+            }
+            let (links, sysctls) = try self.links.wait()
+            let table = try self.table.wait()
+            capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
+            return ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
+                                 capabilities: capabilities)
         }
-        observed.capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
-                                                 mooringExecutable: HostFacts.mooringExecutable(),
-                                                 existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem())
-        do {
-            let netnsPath = netns.map { "/run/netns/\($0)" }
-            // Units started for other targets (another namespace, or the host) are not this run's to touch.
-            observed.units = try systemdDriver().listUnits().filter { $0.networkNamespacePath == netnsPath }
-        } catch {
-            observed.unitProblem = "\(error)"
-        }
-        return observed
     }
 
     /// Executes one action that is not a link action (nftables, sysctls) in the target namespace.
     public func applyOther(_ action: Action) throws {
         let nftables = self.nftables
-        try thread.run {
-            switch action {
-            case let .replaceNftTable(table): try nftables.replace(with: table)
-            case .deleteNftTable: try nftables.delete()
-            case let .setSysctl(name, value): try SysctlDriver.write(name, value)
-            default: throw DriverError("\(ActionText.describe(action)) is not handled here")
-            }
+        switch action {
+        case let .replaceNftTable(table): try nftThread.run { try nftables.replace(with: table) }
+        case .deleteNftTable: try nftThread.run { try nftables.delete() }
+        case let .setSysctl(name, value): try thread.run { try SysctlDriver.write(name, value) }
+        default: throw DriverError("\(ActionText.describe(action)) is not handled here")
         }
     }
 
@@ -74,7 +101,7 @@ public final class HostDrivers: Sendable {
     /// Base chains of the other nftables tables in the target namespace (for `mooring doctor`).
     public func foreignBaseChains() throws -> [(family: String, table: String, chain: NftChain)] {
         let nftables = self.nftables
-        return try thread.run { try nftables.foreignBaseChains().map { ($0.family, $0.table, $0.chain) } }
+        return try nftThread.run { try nftables.foreignBaseChains().map { ($0.family, $0.table, $0.chain) } }
     }
 
     /// Runs `body` on the target namespace's thread (sockets opened there belong to that namespace).

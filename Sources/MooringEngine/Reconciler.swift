@@ -46,7 +46,7 @@ public final class Reconciler: Sendable {
 
     public init(target: ReconcileTarget) throws {
         self.target = target
-        drivers = try HostDrivers(netns: target.netns, userBus: target.userBus)
+        drivers = try PhaseTimer.measure("connect") { try HostDrivers(netns: target.netns, userBus: target.userBus) }
     }
 
     public struct Loaded: Sendable {
@@ -67,22 +67,37 @@ public final class Reconciler: Sendable {
     }
 
     public func load() throws -> Loaded {
-        let result = ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName,
-                                      hostLabels: target.hostLabels, limits: target.limits)
+        let result = PhaseTimer.measure("load") {
+            ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName,
+                             hostLabels: target.hostLabels, limits: target.limits)
+        }
         guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
         return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck })
     }
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {
+        try plan(desired, observing: drivers.beginObserving())
+    }
+
+    /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores
+    /// the parse of a large manifest set and the netlink and nftables dumps overlap.
+    public func loadAndPlan() throws -> (Loaded, Plan, ObservedState) {
+        let pending = drivers.beginObserving()
+        let loaded = try load()
+        let (plan, observed) = try self.plan(loaded.desired, observing: pending)
+        return (loaded, plan, observed)
+    }
+
+    private func plan(_ desired: DesiredState, observing pending: HostDrivers.PendingObservation) throws -> (Plan, ObservedState) {
         // An apply by another process that overlaps the observation, at its start or its end, means the
         // snapshot may show its work in progress.
         let lock = self.lock()
         let holderBefore = lock.currentHolder()
-        let observed = try drivers.observe(files: desired.referencedFiles)
+        let observed = try PhaseTimer.measure("observe") { try pending.finish(files: desired.referencedFiles) }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,
                                     applyInProgressBy: holderBefore ?? lock.currentHolder())
-        return (Planner(desired: desired, observed: observed, target: planTarget).plan(), observed)
+        return (PhaseTimer.measure("plan") { Planner(desired: desired, observed: observed, target: planTarget).plan() }, observed)
     }
 
     public struct ApplyOutcome: Sendable {
@@ -98,7 +113,7 @@ public final class Reconciler: Sendable {
                       progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
         var executor = Executor(drivers: drivers)
         executor.progress = progress
-        let completed = try executor.execute(plan)
+        let completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
         let (remaining, _) = try self.plan(desired)
         return ApplyOutcome(plan: plan, completed: completed, remaining: remaining)
     }

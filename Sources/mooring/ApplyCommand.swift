@@ -30,13 +30,12 @@ struct ApplyCommand: ParsableCommand {
         let logger = logging.bootstrap(default: underJournal ? .info : .warning)
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
-            let loaded = try reconciler.load()
-            Reporting.warnings(loaded.warnings)
             // Observe, plan and apply under the lock, so two applies never interleave.
             let lock = reconciler.lock()
             try lock.acquire(timeout: mutation.lockTimeout)
             defer { lock.release() }
-            var (plan, observed) = try reconciler.plan(loaded.desired)
+            var (loaded, plan, observed) = try reconciler.loadAndPlan()
+            Reporting.warnings(loaded.warnings)
             let context = reconciler.context()
             if let path = self.plan {
                 plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)

@@ -23,9 +23,8 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
-            let loaded = try reconciler.load()
+            let (loaded, plan, observed) = try reconciler.loadAndPlan()
             Reporting.warnings(loaded.warnings)
-            let (plan, observed) = try reconciler.plan(loaded.desired)
             let context = reconciler.context()
             let report = PlanReport(plan: plan, context: context)
             switch output {

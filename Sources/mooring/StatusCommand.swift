@@ -19,8 +19,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
-            let loaded = try reconciler.load()
-            let (plan, observed) = try reconciler.plan(loaded.desired)
+            let (_, plan, observed) = try reconciler.loadAndPlan()
             let report = StatusReport(observed: observed, plan: plan)
             switch output {
             case .text:

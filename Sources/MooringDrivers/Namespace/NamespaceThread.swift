@@ -56,16 +56,15 @@ public final class NamespaceThread: Sendable {
 
     /// Runs `body` on the namespace thread and waits for its result.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<T, Error>?>(nil)
-        queue.withLock { $0.append {
-            let outcome = Result { try body() }
-            result.withLock { $0 = outcome }
-            done.signal()
-        } }
+        try start(body).wait()
+    }
+
+    /// Queues `body` on the namespace thread and returns at once; `wait()` on the result gives its outcome.
+    public func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Pending<T> {
+        let pending = Pending<T>()
+        queue.withLock { $0.append { pending.fulfil(Result { try body() }) } }
         wakeup.signal()
-        done.wait()
-        return try result.withLock { $0! }.get()
+        return pending
     }
 
     public func stop() {
@@ -79,4 +78,21 @@ public struct DriverError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// The result of work queued on a `NamespaceThread`.
+public final class Pending<T: Sendable>: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let result = Mutex<Result<T, Error>?>(nil)
+
+    func fulfil(_ outcome: Result<T, Error>) {
+        result.withLock { $0 = outcome }
+        done.signal()
+    }
+
+    /// Blocks until the work finished; may be called once.
+    public func wait() throws -> T {
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
 }

@@ -210,19 +210,38 @@ struct ManifestSetValidator {
                           forwards: forwards)
     }
 
-    /// Two forwards for the same protocol and address family may not claim the same port.
+    /// Two forwards for the same protocol and address family may not claim the same port. Sorted by port
+    /// within each (protocol, family), so a thousand forwards cost a sort, not a million comparisons.
     private mutating func checkForwards(_ nats: [(Manifest, NATSpec)]) {
-        var claimed: [(TransportProtocol, IPAddress.Family, PortRange, ManifestOrigin, ForwardPortSpec)] = []
+        struct Claim { var order: Int; var origin: ManifestOrigin; var forward: ForwardPortSpec }
+        var groups: [String: [Claim]] = [:]
+        var order = 0
         for (manifest, spec) in nats {
             for forward in spec.forwardPorts {
-                let family = forward.destination.family
-                if let clash = claimed.first(where: { $0.0 == forward.proto && $0.1 == family && $0.2.overlaps(forward.sourcePort) }) {
-                    error(manifest.origin, at: forward.location, "\(forward.path).sourcePort",
-                          "\(forward.proto.rawValue) port \(forward.sourcePort) (\(family == .ipv4 ? "IPv4" : "IPv6")) is already forwarded by \(clash.3.subject) at \(clash.4.location)")
-                    continue
-                }
-                claimed.append((forward.proto, family, forward.sourcePort, manifest.origin, forward))
+                groups["\(forward.proto.rawValue)/\(forward.destination.family.rawValue)", default: []]
+                    .append(Claim(order: order, origin: manifest.origin, forward: forward))
+                order += 1
             }
+        }
+        var clashes: [(Claim, Claim)] = []
+        for claims in groups.values {
+            // Among overlapping forwards the one written first wins; every later one is reported against it.
+            let sorted = claims.sorted { ($0.forward.sourcePort.lower, $0.order) < ($1.forward.sourcePort.lower, $1.order) }
+            var widest: Claim?
+            for claim in sorted {
+                if let holder = widest, holder.forward.sourcePort.upper >= claim.forward.sourcePort.lower {
+                    let (first, second) = holder.order < claim.order ? (holder, claim) : (claim, holder)
+                    clashes.append((second, first))
+                    if claim.forward.sourcePort.upper > holder.forward.sourcePort.upper, claim.order < holder.order { widest = claim }
+                } else {
+                    widest = claim
+                }
+            }
+        }
+        for (later, earlier) in clashes.sorted(by: { $0.0.order < $1.0.order }) {
+            let forward = later.forward
+            error(later.origin, at: forward.location, "\(forward.path).sourcePort",
+                  "\(forward.proto.rawValue) port \(forward.sourcePort) (\(forward.destination.isIPv4 ? "IPv4" : "IPv6")) is already forwarded by \(earlier.origin.subject) at \(earlier.forward.location)")
         }
     }
 
@@ -313,38 +332,36 @@ struct ManifestSetValidator {
 
     /// The same address on two links, or a guest address that is the bridge's own, cannot work.
     private mutating func checkAddresses(_ state: DesiredState, bridges: [(Manifest, BridgeSpec)], vms: [(Manifest, MicroVMSpec)]) {
-        var used: [IPAddress: String] = [:]
-        for (manifest, spec) in bridges {
-            for address in spec.addresses {
-                if let first = used[address.value.address] {
-                    error(manifest.origin, at: address.location, address.path, "address \(address.value.address) is also used by \(first)")
-                } else {
-                    used[address.value.address] = "\(manifest.origin.subject) at \(address.location)"
-                }
+        // Who first used an address; described only when there is a clash.
+        var used: [IPAddress: (ManifestOrigin, SourceLocation)] = [:]
+        func claim(_ address: Located<CIDR>, _ origin: ManifestOrigin, _ validator: inout ManifestSetValidator) {
+            if let (firstOrigin, firstLocation) = used[address.value.address] {
+                validator.error(origin, at: address.location, address.path,
+                                "address \(address.value.address) is also used by \(firstOrigin.subject) at \(firstLocation)")
+            } else {
+                used[address.value.address] = (origin, address.location)
             }
+        }
+        for (manifest, spec) in bridges {
+            for address in spec.addresses { claim(address, manifest.origin, &self) }
         }
         for (manifest, spec) in vms {
             for item in spec.networkInterfaces {
-                guard let address = item.address else { continue }
-                if let first = used[address.value.address] {
-                    error(manifest.origin, at: address.location, address.path, "address \(address.value.address) is also used by \(first)")
-                } else {
-                    used[address.value.address] = "\(manifest.origin.subject) at \(address.location)"
-                }
+                if let address = item.address { claim(address, manifest.origin, &self) }
             }
         }
     }
 
     private mutating func checkMACs(_ vms: [(Manifest, MicroVMSpec)], _ state: DesiredState) {
-        var used: [MACAddress: String] = [:]
+        var used: [MACAddress: (ManifestOrigin, String, SourceLocation)] = [:]
         for ((manifest, spec), vm) in zip(vms, state.microVMs) {
             for (item, resolved) in zip(spec.networkInterfaces, vm.interfaces) {
                 let location = item.guestMac?.location ?? item.location
-                if let first = used[resolved.mac] {
+                if let (firstOrigin, device, firstLocation) = used[resolved.mac] {
                     error(manifest.origin, at: location, "\(item.path).guestMac",
-                          "MAC address \(resolved.mac) is also used by \(first); every guest interface needs its own")
+                          "MAC address \(resolved.mac) is also used by \(firstOrigin.subject) \(device) at \(firstLocation); every guest interface needs its own")
                 } else {
-                    used[resolved.mac] = "\(manifest.origin.subject) \(item.guestDeviceName.value) at \(location)"
+                    used[resolved.mac] = (manifest.origin, item.guestDeviceName.value, location)
                 }
             }
         }

@@ -202,8 +202,10 @@ final class MappingReader {
     let node: Node
     let path: String
     private(set) var entries: [(key: String, keyNode: Node, value: Node)] = []
-    private var index: [String: Int] = [:]
-    private var used: Set<String> = []
+    /// Asked-for keys, beside `entries`; a manifest mapping has a handful of keys, so a linear scan beats
+    /// hashing (this reader runs for every mapping of thousands of documents).
+    private var usedEntries: [Bool] = []
+    private var usedAbsent: [String] = []
 
     init(reader: DocumentReader, node: Node, path: String) {
         self.reader = reader
@@ -217,27 +219,33 @@ final class MappingReader {
             }
             if key == "<<" {
                 reader.error(keyNode, childPath(key), "YAML merge keys (<<) are not supported; write the fields out")
-                used.insert(key)
                 continue
             }
-            if let first = index[key] {
+            if let first = position(of: key) {
                 let firstLine = reader.location(of: entries[first].keyNode).line
                 reader.error(keyNode, childPath(key), "duplicate field (first set on line \(firstLine))")
                 continue
             }
-            index[key] = entries.count
             entries.append((key, keyNode, value))
         }
+        usedEntries = [Bool](repeating: false, count: entries.count)
     }
+
+    private func position(of key: String) -> Int? { entries.firstIndex { $0.key == key } }
 
     func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    func markUsed(_ key: String) { used.insert(key) }
+    func markUsed(_ key: String) {
+        if let position = position(of: key) { usedEntries[position] = true } else { usedAbsent.append(key) }
+    }
 
     /// The value of `key`, or nil when absent or null.
     func take(_ key: String) -> Node? {
-        used.insert(key)
-        guard let position = index[key] else { return nil }
+        guard let position = position(of: key) else {
+            usedAbsent.append(key)
+            return nil
+        }
+        usedEntries[position] = true
         let value = entries[position].value
         return DocumentReader.isNull(value) ? nil : value
     }
@@ -251,8 +259,9 @@ final class MappingReader {
 
     /// Reports every key nobody asked for, with a spelling suggestion when one is close.
     func finish() {
-        let known = Array(used)
-        for entry in entries where !used.contains(entry.key) {
+        guard usedEntries.contains(false) else { return }
+        let known = entries.indices.filter { usedEntries[$0] }.map { entries[$0].key } + usedAbsent
+        for (position, entry) in entries.enumerated() where !usedEntries[position] {
             var message = "unknown field \"\(entry.key.escapedForMessage)\""
             if let near = Spelling.closest(to: entry.key, among: known) { message += " (did you mean \"\(near)\"?)" }
             reader.error(entry.keyNode, childPath(entry.key), message)
