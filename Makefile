@@ -19,8 +19,10 @@ deps:
 build: deps
 	swift build
 
+## A release binary with the Swift runtime linked in: it runs on hosts without a Swift toolchain, and starts
+## faster (no dynamic loading of Foundation and ICU).
 release: deps
-	swift build -c release
+	swift build -c release --static-swift-stdlib
 
 ## make bench: the benchmarks against the kernel's limit and other tools (writes docs/performance.md).
 bench: release

@@ -48,18 +48,23 @@ public final class HostDrivers: Sendable {
     /// can parse the manifests meanwhile; `finish` collects the rest and waits.
     public func beginObserving() -> PendingObservation {
         let netlink = self.netlink, nftables = self.nftables
+        // The table's shape first (fast), then its map elements: a run that wants no NAT stops at the first.
         return PendingObservation(
             drivers: self,
             links: thread.start { (try netlink.observeLinks(), SysctlDriver.read()) },
+            tableShape: nftThread.start { try nftables.observe(elements: false) },
             table: nftThread.start { try nftables.observe() })
     }
 
     public struct PendingObservation: Sendable {
         let drivers: HostDrivers
         let links: Pending<([ObservedLink], [String: String])>
+        let tableShape: Pending<NftTable?>
         let table: Pending<NftTable?>
 
-        public func finish(files: Set<String>) throws -> ObservedState {
+        /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
+        ///   the table's shape is enough.
+        public func finish(files: Set<String>, tableElements: Bool = true) throws -> ObservedState {
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),
                                                 existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem())
@@ -73,7 +78,7 @@ public final class HostDrivers: Sendable {
                 unitProblem = "\(error)"
             }
             let (links, sysctls) = try self.links.wait()
-            let table = try self.table.wait()
+            let table = try tableElements ? self.table.wait() : self.tableShape.wait()
             capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
             return ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
                                  capabilities: capabilities)

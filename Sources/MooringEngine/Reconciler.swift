@@ -93,7 +93,9 @@ public final class Reconciler: Sendable {
         // snapshot may show its work in progress.
         let lock = self.lock()
         let holderBefore = lock.currentHolder()
-        let observed = try PhaseTimer.measure("observe") { try pending.finish(files: desired.referencedFiles) }
+        let observed = try PhaseTimer.measure("observe") {
+            try pending.finish(files: desired.referencedFiles, tableElements: !desired.nats.isEmpty)
+        }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,
                                     applyInProgressBy: holderBefore ?? lock.currentHolder())

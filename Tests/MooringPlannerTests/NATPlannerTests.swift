@@ -31,6 +31,18 @@ struct NATPlannerTests {
         ])
     }
 
+    @Test func theFastPathsAgreeWithTheGenericOnes() throws {
+        let nats = [Self.nat(ipv6: true, forwards: Self.forwards)]
+        let table = try #require(NftTableBuilder.table(for: nats))
+        // Forward lines written from the manifests equal the ones read back from the table's maps.
+        #expect(ForwardListing.lines(nats) == ForwardListing.lines(table))
+        // Element texts written directly equal the generic canonical JSON of the same structure.
+        #expect(MapSet.elementText(key: ["eth0", "tcp", PortRange(single: 80)], value: "10.0.0.10")
+                == CanonicalJSON.text([["concat": ["eth0", "tcp", 80]], "10.0.0.10"]))
+        #expect(MapSet.elementText(key: ["udp", PortRange(5000, 5010)], value: 8080)
+                == CanonicalJSON.text([["concat": ["udp", ["range": [5000, 5010]]]], 8080]))
+    }
+
     @Test func aThousandForwardsStayTwoRules() throws {
         let forwards = (0..<1000).map {
             DesiredForward(proto: .tcp, sourcePort: PortRange(single: 10000 + $0), destination: IPAddress("10.0.\($0 / 250).\($0 % 250 + 2)")!,

@@ -17,8 +17,32 @@ enum ForwardListing {
                 if parts[1] == "addr", let port = ports[key] {
                     destination = value.contains(":") ? "[\(value)]:\(port)" : "\(value):\(port)"
                 }
-                let origin = loopback ? "from this host" : "on \(described.interface ?? "?")"
-                lines.append("forward \(described.proto) \(described.port) -> \(destination) (\(origin))")
+                lines.append(line(proto: described.proto, port: described.port, destination: destination,
+                                  interface: loopback ? nil : described.interface ?? "?"))
+            }
+        }
+        return lines.sorted()
+    }
+
+    /// One forward as the plan shows it; `interface` nil means a loopback forward.
+    static func line(proto: String, port: String, destination: String, interface: String?) -> String {
+        "forward \(proto) \(port) -> \(destination) (\(interface.map { "on \($0)" } ?? "from this host"))"
+    }
+
+    /// The lines for the forwards the manifests declare, straight from them (the same text `lines(_:)` reads
+    /// back from a table, without parsing its elements).
+    static func lines(_ nats: [DesiredNAT]) -> [String] {
+        var lines: [String] = []
+        for nat in nats {
+            for forward in nat.forwards {
+                let destination = forward.destinationPort.map {
+                    forward.destination.isIPv4 ? "\(forward.destination):\($0)" : "[\(forward.destination)]:\($0)"
+                } ?? forward.destination.description
+                let port = forward.sourcePort.description
+                lines.append(line(proto: forward.proto.rawValue, port: port, destination: destination, interface: nat.externalInterface))
+                if forward.loopback {
+                    lines.append(line(proto: forward.proto.rawValue, port: port, destination: destination, interface: nil))
+                }
             }
         }
         return lines.sorted()

@@ -53,27 +53,34 @@ struct NATPlanner {
         case (nil, nil):
             return nil
         case let (nil, have?):
+            // The whole table goes: its size says enough, without reading every forward back out of it.
             return Change(resource: Self.resource, group: group, action: .delete,
                           summary: "delete table inet mooring (no NAT manifests)", reason: "no longer in manifests",
-                          before: "\(have.rules.count) rules", details: Self.details(from: have, to: NftTable()),
+                          before: "\(have.rules.count) rules, \(have.maps.count) maps",
+                          details: ["- \(have.chains.count) chains, \(have.rules.count) rules, \(have.maps.count) forward maps"],
                           operation: .deleteNftTable, phase: Phase.nftables)
         case let (want?, nil):
+            let forwards = ForwardListing.lines(desired.nats)
             return Change(resource: Self.resource, group: group, action: .create,
-                          summary: "create table inet mooring (\(want.rules.count) rules, \(ForwardListing.lines(want).count) forwards)",
+                          summary: "create table inet mooring (\(want.rules.count) rules, \(forwards.count) forwards)",
                           reason: "declared in \(desired.nats.map(\.origin.subject).joined(separator: ", "))",
-                          after: "\(want.rules.count) rules", details: Self.details(from: NftTable(), to: want),
+                          after: "\(want.rules.count) rules",
+                          details: Self.details(from: NftTable(), to: want, haveForwards: [], wantForwards: forwards),
                           operation: .replaceNftTable(want), phase: Phase.nftables)
         case let (want?, have?):
             if want.isEquivalent(to: have) { return nil }
             return Change(resource: Self.resource, group: group, action: .update,
                           summary: "replace table inet mooring in one transaction", reason: "the live table differs from the manifests",
                           before: "\(have.rules.count) rules", after: "\(want.rules.count) rules",
-                          details: Self.details(from: have, to: want), operation: .replaceNftTable(want), phase: Phase.nftables)
+                          details: Self.details(from: have, to: want, wantForwards: ForwardListing.lines(desired.nats)),
+                          operation: .replaceNftTable(want), phase: Phase.nftables)
         }
     }
 
-    /// Rule-level differences: `+ forward tcp 80 -> 10.0.0.10:80 (on eth0)`, `- rule ...`.
-    static func details(from have: NftTable, to want: NftTable) -> [String] {
+    /// Rule-level differences: `+ forward tcp 80 -> 10.0.0.10:80 (on eth0)`, `- rule ...`. The forwards of
+    /// either side are read from its maps unless given.
+    static func details(from have: NftTable, to want: NftTable, haveForwards: [String]? = nil,
+                        wantForwards: [String]? = nil) -> [String] {
         var lines: [String] = []
         let haveChains = Set(have.chains), wantChains = Set(want.chains)
         for chain in want.chains where !haveChains.contains(chain) {
@@ -81,7 +88,7 @@ struct NATPlanner {
         }
         for chain in have.chains where !wantChains.contains(chain) { lines.append("- chain \(chain.name)") }
 
-        let haveForwards = ForwardListing.lines(have), wantForwards = ForwardListing.lines(want)
+        let haveForwards = haveForwards ?? ForwardListing.lines(have), wantForwards = wantForwards ?? ForwardListing.lines(want)
         lines += difference(wantForwards, minus: haveForwards).map { "+ \($0)" }
         lines += difference(haveForwards, minus: wantForwards).map { "- \($0)" }
         let haveMaps = Dictionary(have.maps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
