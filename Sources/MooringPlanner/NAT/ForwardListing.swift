@@ -60,7 +60,8 @@ enum ForwardListing {
         guard let object = CanonicalJSON.parse(key) as? [String: Any], let parts = object["concat"] as? [Any],
               parts.count >= 2 else { return nil }
         let interface = parts.count == 3 ? parts[0] as? String : nil
-        guard let proto = parts[parts.count - 2] as? String else { return nil }
+        let protoPart = parts[parts.count - 2]
+        guard let proto = (protoPart as? Int).map(NftExpressions.protocolName) ?? (protoPart as? String) else { return nil }
         let portPart = parts[parts.count - 1]
         let port: String
         if let single = portPart as? Int { port = String(single) }

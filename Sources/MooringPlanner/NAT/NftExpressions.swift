@@ -12,7 +12,11 @@ enum NftExpressions {
 
     static func meta(_ key: String) -> JSON { ["meta": ["key": key]] }
 
-    static var l4protoTCPorUDP: JSON { match(meta("l4proto"), ["set": ["tcp", "udp"]]) }
+    /// Protocols as numbers, the form libnftables lists them in with numeric protocol output.
+    static func protocolNumber(_ proto: TransportProtocol) -> Int { proto == .tcp ? 6 : 17 }
+    static func protocolName(_ number: Int) -> String { number == 6 ? "tcp" : number == 17 ? "udp" : String(number) }
+
+    static var l4protoTCPorUDP: JSON { match(meta("l4proto"), ["set": [6, 17]]) }
     static func nfproto(_ family: IPAddress.Family) -> JSON { match(meta("nfproto"), family == .ipv4 ? "ipv4" : "ipv6") }
     static func iifname(_ name: String) -> JSON { match(meta("iifname"), name) }
     static func oifname(_ name: String) -> JSON { match(meta("oifname"), name) }

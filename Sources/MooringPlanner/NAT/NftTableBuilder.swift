@@ -89,7 +89,7 @@ struct MapSet {
         if forward.loopback { scopes.append(.loopback) }
         for scope in scopes {
             let family = forward.destination.family
-            var key: [Any] = [forward.proto.rawValue, forward.sourcePort]
+            var key: [Any] = [NftExpressions.protocolNumber(forward.proto), forward.sourcePort]
             var keyType = ["inet_proto", "inet_service"]
             if scope == .inbound {
                 key.insert(external, at: 0)
