@@ -5,7 +5,9 @@ import MooringPlanner
 import Synchronization
 
 /// Walks a plan's changes in order and hands them to the drivers, runs of link actions at once.
-/// Stops at the first failure; what was done stays done, and the next run picks up from there.
+/// nftables and sysctl changes depend on no link (rules match interface names as strings), so they run on
+/// their own threads alongside the links. Stops at the first failure; what was done stays done, and the next
+/// run picks up from there.
 public struct Executor {
     public let drivers: HostDrivers
     /// Called after each change completes, with its position in the plan.
@@ -32,14 +34,34 @@ public struct Executor {
     @discardableResult
     public func execute(_ plan: Plan) throws -> Int {
         let changes = plan.changes
-        let done = Atomic<Int>(0)
+        let done = CompletionCounter()
         func finish(_ position: Int, _ change: Change) {
-            done.add(1, ordering: .relaxed)
+            done.increment()
             progress(position, change)
             Self.reached(position + 1)
         }
+        let independent = changes.indices.filter { Self.isIndependent(changes[$0].operation) }
+        let sideline = runAlongside(independent.map { ($0, changes[$0]) }, done: done)
+        do {
+            try executeInOrder(changes, done: done, finish: finish)
+        } catch {
+            // Nothing keeps running behind the caller's back: the changes alongside finish first.
+            _ = sideline.wait()
+            throw error
+        }
+        if let failure = sideline.wait() { throw failure }
+        return done.value
+    }
+
+    /// The changes that depend on each other (links, then units), in plan order.
+    private func executeInOrder(_ changes: [Change], done: CompletionCounter,
+                                finish: (Int, Change) -> Void) throws {
         var position = 0
         while position < changes.count {
+            if Self.isIndependent(changes[position].operation) {
+                position += 1
+                continue
+            }
             var end = position
             while end < changes.count && changes[end].operation.isLinkAction { end += 1 }
             if end > position {
@@ -50,16 +72,16 @@ public struct Executor {
                     try drivers.applyLinks(run.map(\.operation), flushAfter: { index in
                         Executor.isBreakpoint(base + index + 1)
                     }, completed: { index in
-                        done.add(1, ordering: .relaxed)
+                        done.increment()
                         progress(base + index, run[index])
                         Executor.reached(base + index + 1)
                     })
                 } catch let error as LinkOperationError {
                     throw ExecutionError(change: run[error.position], message: error.description,
-                                         completed: done.load(ordering: .relaxed))
+                                         completed: done.value)
                 } catch {
-                    let failed = max(0, min(done.load(ordering: .relaxed) - base, run.count - 1))
-                    throw ExecutionError(change: run[failed], message: "\(error)", completed: done.load(ordering: .relaxed))
+                    let failed = max(0, min(done.value - base, run.count - 1))
+                    throw ExecutionError(change: run[failed], message: "\(error)", completed: done.value)
                 }
                 position = end
                 continue
@@ -76,9 +98,9 @@ public struct Executor {
                     try drivers.systemdDriver().start(run.compactMap(\.operation.unitToStart), restarting: restarting)
                 } catch let failure as UnitFailure {
                     let failed = run.first { $0.operation.unitToStart?.name == failure.unit } ?? run[0]
-                    throw ExecutionError(change: failed, message: failure.description, completed: done.load(ordering: .relaxed))
+                    throw ExecutionError(change: failed, message: failure.description, completed: done.value)
                 } catch {
-                    throw ExecutionError(change: run[0], message: "\(error)", completed: done.load(ordering: .relaxed))
+                    throw ExecutionError(change: run[0], message: "\(error)", completed: done.value)
                 }
                 for (offset, change) in run.enumerated() { finish(position + offset, change) }
                 position = end
@@ -93,13 +115,65 @@ public struct Executor {
                     try drivers.applyOther(change.operation)
                 }
             } catch {
-                throw ExecutionError(change: change, message: "\(error)", completed: done.load(ordering: .relaxed))
+                throw ExecutionError(change: change, message: "\(error)", completed: done.value)
             }
             finish(position, change)
             position += 1
         }
-        return done.load(ordering: .relaxed)
     }
+
+    static func isIndependent(_ action: Action) -> Bool {
+        switch action {
+        case .replaceNftTable, .deleteNftTable, .setSysctl: return true
+        default: return false
+        }
+    }
+
+    /// Runs `changes` in order on a thread of their own; `wait()` gives the first failure, if any.
+    private func runAlongside(_ changes: [(Int, Change)], done: CompletionCounter) -> Sideline {
+        let sideline = Sideline()
+        guard !changes.isEmpty else { sideline.finish(nil); return sideline }
+        let drivers = self.drivers, progress = self.progress
+        let completed = done
+        Thread.detachNewThread {
+            for (position, change) in changes {
+                do {
+                    try drivers.applyOther(change.operation)
+                } catch {
+                    sideline.finish(ExecutionError(change: change, message: "\(error)", completed: completed.value))
+                    return
+                }
+                completed.increment()
+                progress(position, change)
+                Executor.reached(position + 1)
+            }
+            sideline.finish(nil)
+        }
+        return sideline
+    }
+}
+
+/// The outcome of the changes run alongside the links.
+private final class Sideline: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let failure = Mutex<ExecutionError?>(nil)
+
+    func finish(_ error: ExecutionError?) {
+        failure.withLock { $0 = error }
+        done.signal()
+    }
+
+    func wait() -> ExecutionError? {
+        done.wait()
+        return failure.withLock { $0 }
+    }
+}
+
+/// Changes completed so far, counted from the link thread and the thread running alongside.
+private final class CompletionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func increment() { count.add(1, ordering: .relaxed) }
 }
 
 /// An apply that stopped at a change the host refused.

@@ -255,7 +255,9 @@ private struct Batch {
         owners.removeAll(keepingCapacity: true)
         let failures = try socket.transact(sent)
         var failed: [Int: (Action, NetlinkFailure)] = [:]
-        for (index, failure) in failures {
+        // In request order: an action's first failing request is its cause (a create refused with EEXIST
+        // makes the request that marks it fail with ENODEV after it).
+        for (index, failure) in failures.sorted(by: { $0.key < $1.key }) {
             let owner = sentOwners[index]
             if owner.tolerated.contains(failure.errno) { continue }
             if failed[owner.position] == nil { failed[owner.position] = (owner.operation, failure) }
