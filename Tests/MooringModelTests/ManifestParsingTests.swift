@@ -17,6 +17,31 @@ struct ManifestParsingTests {
         #expect(desired.bridges[1].mtu == 9000)
     }
 
+    /// A file large enough to be parsed in pieces on several cores reads exactly as one parsed whole:
+    /// same manifests in the same order, and positions counted from the top of the file.
+    @Test func largeFileParsedInPiecesKeepsOrderAndPositions() throws {
+        var text = "# fleet\n"
+        for index in 0..<1200 {
+            text += "---\n" + header + "kind: Bridge\nmetadata: {name: br\(index)}\nspec: {mtu: \(1500 + index)}\n"
+        }
+        // Line of the `mtu:` in document 451 (1-based file lines): comment, then 5 lines per document.
+        let badDocument = 451
+        text = text.replacingOccurrences(of: "spec: {mtu: \(1500 + badDocument)}", with: "spec: {mtu: \"big\"}")
+        let pieces = ManifestSet.chunks(of: text, into: 4)
+        #expect(pieces.count == 4)
+        #expect(pieces.map { String($0.text) }.joined() == text)
+
+        let result = parse(text)
+        let error = try #require(result.errors.first)
+        #expect(result.errors.count == 1)
+        #expect(error.location?.line == 1 + badDocument * 5 + 5)
+        #expect(error.location?.column == 13)
+
+        let whole = parse(text.replacingOccurrences(of: "spec: {mtu: \"big\"}", with: "spec: {}"))
+        let desired = try #require(whole.desired)
+        #expect(desired.bridges.map(\.name) == (0..<1200).map { "br\($0)" })
+    }
+
     @Test func portRangesStayStringsDespiteYAML11Sexagesimal() throws {
         let text = header + """
             kind: NAT

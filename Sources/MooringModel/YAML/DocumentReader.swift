@@ -15,10 +15,13 @@ final class DocumentReader {
     private var nodeBudget: Int
     private(set) var budgetExhausted = false
     private let documentLocation: SourceLocation
+    /// Lines before the text the parser saw (a chunk of a larger file).
+    private let lineOffset: Int
 
     static let maxDiagnosticsPerDocument = 100
 
-    init(file: String, documentLocation: SourceLocation, nodeBudget: Int = 100_000) {
+    init(file: String, documentLocation: SourceLocation, lineOffset: Int = 0, nodeBudget: Int = 100_000) {
+        self.lineOffset = lineOffset
         self.file = file
         self.documentLocation = documentLocation
         self.nodeBudget = nodeBudget
@@ -26,7 +29,7 @@ final class DocumentReader {
 
     func location(of node: Node?) -> SourceLocation {
         guard let mark = node?.mark else { return documentLocation }
-        return SourceLocation(file: file, line: mark.line, column: mark.column)
+        return SourceLocation(file: file, line: mark.line + lineOffset, column: mark.column)
     }
 
     func error(_ node: Node?, _ path: String, _ message: String) {
