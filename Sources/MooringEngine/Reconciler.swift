@@ -56,8 +56,18 @@ public final class Reconciler: Sendable {
 
     /// The report header: which manifests (and git commit), which host and namespace.
     public func context() -> ReportContext {
-        let git = GitInfo.of(target.manifestDirectory)
-        return ReportContext(manifestDirectory: target.manifestDirectory, host: target.hostName, netns: target.netns,
+        context(git: GitInfo.of(target.manifestDirectory))
+    }
+
+    /// Starts the report header's git lookup on its own thread, so the helper processes overlap loading
+    /// and observing; `wait()` gives the header.
+    public func beginContext() -> Pending<ReportContext> {
+        let directory = target.manifestDirectory
+        return Pending.onOwnThread { [self] in context(git: GitInfo.of(directory)) }
+    }
+
+    private func context(git: GitInfo?) -> ReportContext {
+        ReportContext(manifestDirectory: target.manifestDirectory, host: target.hostName, netns: target.netns,
                              gitCommit: git?.commit, gitDirty: git?.dirty)
     }
 

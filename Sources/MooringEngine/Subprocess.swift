@@ -39,10 +39,26 @@ public struct GitInfo: Sendable, Equatable {
 
     /// Nil when `directory` is not inside a git work tree (or git is not installed).
     public static func of(_ directory: String) -> GitInfo? {
+        guard mayBeInWorkTree(directory) else { return nil }
         let base = ["git", "-c", "safe.directory=*", "-C", directory]
         guard let head = Subprocess.run(base + ["rev-parse", "--verify", "HEAD"]), head.status == 0 else { return nil }
         let status = Subprocess.run(base + ["status", "--porcelain", "--untracked-files=normal"])
         return GitInfo(commit: head.output.trimmingCharacters(in: .whitespacesAndNewlines),
                        dirty: !(status?.output.isEmpty ?? true))
+    }
+}
+
+extension GitInfo {
+    /// Spawning git costs milliseconds on every drift check; a directory with no `.git` in it or above it
+    /// (and no GIT_DIR telling git otherwise) is not in a work tree, which a few stat calls show.
+    static func mayBeInWorkTree(_ directory: String) -> Bool {
+        if ProcessInfo.processInfo.environment["GIT_DIR"] != nil { return true }
+        var url = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            if access(url.appendingPathComponent(".git").path, F_OK) == 0 { return true }
+            let parent = url.deletingLastPathComponent()
+            if parent.path == url.path { return false }
+            url = parent
+        }
     }
 }

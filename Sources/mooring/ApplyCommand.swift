@@ -34,9 +34,10 @@ struct ApplyCommand: ParsableCommand {
             let lock = reconciler.lock()
             try lock.acquire(timeout: mutation.lockTimeout)
             defer { lock.release() }
+            let pendingContext = reconciler.beginContext()
             var (loaded, plan, observed) = try reconciler.loadAndPlan()
             Reporting.warnings(loaded.warnings)
-            let context = reconciler.context()
+            let context = try pendingContext.wait()
             if let path = self.plan {
                 plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
             }

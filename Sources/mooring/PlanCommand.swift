@@ -23,9 +23,10 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
+            let pendingContext = reconciler.beginContext()
             let (loaded, plan, observed) = try reconciler.loadAndPlan()
             Reporting.warnings(loaded.warnings)
-            let context = reconciler.context()
+            let context = try pendingContext.wait()
             let report = PlanReport(plan: plan, context: context)
             switch output {
             case .text: print(TextRenderer(color: Terminal.stdoutIsTerminal).render(plan: plan, context: context), terminator: "")

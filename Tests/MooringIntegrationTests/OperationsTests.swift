@@ -1,6 +1,7 @@
 import Foundation
 import MooringModel
 import MooringPlanner
+import MooringEngine
 import Testing
 
 @Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
@@ -87,6 +88,14 @@ struct OperationsTests {
         try Shell.must(git + ["add", "."])
         try Shell.must(git + ["commit", "-qm", "manifests"])
         let head = try Shell.must(git + ["rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        // Found from a directory deep inside the work tree too (the lookup walks up to `.git` before spawning git).
+        let nested = harness.manifests.url.appendingPathComponent("hosts/edge")
+        try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
+        #expect(GitInfo.of(nested.path)?.commit == head)
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("mooring-nogit-\(harness.ns.name)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        #expect(GitInfo.of(outside.path) == nil)
 
         let json = try harness.cli("plan", ["--output", "json"])
         let report = try JSONDecoder().decode(PlanReport.self, from: Data(json.stdout.utf8))

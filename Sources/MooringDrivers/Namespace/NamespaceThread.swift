@@ -85,6 +85,16 @@ public final class Pending<T: Sendable>: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let result = Mutex<Result<T, Error>?>(nil)
 
+    init() {}
+
+    /// Runs `body` on a thread of its own, for work that only waits (a helper process) and should overlap
+    /// the rest of a run.
+    public static func onOwnThread(_ body: @escaping @Sendable () throws -> T) -> Pending<T> {
+        let pending = Pending<T>()
+        Thread { pending.fulfil(Result { try body() }) }.start()
+        return pending
+    }
+
     func fulfil(_ outcome: Result<T, Error>) {
         result.withLock { $0 = outcome }
         done.signal()

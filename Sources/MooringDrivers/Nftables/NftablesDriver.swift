@@ -54,24 +54,23 @@ public final class NftablesDriver: @unchecked Sendable {
         } catch let error as NftablesError where error.message.contains("No such file or directory") {
             return nil
         }
-        guard let document = CanonicalJSON.parse(output) as? [String: Any],
-              let items = document["nftables"] as? [[String: Any]] else {
+        guard let items = JSONValue.parse(output)?["nftables"]?.array else {
             throw DriverError("nftables: cannot read the JSON listing of table inet mooring")
         }
         var table = NftTable()
         for item in items {
-            if let chain = item["chain"] as? [String: Any], let name = chain["name"] as? String {
-                table.chains.append(NftChain(name: name, type: chain["type"] as? String ?? "",
-                                             hook: chain["hook"] as? String ?? "", priority: chain["prio"] as? Int ?? 0,
-                                             policy: chain["policy"] as? String ?? "accept"))
-            } else if let map = item["map"] as? [String: Any], let name = map["name"] as? String {
+            if let chain = item["chain"], let name = chain["name"]?.string {
+                table.chains.append(NftChain(name: name, type: chain["type"]?.string ?? "",
+                                             hook: chain["hook"]?.string ?? "", priority: chain["prio"]?.int ?? 0,
+                                             policy: chain["policy"]?.string ?? "accept"))
+            } else if let map = item["map"], let name = map["name"]?.string {
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
                                          flags: Self.strings(map["flags"]),
-                                         elements: ((map["elem"] as? [Any]) ?? []).map(CanonicalJSON.text).sorted()))
-            } else if let rule = item["rule"] as? [String: Any], let chain = rule["chain"] as? String {
-                table.rules.append(NftRule(chain: chain, comment: rule["comment"] as? String,
-                                           expression: CanonicalJSON.text(rule["expr"] ?? [])))
+                                         elements: (map["elem"]?.array ?? []).map(\.canonicalText).sorted()))
+            } else if let rule = item["rule"], let chain = rule["chain"]?.string {
+                table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string,
+                                           expression: rule["expr"]?.canonicalText ?? "[]"))
             }
         }
         return table
@@ -94,6 +93,11 @@ public final class NftablesDriver: @unchecked Sendable {
     private static func strings(_ value: Any?) -> [String] {
         if let one = value as? String { return [one] }
         return (value as? [Any])?.compactMap { $0 as? String } ?? []
+    }
+
+    private static func strings(_ value: JSONValue?) -> [String] {
+        if let one = value?.string { return [one] }
+        return value?.array?.compactMap(\.string) ?? []
     }
 
     // MARK: Execute

@@ -45,7 +45,7 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ string: String, into out: inout String) {
+    static func writeString(_ string: String, into out: inout String) {
         out += "\""
         for scalar in string.unicodeScalars {
             switch scalar {

@@ -50,22 +50,20 @@ enum ForwardListing {
 
     /// `[key, value]` as (canonical key text, value text).
     private static func element(_ text: String) -> (String, String)? {
-        guard let pair = CanonicalJSON.parse(text) as? [Any], pair.count == 2 else { return nil }
-        let value: String
-        if let string = pair[1] as? String { value = string } else if let number = pair[1] as? Int { value = String(number) } else { return nil }
-        return (CanonicalJSON.text(pair[0]), value)
+        guard let pair = JSONValue.parse(text)?.array, pair.count == 2 else { return nil }
+        guard let value = pair[1].string ?? pair[1].int.map(String.init) else { return nil }
+        return (pair[0].canonicalText, value)
     }
 
     private static func describe(key: String) -> (interface: String?, proto: String, port: String)? {
-        guard let object = CanonicalJSON.parse(key) as? [String: Any], let parts = object["concat"] as? [Any],
-              parts.count >= 2 else { return nil }
-        let interface = parts.count == 3 ? parts[0] as? String : nil
+        guard let parts = JSONValue.parse(key)?["concat"]?.array, parts.count >= 2 else { return nil }
+        let interface = parts.count == 3 ? parts[0].string : nil
         let protoPart = parts[parts.count - 2]
-        guard let proto = (protoPart as? Int).map(NftExpressions.protocolName) ?? (protoPart as? String) else { return nil }
+        guard let proto = protoPart.int.map(NftExpressions.protocolName) ?? protoPart.string else { return nil }
         let portPart = parts[parts.count - 1]
         let port: String
-        if let single = portPart as? Int { port = String(single) }
-        else if let range = (portPart as? [String: Any])?["range"] as? [Int], range.count == 2 { port = "\(range[0])-\(range[1])" }
+        if let single = portPart.int { port = String(single) }
+        else if let range = portPart["range"]?.array?.compactMap(\.int), range.count == 2 { port = "\(range[0])-\(range[1])" }
         else { return nil }
         return (interface, proto, port)
     }
