@@ -24,6 +24,7 @@ let package = Package(
                        providers: [.apt(["libsystemd-dev"])]),
 
         // Pure core: manifests -> DesiredState, and the value types drivers fill in (ObservedState).
+        // MooringModel composes documents from the libyaml (CYaml) that Yams builds; see YAMLComposer.
         .target(name: "MooringModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Pure core: DesiredState + ObservedState -> Plan, and the plan's renderers.
         .target(name: "MooringPlanner", dependencies: ["MooringModel"]),

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// The result of reading and validating a manifest directory.
 public struct ManifestLoadResult: Sendable {
@@ -75,7 +74,7 @@ public enum ManifestSet {
                                   countsByKind: ManifestKind.allCases.compactMap { kind in counts[kind].map { (kind, $0) } })
     }
 
-    /// Where `key` is written again at the same column after its first occurrence (Yams reports only the first).
+    /// Where `key` is written again at the same column after its first occurrence (the composer reports only the first).
     static func repeatedKeyLocation(_ key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard first.line >= 1, first.line <= lines.count else { return nil }
@@ -165,10 +164,8 @@ public enum ManifestSet {
         var manifests: [Manifest] = []
         var diagnostics: [Diagnostic] = []
         var count = 0
-        do {
-            // No tag resolution: the reader takes every scalar's source text and applies its own strict rules,
-            // and resolving (a regex per scalar) was a third of the time spent on a large manifest set.
-            let parser = try Parser(yaml: String(text), resolver: .basic)
+        do throws(YAMLSyntaxError) {
+            let parser = try YAMLComposer(text: String(text))
             while let root = try parser.nextRoot() {
                 // An empty document (a stray `---`) is not a manifest.
                 if DocumentReader.isNull(root) { continue }
@@ -179,46 +176,38 @@ public enum ManifestSet {
                 if let manifest = ManifestDecoder(reader: reader, root: root).decode() { manifests.append(manifest) }
                 diagnostics += reader.diagnostics
             }
-        } catch let error as YamlError {
-            var diagnostic = syntaxDiagnostic(error, file: path)
+        } catch {
+            var diagnostic = syntaxDiagnostic(error, file: path, text: String(text))
             if var location = diagnostic.location, lineOffset > 0 {
                 location.line += lineOffset
                 diagnostic.location = location
             }
             diagnostics.append(diagnostic)
-        } catch {
-            diagnostics.append(.error(at: SourceLocation(file: path, line: lineOffset + 1, column: 1), "cannot parse YAML: \(error)"))
         }
         return (manifests, diagnostics, count)
     }
 
-    static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
-        func located(_ mark: Mark, _ problem: String, _ context: YamlError.Context?) -> Diagnostic {
+    static func syntaxDiagnostic(_ error: YAMLSyntaxError, file: String, text: String) -> Diagnostic {
+        switch error {
+        case let .located(problem, mark, context):
             var message = "YAML syntax error: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))" }
             return .error(at: SourceLocation(file: file, line: mark.line, column: mark.column), message)
-        }
-        switch error {
-        case let .scanner(context, problem, mark, _): return located(mark, problem, context)
-        case let .parser(context, problem, mark, _): return located(mark, problem, context)
-        case let .composer(context, problem, mark, _): return located(mark, problem, context)
-        case let .duplicatedKeysInMapping(duplicates, context):
-            let key = duplicates.first ?? ""
-            let again = repeatedKeyLocation(key, after: context.mark, in: context.text)
-            let location = SourceLocation(file: file, line: again?.line ?? context.mark.line,
-                                          column: again?.column ?? context.mark.column)
+        case let .duplicateKey(key, first):
+            let again = repeatedKeyLocation(key, after: first, in: text)
+            let location = SourceLocation(file: file, line: again?.line ?? first.line, column: again?.column ?? first.column)
             return .error(at: location, path: key,
-                          "duplicate field \"\(key.escapedForMessage)\" (first set on line \(context.mark.line)); keep one")
-        case let .reader(problem, offset, _, yaml):
+                          "duplicate field \"\(key.escapedForMessage)\" (first set on line \(first.line)); keep one")
+        case let .reader(problem, offset):
             var line = 1, column = 1
             if let offset {
-                for character in yaml.unicodeScalars.prefix(offset) {
+                for character in text.unicodeScalars.prefix(offset) {
                     if character == "\n" { line += 1; column = 1 } else { column += 1 }
                 }
             }
             return .error(at: SourceLocation(file: file, line: line, column: column), "cannot read YAML: \(problem)")
-        default:
-            return .error(at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")
+        case .outOfMemory:
+            return .error(at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: out of memory")
         }
     }
 }

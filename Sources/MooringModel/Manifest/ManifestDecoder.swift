@@ -1,4 +1,3 @@
-import Yams
 
 /// Decodes one YAML document into a `Manifest`, checking each field's own syntax.
 /// Checks that need other documents (references, duplicates) live in `ManifestSetValidator`.
@@ -47,7 +46,7 @@ struct ManifestDecoder {
             spec = mapping
         } else if kind == .host {
             // A Host document may leave everything at its defaults.
-            spec = MappingReader(reader: reader, node: Node([(Node, Node)]()), path: "spec")
+            spec = MappingReader(reader: reader, node: .mapping([], Mark(line: 1, column: 1)), path: "spec")
         } else {
             reader.error(root, "spec", "is required")
             return nil

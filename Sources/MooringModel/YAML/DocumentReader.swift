@@ -1,9 +1,7 @@
-import Yams
-
 /// Reads one YAML document's nodes strictly, remembering where each value was written and
 /// collecting every problem instead of stopping at the first.
 ///
-/// Scalars are read from their source text rather than Yams' resolved tags: YAML 1.1 resolution turns
+/// Scalars are read from their source text rather than resolved tags: YAML 1.1 resolution turns
 /// `8000:8010` into a base-60 integer and `no` into a boolean, which would make manifests mean
 /// something other than what they say.
 final class DocumentReader {
@@ -89,7 +87,6 @@ final class DocumentReader {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         case .scalar:
             guard let (text, quoted) = scalarText(node) else { return "null" }
             return quoted ? "the string \"\(text.escapedForMessage)\"" : "\"\(text.escapedForMessage)\""
@@ -162,7 +159,7 @@ final class DocumentReader {
     /// The elements of a list with their paths (`path[i]`).
     func sequence(_ node: Node, _ path: String) -> [(node: Node, path: String)]? {
         guard visit(node) else { return nil }
-        guard case let .sequence(sequence) = node else {
+        guard case let .sequence(sequence, _) = node else {
             error(node, path, "want a list, found \(Self.describe(node))")
             return nil
         }
@@ -214,7 +211,7 @@ final class MappingReader {
         self.reader = reader
         self.node = node
         self.path = path
-        guard case let .mapping(mapping) = node else { return }
+        guard case let .mapping(mapping, _) = node else { return }
         for (keyNode, value) in mapping {
             guard case .scalar = keyNode, let (key, _) = DocumentReader.scalarText(keyNode) else {
                 reader.error(keyNode, path, "keys must be plain field names, found \(DocumentReader.describe(keyNode))")
