@@ -5,7 +5,8 @@ import Foundation
 /// `MOORING_RELIABILITY_SEED` to replay a randomized run.
 enum ReliabilityScale {
     static let factor = max(1, Int(ProcessInfo.processInfo.environment["MOORING_RELIABILITY_SCALE"] ?? "") ?? 1)
-    static let cycles = 25 * factor
+    // 100 cycles take about 5 s: the count the reliability issue asks for, in every `make test`.
+    static let cycles = 100 * factor
     static let seed: UInt64 = UInt64(ProcessInfo.processInfo.environment["MOORING_RELIABILITY_SEED"] ?? "")
         ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xffff_ffff
 }
