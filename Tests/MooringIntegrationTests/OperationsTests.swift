@@ -80,6 +80,37 @@ struct OperationsTests {
         #expect(Date().timeIntervalSince(started) < 2.5, "plan did not wait for the lock")
     }
 
+    @Test func doctorNamesOtherTablesThatDoNATOrDropForwardingButNotMooringsOwn() throws {
+        let harness = try Harness()
+        defer { harness.tearDown() }
+        try Shell.must(["ip", "-n", harness.ns.name, "link", "add", "ext0", "type", "veth", "peer", "name", "ext0p"])
+        try harness.manifests.write("br.yaml", Manifests.bridge("br0", addresses: ["10.7.0.1/24"]))
+        try harness.manifests.write("nat.yaml", """
+            apiVersion: mooring.dev/v1alpha1
+            kind: NAT
+            metadata: {name: out}
+            spec: {externalInterface: ext0, internalInterfaces: [br0]}
+            """)
+        try harness.apply()
+        func findings() throws -> [HostDoctor.Finding] {
+            let run = try harness.cli("doctor", ["--output", "json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            return try JSONDecoder().decode([HostDoctor.Finding].self, from: Data(run.stdout.utf8))
+        }
+        let clean = try findings().filter { $0.check == "nftables" }
+        #expect(clean.map(\.level) == [.ok], "mooring's own table was reported: \(clean)")
+
+        try Shell.must(["ip", "netns", "exec", harness.ns.name, "nft",
+                        "add table ip docker; add chain ip docker post { type nat hook postrouting priority 100; }; "
+                        + "add table inet fw; add chain inet fw fw_forward { type filter hook forward priority 0; policy drop; }"])
+        let found = try findings().filter { $0.check == "nftables" }
+        #expect(found.count == 2, "\(found)")
+        #expect(found.allSatisfy { $0.level == .warning && $0.fix != nil })
+        #expect(found.contains { $0.message.contains("table ip docker, chain post (nat postrouting priority 100) also does NAT") })
+        #expect(found.contains { $0.message.contains("table inet fw, chain fw_forward") && $0.message.contains("drops forwarded traffic") })
+        #expect(!found.contains { $0.message.contains("table inet mooring") })
+    }
+
     @Test func reportsCarryTheGitCommit() throws {
         let harness = try Harness()
         try basicManifests(harness)

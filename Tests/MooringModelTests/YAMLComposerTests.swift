@@ -37,20 +37,20 @@ struct YAMLComposerTests {
     }
 
     @Test func reportsErrorsInLibyamlsWords() {
-        #expect(throws: YAMLSyntaxError.self) { try roots("a: *nowhere\n") }
         do {
             _ = try roots("a: *nowhere\n")
+            Issue.record("an undefined alias was accepted")
         } catch {
             guard case .located(let problem, let mark, _) = error else { Issue.record("\(error)"); return }
             #expect(problem == "found undefined alias")
             #expect(mark == Mark(line: 1, column: 4))
         }
         do {
-            _ = try roots("{a: 1, b: 2, a: 3}\n")
+            _ = try roots("{b: 1, a: 2, b: 3, a: 4}\n")
             Issue.record("a repeated key was accepted")
         } catch {
             guard case .duplicateKey(let key, let first) = error else { Issue.record("\(error)"); return }
-            #expect(key == "a" && first == Mark(line: 1, column: 2))
+            #expect(key == "a" && first == Mark(line: 1, column: 8))
         }
         do {
             _ = try roots("a: ok\nb: bad\u{7}\n")

@@ -77,23 +77,15 @@ public final class NetlinkDriver: @unchecked Sendable {
                        _ completed: (Int) throws -> Void) throws {
         switch operation {
         case let .createBridge(name, alias, mtu):
-            created(name)
-            let newIndex = reserveIndex(for: name)
-            let create = try LinkRequests.create({ link in
-                rtnl_link_set_name(link, name)
-                rtnl_link_set_ifindex(link, newIndex)
-                _ = rtnl_link_set_type(link, "bridge")
-                rtnl_link_set_flags(link, UInt32(IFF_UP))
-            }, alloc: { rtnl_link_alloc() })
             // A bridge follows its ports' MTUs unless its own was *changed* by a user: an MTU given at
             // creation, or set to the value it already has, does not count. Stepping through a neighbouring
             // value pins the declared MTU.
-            var requests = [create, LinkRequests.set(index: newIndex, alias: alias)]
-            if let mtu {
-                requests.append(LinkRequests.set(index: newIndex, mtu: mtu > 68 ? mtu - 1 : mtu + 1))
-                requests.append(LinkRequests.set(index: newIndex, mtu: mtu))
+            let pin: (Int32) -> [NetlinkRequest] = { index in
+                guard let mtu else { return [] }
+                return [LinkRequests.set(index: index, mtu: mtu > 68 ? mtu - 1 : mtu + 1), LinkRequests.set(index: index, mtu: mtu)]
             }
-            batch.add(requests, for: position, operation)
+            try createMarked(name, alias: alias, mtu: nil, position, operation, &batch, alloc: { rtnl_link_alloc() },
+                             then: pin) { link in _ = rtnl_link_set_type(link, "bridge") }
 
         case let .createTap(name, alias, master, mtu, vnetHeader, multiQueue):
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
@@ -110,27 +102,16 @@ public final class NetlinkDriver: @unchecked Sendable {
 
         case let .createMacvtap(name, alias, parent, mode, mac, mtu):
             let parentIndex = try index(of: parent, &batch, completed)
-            created(name)
-            let newIndex = reserveIndex(for: name)
-            let create = try LinkRequests.create({ link in
-                rtnl_link_set_name(link, name)
-                rtnl_link_set_ifindex(link, newIndex)
+            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_macvtap_alloc() }) { link in
                 rtnl_link_set_link(link, parentIndex)
                 _ = rtnl_link_macvtap_set_mode(link, LinkDumpParser.macvtapModeValue(mode))
                 if let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
-                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
-                rtnl_link_set_flags(link, UInt32(IFF_UP))
-            }, alloc: { rtnl_link_macvtap_alloc() })
-            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
+            }
 
         case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
             let deviceIndex = try device.map { try index(of: $0, &batch, completed) }
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
-            created(name)
-            let newIndex = reserveIndex(for: name)
-            let create = try LinkRequests.create({ link in
-                rtnl_link_set_name(link, name)
-                rtnl_link_set_ifindex(link, newIndex)
+            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_vxlan_alloc() }) { link in
                 _ = rtnl_link_vxlan_set_id(link, UInt32(vni))
                 if let peer = remote ?? group, let address = LinkRequests.nlAddress(peer) {
                     _ = rtnl_link_vxlan_set_group(link, address); nl_addr_put(address)
@@ -141,26 +122,16 @@ public final class NetlinkDriver: @unchecked Sendable {
                 _ = rtnl_link_vxlan_set_port(link, UInt32(port))
                 if let deviceIndex { _ = rtnl_link_vxlan_set_link(link, UInt32(deviceIndex)) }
                 if let masterIndex { rtnl_link_set_master(link, masterIndex) }
-                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
-                rtnl_link_set_flags(link, UInt32(IFF_UP))
-            }, alloc: { rtnl_link_vxlan_alloc() })
-            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
+            }
 
         case let .createVlan(name, alias, parent, id, master, mtu):
             let parentIndex = try index(of: parent, &batch, completed)
             let masterIndex = try master.map { try index(of: $0, &batch, completed) }
-            created(name)
-            let newIndex = reserveIndex(for: name)
-            let create = try LinkRequests.create({ link in
-                rtnl_link_set_name(link, name)
-                rtnl_link_set_ifindex(link, newIndex)
+            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_vlan_alloc() }) { link in
                 rtnl_link_set_link(link, parentIndex)
                 _ = rtnl_link_vlan_set_id(link, UInt16(id))
                 if let masterIndex { rtnl_link_set_master(link, masterIndex) }
-                if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
-                rtnl_link_set_flags(link, UInt32(IFF_UP))
-            }, alloc: { rtnl_link_vlan_alloc() })
-            batch.add([create, LinkRequests.set(index: newIndex, alias: alias)], for: position, operation)
+            }
 
         case let .setMaster(link, master):
             let masterIndex = try master.map { try index(of: $0, &batch, completed) } ?? 0
@@ -189,6 +160,25 @@ public final class NetlinkDriver: @unchecked Sendable {
 
     /// Forgets a name's old index: the next lookup finds the new link.
     private func created(_ name: String) { indexes[name] = nil }
+
+    /// Queues the creation of `name` at a reserved index, up, and its marking, in one send: the link is
+    /// recognisably mooring's from its first moment. `configure` sets what is particular to its kind;
+    /// `then` adds requests that need the new index.
+    private func createMarked(_ name: String, alias: String, mtu: Int?, _ position: Int, _ operation: Action,
+                              _ batch: inout Batch, alloc: () -> OpaquePointer?,
+                              then: (Int32) -> [NetlinkRequest] = { _ in [] },
+                              configure: (OpaquePointer) -> Void) throws {
+        created(name)
+        let newIndex = reserveIndex(for: name)
+        let create = try LinkRequests.create({ link in
+            rtnl_link_set_name(link, name)
+            rtnl_link_set_ifindex(link, newIndex)
+            configure(link)
+            if let mtu { rtnl_link_set_mtu(link, UInt32(mtu)) }
+            rtnl_link_set_flags(link, UInt32(IFF_UP))
+        }, alloc: alloc)
+        batch.add([create, LinkRequests.set(index: newIndex, alias: alias)] + then(newIndex), for: position, operation)
+    }
 
     /// An interface index for a link about to be created, from a range the kernel's own allocator (which
     /// counts up from 1) never reaches. The create requests it, and the request that marks the link as

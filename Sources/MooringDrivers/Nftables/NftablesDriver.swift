@@ -59,10 +59,8 @@ public final class NftablesDriver: @unchecked Sendable {
         }
         var table = NftTable()
         for item in items {
-            if let chain = item["chain"], let name = chain["name"]?.string {
-                table.chains.append(NftChain(name: name, type: chain["type"]?.string ?? "",
-                                             hook: chain["hook"]?.string ?? "", priority: chain["prio"]?.int ?? 0,
-                                             policy: chain["policy"]?.string ?? "accept"))
+            if let chain = item["chain"].flatMap(Self.chain) {
+                table.chains.append(chain)
             } else if let map = item["map"], let name = map["name"]?.string {
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
@@ -78,21 +76,20 @@ public final class NftablesDriver: @unchecked Sendable {
 
     /// Every base chain of every other table, for `mooring doctor` only: planning never reads other tables.
     public func foreignBaseChains() throws -> [(family: String, table: String, chain: NftChain)] {
-        guard let document = CanonicalJSON.parse(try run("list chains")) as? [String: Any],
-              let items = document["nftables"] as? [[String: Any]] else { return [] }
+        guard let items = JSONValue.parse(try run("list chains"))?["nftables"]?.array else { return [] }
         return items.compactMap { item in
-            guard let chain = item["chain"] as? [String: Any], let hook = chain["hook"] as? String,
-                  let table = chain["table"] as? String, let family = chain["family"] as? String,
+            guard let object = item["chain"], let chain = Self.chain(object), !chain.hook.isEmpty,
+                  let table = object["table"]?.string, let family = object["family"]?.string,
                   !(family == NftTable.family && table == NftTable.name) else { return nil }
-            return (family, table, NftChain(name: chain["name"] as? String ?? "", type: chain["type"] as? String ?? "",
-                                            hook: hook, priority: chain["prio"] as? Int ?? 0,
-                                            policy: chain["policy"] as? String ?? "accept"))
+            return (family, table, chain)
         }
     }
 
-    private static func strings(_ value: Any?) -> [String] {
-        if let one = value as? String { return [one] }
-        return (value as? [Any])?.compactMap { $0 as? String } ?? []
+    /// A chain object of a libnftables listing; nil without a name.
+    private static func chain(_ chain: JSONValue) -> NftChain? {
+        guard let name = chain["name"]?.string else { return nil }
+        return NftChain(name: name, type: chain["type"]?.string ?? "", hook: chain["hook"]?.string ?? "",
+                        priority: chain["prio"]?.int ?? 0, policy: chain["policy"]?.string ?? "accept")
     }
 
     private static func strings(_ value: JSONValue?) -> [String] {

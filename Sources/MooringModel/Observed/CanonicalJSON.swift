@@ -17,7 +17,7 @@ public enum CanonicalJSON {
         switch value {
         case let string as String:
             writeString(string, into: &out)
-        // JSONSerialization's booleans (__NSCFBoolean) are `Bool`; its numbers (NSNumber) are not.
+        // Swift's own values, as the table builder writes them (`JSONValue` reads listings).
         case let bool as Bool:
             out += bool ? "true" : "false"
         case let number as Int:
@@ -69,6 +69,4 @@ public enum CanonicalJSON {
     public static func parse(_ text: String) -> Any? {
         try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
     }
-
-    public static func normalize(_ text: String) -> String { parse(text).map(Self.text) ?? text }
 }

@@ -1,7 +1,7 @@
 /// A parsed JSON document for reading libnftables listings. Hand-written because JSONSerialization boxed
 /// every value of a 1000-forward listing into Foundation objects and each read cast them back, which made
 /// the listing cost more than the netlink dumps of the same host.
-public indirect enum JSONValue: Equatable, Sendable {
+public indirect enum JSONValue: Sendable {
     case string(String)
     /// The number's own text: canonical output must not turn 10000 into 10000.0.
     case number(String)
@@ -10,8 +10,6 @@ public indirect enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     /// Keys in document order; `canonicalText` sorts them.
     case object([(key: String, value: JSONValue)])
-
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.canonicalText == rhs.canonicalText }
 
     public subscript(key: String) -> JSONValue? {
         guard case .object(let pairs) = self else { return nil }

@@ -15,15 +15,15 @@ final class YAMLComposer {
 
     init(text: String) throws(YAMLSyntaxError) {
         self.text = text
-        let bytes = Array(text.utf8)
-        input = .allocate(capacity: max(bytes.count, 1))
-        _ = input.initialize(from: bytes)
+        let count = text.utf8.count
+        input = .allocate(capacity: max(count, 1))
+        _ = input.initialize(from: text.utf8)
         guard yaml_parser_initialize(&parser) == 1 else {
             input.deallocate()
             throw .outOfMemory
         }
         yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-        yaml_parser_set_input_string(&parser, input.baseAddress, bytes.count)
+        yaml_parser_set_input_string(&parser, input.baseAddress, count)
         var event = yaml_event_t()
         try next(&event)  // STREAM-START
         yaml_event_delete(&event)
@@ -123,22 +123,18 @@ final class YAMLComposer {
     /// A key written twice is an error of the whole text, as in Yams: the alphabetically first repeated key
     /// is reported at its first occurrence. Manifest mappings have a handful of keys, so pairs are compared.
     private static func checkDuplicates(_ pairs: [(key: Node, value: Node)]) throws(YAMLSyntaxError) {
-        guard pairs.count > 1 else { return }
         var repeated: (key: String, first: Mark)?
-        for index in pairs.indices {
-            guard case .scalar(let key) = pairs[index].key else { continue }
-            let earlier = pairs[..<index].contains { pair in
-                if case .scalar(let other) = pair.key { return other.string == key.string }
-                return false
-            }
-            guard earlier, repeated.map({ key.string < $0.key }) ?? true else { continue }
-            let first = pairs.first { pair in
-                if case .scalar(let other) = pair.key { return other.string == key.string }
-                return false
-            }!.key.mark!
-            repeated = (key.string, first)
+        for (index, pair) in pairs.enumerated() {
+            guard let key = scalarText(pair.key), repeated.map({ key < $0.key }) ?? true,
+                  let first = pairs[..<index].first(where: { scalarText($0.key) == key }),
+                  let mark = first.key.mark else { continue }
+            repeated = (key, mark)
         }
         if let repeated { throw .duplicateKey(key: repeated.key, first: repeated.first) }
+    }
+
+    private static func scalarText(_ node: Node) -> String? {
+        if case .scalar(let scalar) = node { scalar.string } else { nil }
     }
 
     private func error() -> YAMLSyntaxError {

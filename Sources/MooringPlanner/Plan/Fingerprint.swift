@@ -13,7 +13,8 @@ public enum Fingerprint {
     /// changing what the plan does.
     public static func observed(_ observed: ObservedState, for desired: DesiredState) -> String {
         struct LinkFacts: Encodable {
-            var name, kind: String
+            var name: String
+            var kind: ObservedLinkKind
             var master, parent, mac, alias: String?
             var mtu: Int
             var up: Bool
@@ -35,7 +36,7 @@ public enum Fingerprint {
             + desired.microVMs.flatMap { $0.interfaces.compactMap(\.parentInterface) })
         let byIndex = observed.linksByIndex
         let links = observed.links.filter { $0.isOwnedByMooring || named.contains($0.name) }.map { link in
-            LinkFacts(name: link.name, kind: CanonicalJSON.normalize(String(decoding: (try? JSONEncoder().encode(link.kind)) ?? Data(), as: UTF8.self)),
+            LinkFacts(name: link.name, kind: link.kind,
                       master: link.masterIndex.flatMap { byIndex[$0]?.name }, parent: link.parentIndex.flatMap { byIndex[$0]?.name },
                       mac: link.mac?.description, alias: link.alias, mtu: link.mtu, up: link.isUp, addresses: link.addresses)
         }.sorted { $0.name < $1.name }
