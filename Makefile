@@ -11,6 +11,7 @@ demo: build
 ## make test: install what is needed, build, and run every test (unit and integration).
 test: deps
 	swift build --build-tests
+	scripts/testbed selftest
 	scripts/testbed run -- swift test --skip-build
 
 deps:
