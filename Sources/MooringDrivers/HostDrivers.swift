@@ -67,7 +67,8 @@ public final class HostDrivers: Sendable {
         public func finish(files: Set<String>, tableElements: Bool = true) throws -> ObservedState {
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),
-                                                existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem())
+                                                existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem(),
+                                                tscKHz: HostFacts.tscKHz())
             var units: [ObservedUnit] = []
             var unitProblem: String?
             do {

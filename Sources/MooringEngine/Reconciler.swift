@@ -52,6 +52,8 @@ public final class Reconciler: Sendable {
     public struct Loaded: Sendable {
         public var desired: DesiredState
         public var warnings: [Diagnostic]
+        /// Documents read, including those for other hosts.
+        public var documentsRead: Int
     }
 
     /// The report header: which manifests (and git commit), which host and namespace.
@@ -82,7 +84,8 @@ public final class Reconciler: Sendable {
                              hostLabels: target.hostLabels, limits: target.limits)
         }
         guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
-        return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck })
+        return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck },
+                      documentsRead: result.documentsRead)
     }
 
     public func plan(_ desired: DesiredState) throws -> (Plan, ObservedState) {

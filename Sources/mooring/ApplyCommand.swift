@@ -41,6 +41,7 @@ struct ApplyCommand: ParsableCommand {
             if let path = self.plan {
                 plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
             }
+            try mutation.checkTeardown(plan, observed: observed, loaded: loaded, host: options.target.hostName)
             let text = TextRenderer(color: Terminal.stdoutIsTerminal)
             guard plan.canApply else {
                 if output == .json { print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: nil)), terminator: "") }

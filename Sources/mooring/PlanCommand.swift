@@ -24,7 +24,10 @@ struct PlanCommand: ParsableCommand {
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
             let pendingContext = reconciler.beginContext()
-            let (loaded, plan, observed) = try reconciler.loadAndPlan()
+            var (loaded, plan, observed) = try reconciler.loadAndPlan()
+            if let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
+                plan.warnings.append("this plan deletes everything mooring owns here (\(teardown)); apply refuses it without --allow-empty")
+            }
             Reporting.warnings(loaded.warnings)
             let context = try pendingContext.wait()
             let report = PlanReport(plan: plan, context: context)

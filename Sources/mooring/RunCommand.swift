@@ -33,7 +33,7 @@ struct RunCommand: ParsableCommand {
             logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")
             let loop = WatchLoop(reconciler: reconciler,
                                  settings: WatchLoop.Settings(debounce: debounce.seconds, resync: resync.seconds,
-                                                              lockTimeout: mutation.lockTimeout),
+                                                              lockTimeout: mutation.lockTimeout, allowEmpty: mutation.allowEmpty),
                                  logger: logger)
             try loop.run()
             return 0

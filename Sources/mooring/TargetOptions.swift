@@ -1,12 +1,18 @@
 import ArgumentParser
 import Foundation
+import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlanner
 
 /// Options every command that looks at a host shares.
 struct TargetOptions: ParsableArguments {
-    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifest directory (or one file).")
-    var directory: String
+    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifest directory (or one file).",
+            completion: .directory)
+    var directories: [String] = []
+
+    /// The one manifest path (`validate` refuses none, or more than one: a second -f must not silently win).
+    var directory: String { directories.first ?? "" }
 
     @Option(help: "Operate inside the network namespace /run/netns/NAME instead of the host's own.")
     var netns: String?
@@ -45,6 +51,11 @@ struct TargetOptions: ParsableArguments {
     }
 
     func validate() throws {
+        if directories.isEmpty { throw ValidationError("Missing expected argument '-f <manifest directory>'") }
+        if directories.count > 1 {
+            throw ValidationError("-f was given \(directories.count) times (\(directories.joined(separator: ", "))): "
+                                  + "give one manifest directory; put the files in one directory to apply them together")
+        }
         for label in hostLabels where !label.contains("=") {
             throw ValidationError("--host-label wants KEY=VALUE, got \(label)")
         }
@@ -55,6 +66,20 @@ struct TargetOptions: ParsableArguments {
 struct MutationOptions: ParsableArguments {
     @Option(help: "Seconds to wait for another apply or `mooring run` to release the lock.")
     var lockTimeout: Double = 60
+
+    @Flag(help: "Allow a change that deletes everything mooring owns here (an empty or unselected manifest set).")
+    var allowEmpty = false
+}
+
+extension MutationOptions {
+    /// Refuses a plan that would remove every object mooring owns, unless `--allow-empty` was given.
+    func checkTeardown(_ plan: Plan, observed: ObservedState, loaded: Reconciler.Loaded, host: String?) throws {
+        guard !allowEmpty, let teardown = TeardownGuard.totalTeardown(plan, observed: observed) else { return }
+        Terminal.printError("error: refusing to delete everything mooring owns here: \(teardown)")
+        Terminal.printError(TeardownGuard.why(desired: loaded.desired, documentsRead: loaded.documentsRead, host: host))
+        Terminal.printError("nothing was changed; if removing it all is what you want, run again with --allow-empty")
+        throw ExitCode(MooringExit.error)
+    }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

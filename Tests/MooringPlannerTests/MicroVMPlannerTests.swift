@@ -21,7 +21,8 @@ struct MicroVMPlannerTests {
     static let environment = VMMEnvironment(executables: ["qemu-system-x86_64": "/usr/bin/qemu-system-x86_64",
                                                           "cloud-hypervisor": "/usr/bin/cloud-hypervisor",
                                                           "firecracker": "/usr/bin/firecracker"],
-                                            mooringExecutable: "/usr/local/bin/mooring", networkNamespace: "lab")
+                                            mooringExecutable: "/usr/local/bin/mooring", networkNamespace: "lab",
+                                            tscKHz: 2_445_000)
 
     @Test func qemuArgvIsAnArrayWithEverythingFromTheSpec() throws {
         let unit = try #require(VMMCommand.unit(for: Self.vm(accelerator: .tcg, volume: true), in: Self.environment))
@@ -31,7 +32,7 @@ struct MicroVMPlannerTests {
             "/usr/bin/qemu-system-x86_64", "-name", "web-1", "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-m", "256",
             "-smp", "2", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
             "-serial", "file:/run/mooring/vms/web-1/console.log", "-kernel", "/k/vmlinux", "-initrd", "/k/initrd",
-            "-append", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
+            "-append", "console=ttyS0 reboot=t panic=-1 tsc_early_khz=2445000 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
             "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no",
             "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
             "-drive", "id=root,file=/d/root.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
@@ -42,6 +43,22 @@ struct MicroVMPlannerTests {
     @Test func kvmIsTheDefaultAccelerator() throws {
         let argv = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment)).argv
         #expect(argv.contains("kvm") && argv.contains("host"))
+        #expect(!argv.contains { $0.contains("tsc_early_khz") }, "only emulated guests calibrate against the emulated PIT")
+    }
+
+    @Test func emulatedGuestsAreToldTheTSCFrequencyUnlessTheManifestSaysIt() throws {
+        var vm = Self.vm(accelerator: .tcg)
+        vm.kernelCmdline = "quiet tsc_early_khz=1000000"
+        let line = VMMCommand.kernelCommandLine(vm, in: Self.environment)
+        #expect(line.components(separatedBy: "tsc_early_khz=").count == 2 && line.contains("tsc_early_khz=1000000"))
+
+        var unknown = Self.environment
+        unknown.tscKHz = nil
+        let plan = Planner(desired: DesiredState(microVMs: [Self.vm(accelerator: .tcg)]),
+                           observed: ObservedState(capabilities: HostCapabilities(executables: unknown.executables,
+                                                                                  existingFiles: ["/k/vmlinux", "/k/initrd"])),
+                           target: PlanTarget(networkNamespace: "lab")).plan()
+        #expect(plan.warnings.contains { $0.contains("TSC frequency is unknown") && $0.contains("tsc_early_khz=KHZ") })
     }
 
     @Test func macvtapGoesThroughExecVMAsAFileDescriptor() throws {

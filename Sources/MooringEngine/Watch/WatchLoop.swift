@@ -14,11 +14,15 @@ public final class WatchLoop {
         public var debounce: TimeInterval = 0.02
         public var resync: TimeInterval = 300
         public var lockTimeout: TimeInterval = 60
+        /// Whether a round may delete everything mooring owns (`--allow-empty`); see `TeardownGuard`.
+        public var allowEmpty = false
 
-        public init(debounce: TimeInterval = 0.02, resync: TimeInterval = 300, lockTimeout: TimeInterval = 60) {
+        public init(debounce: TimeInterval = 0.02, resync: TimeInterval = 300, lockTimeout: TimeInterval = 60,
+                    allowEmpty: Bool = false) {
             self.debounce = debounce
             self.resync = resync
             self.lockTimeout = lockTimeout
+            self.allowEmpty = allowEmpty
         }
     }
 
@@ -120,8 +124,13 @@ public final class WatchLoop {
             var applied = 0
             var remaining = Plan()
             for _ in 0..<3 {
-                let (plan, _) = try reconciler.plan(desired)
+                let (plan, observed) = try reconciler.plan(desired)
                 for conflict in plan.conflicts { logger.error("conflict: \(conflict)") }
+                if !settings.allowEmpty, let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
+                    logger.error("refusing to delete everything mooring owns here (\(teardown)): the manifests declare none of it; start with --allow-empty to allow that")
+                    remaining = plan
+                    break
+                }
                 guard !plan.changes.isEmpty, plan.canApply else { remaining = plan; break }
                 let context = reconciler.context()
                 var executor = Executor(drivers: reconciler.drivers)

@@ -45,14 +45,17 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var existingFiles: Set<String>
     /// Why KVM cannot run stock guest kernels here, or nil when it can.
     public var kvmProblem: String?
+    /// The host's TSC frequency in kHz, whole MHz (TCG guests run on the host's TSC); nil when unknown.
+    public var tscKHz: Int?
 
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
-                existingFiles: Set<String> = [], kvmProblem: String? = nil) {
+                existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil) {
         self.vlan = vlan
         self.executables = executables
         self.mooringExecutable = mooringExecutable
         self.existingFiles = existingFiles
         self.kvmProblem = kvmProblem
+        self.tscKHz = tscKHz
     }
 }
 

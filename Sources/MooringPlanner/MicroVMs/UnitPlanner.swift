@@ -32,7 +32,8 @@ struct UnitPlanner {
         var warnings: [String] = []
         let environment = VMMEnvironment(executables: observed.capabilities.executables,
                                          mooringExecutable: target.mooringExecutable ?? observed.capabilities.mooringExecutable,
-                                         runRoot: target.runRoot, networkNamespace: target.networkNamespace)
+                                         runRoot: target.runRoot, networkNamespace: target.networkNamespace,
+                                         tscKHz: observed.capabilities.tscKHz)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
 
@@ -46,6 +47,10 @@ struct UnitPlanner {
             }
             if vm.accelerator == .kvm, let problem = observed.capabilities.kvmProblem {
                 warnings.append("\(vm.origin.subject) asks for KVM, but \(problem); set Host spec.accelerator: tcg to emulate")
+            }
+            if vm.accelerator == .tcg, environment.tscKHz == nil, !vm.kernelCmdline.contains("tsc_early_khz=") {
+                warnings.append("\(vm.origin.subject) is emulated (tcg) but the host's TSC frequency is unknown: its kernel may hang "
+                                + "calibrating the TSC when several guests boot at once; add tsc_early_khz=KHZ to spec.kernelCmdline")
             }
             guard checkFiles(vm, &conflicts) else { continue }
             let group = vm.origin.subject

@@ -9,13 +9,16 @@ public struct VMMEnvironment: Sendable, Codable, Equatable {
     public var mooringExecutable: String
     public var runRoot: String
     public var networkNamespace: String?
+    /// The host's TSC frequency (kHz), told to TCG guests; see `kernelCommandLine`.
+    public var tscKHz: Int?
 
     public init(executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
-                runRoot: String = "/run/mooring", networkNamespace: String? = nil) {
+                runRoot: String = "/run/mooring", networkNamespace: String? = nil, tscKHz: Int? = nil) {
         self.executables = executables
         self.mooringExecutable = mooringExecutable
         self.runRoot = runRoot
         self.networkNamespace = networkNamespace
+        self.tscKHz = tscKHz
     }
 }
 
@@ -30,16 +33,27 @@ public enum VMMCommand {
         }
     }
 
-    /// The kernel command line: a serial console, no reboot loops, the manifest's arguments, and `ip=` per
-    /// interface with an address (the standard form; kernels with IP_PNP use the first).
-    public static func kernelCommandLine(_ vm: DesiredMicroVM) -> String {
+    /// The kernel command line: a serial console, no reboot loops, the TSC frequency under TCG, the manifest's
+    /// arguments, and `ip=` per interface with an address (the standard form; kernels with IP_PNP use the first).
+    public static func kernelCommandLine(_ vm: DesiredMicroVM, in environment: VMMEnvironment) -> String {
         var parts = ["console=ttyS0", "reboot=t", "panic=-1"]
+        if let tsc = tscEarlyKHz(vm, in: environment) { parts.append("tsc_early_khz=\(tsc)") }
         if !vm.kernelCmdline.isEmpty { parts.append(vm.kernelCmdline) }
         for interface in vm.interfaces {
             guard let address = interface.address else { continue }
             parts.append("ip=\(address.address)::\(interface.gateway?.description ?? ""):\(address.netmask):\(vm.name):\(interface.guestDeviceName):off")
         }
         return parts.joined(separator: " ")
+    }
+
+    /// Under TCG the guest's TSC is the host's (QEMU reads the host's counter), but a stock kernel calibrates it
+    /// against the emulated PIT, and on a busy host (several guests booting at once) that calibration fails
+    /// ("Unable to calibrate against PIT ... Marking TSC unstable") and the guest spins in early boot for good.
+    /// Told the frequency with `tsc_early_khz=`, the kernel skips the calibration: 3 guests booting together on
+    /// 2 cores went from 6/15 to 30/30 (docs/reliability.md). A manifest's own `tsc_early_khz=` wins.
+    public static func tscEarlyKHz(_ vm: DesiredMicroVM, in environment: VMMEnvironment) -> Int? {
+        guard vm.accelerator == .tcg, !vm.kernelCmdline.contains("tsc_early_khz=") else { return nil }
+        return environment.tscKHz
     }
 
     /// The unit for `vm`, or nil for `vmm: none` (another tool runs the VMM).
@@ -58,12 +72,12 @@ public enum VMMCommand {
         var files: [UnitFile] = []
         switch vm.vmm {
         case .qemuMicrovm:
-            argv = qemu(vm, executable: executable, runDirectory: runDirectory, fd: fd)
+            argv = qemu(vm, environment: environment, executable: executable, runDirectory: runDirectory, fd: fd)
         case .cloudHypervisor:
-            argv = cloudHypervisor(vm, executable: executable, runDirectory: runDirectory, fd: fd)
+            argv = cloudHypervisor(vm, environment: environment, executable: executable, runDirectory: runDirectory, fd: fd)
         case .firecracker:
             let config = runDirectory + "/firecracker.json"
-            files.append(UnitFile(path: config, contents: firecrackerConfig(vm)))
+            files.append(UnitFile(path: config, contents: firecrackerConfig(vm, environment: environment)))
             argv = [executable, "--api-sock", runDirectory + "/firecracker.sock", "--config-file", config]
         case .none:
             return nil
@@ -88,14 +102,14 @@ public enum VMMCommand {
         return StableHash.hex(text)
     }
 
-    static func qemu(_ vm: DesiredMicroVM, executable: String, runDirectory: String, fd: (DesiredInterface) -> Int?) -> [String] {
+    static func qemu(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String, fd: (DesiredInterface) -> Int?) -> [String] {
         var argv = [executable, "-name", vm.name, "-M", "microvm", "-accel", vm.accelerator.rawValue,
                     "-cpu", vm.accelerator == .kvm ? "host" : "max", "-m", "\(vm.memoryMb)", "-smp", "\(vm.vcpu)",
                     "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
                     "-serial", "file:\(runDirectory)/console.log"]
         if let kernel = vm.kernel { argv += ["-kernel", kernel] }
         if let initrd = vm.initrd { argv += ["-initrd", initrd] }
-        argv += ["-append", kernelCommandLine(vm)]
+        argv += ["-append", kernelCommandLine(vm, in: environment)]
         for (index, interface) in vm.interfaces.enumerated() {
             let backend = fd(interface).map { "tap,id=net\(index),fd=\($0)" }
                 ?? "tap,id=net\(index),ifname=\(interface.hostDeviceName),script=no,downscript=no"
@@ -108,12 +122,12 @@ public enum VMMCommand {
         return argv
     }
 
-    static func cloudHypervisor(_ vm: DesiredMicroVM, executable: String, runDirectory: String,
+    static func cloudHypervisor(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String,
                                 fd: (DesiredInterface) -> Int?) -> [String] {
         var argv = [executable, "--api-socket", "\(runDirectory)/cloud-hypervisor.sock"]
         if let kernel = vm.kernel { argv += ["--kernel", kernel] }
         if let initrd = vm.initrd { argv += ["--initramfs", initrd] }
-        argv += ["--cmdline", kernelCommandLine(vm), "--cpus", "boot=\(vm.vcpu)", "--memory", "size=\(vm.memoryMb)M"]
+        argv += ["--cmdline", kernelCommandLine(vm, in: environment), "--cpus", "boot=\(vm.vcpu)", "--memory", "size=\(vm.memoryMb)M"]
         argv.append("--net")
         for interface in vm.interfaces {
             argv.append(fd(interface).map { "fd=\($0),mac=\(interface.mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(interface.mac)")
@@ -126,8 +140,8 @@ public enum VMMCommand {
     }
 
     /// Firecracker's `--config-file` JSON (taps only: firecracker cannot use macvtap devices).
-    static func firecrackerConfig(_ vm: DesiredMicroVM) -> String {
-        var boot: [String: Any] = ["kernel_image_path": vm.kernel ?? "", "boot_args": kernelCommandLine(vm)]
+    static func firecrackerConfig(_ vm: DesiredMicroVM, environment: VMMEnvironment) -> String {
+        var boot: [String: Any] = ["kernel_image_path": vm.kernel ?? "", "boot_args": kernelCommandLine(vm, in: environment)]
         if let initrd = vm.initrd { boot["initrd_path"] = initrd }
         var config: [String: Any] = [
             "boot-source": boot,

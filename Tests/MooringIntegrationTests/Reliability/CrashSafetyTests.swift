@@ -66,7 +66,7 @@ struct CrashSafetyTests {
         // One full cycle first: forwarding and the host port's admin state stay on after a teardown (mooring
         // never turns them back), so every later plan is this one.
         #expect(try harness.apply().converged)
-        #expect(try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name]).status == 0)
+        #expect(try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name, "--allow-empty"]).status == 0)
         let planned = try JSONDecoder().decode(PlanReport.self, from: Data(try harness.cli("plan", ["--output", "json"]).stdout.utf8))
         let points = planned.changes.count
         #expect(points >= 30, "the plan has \(points) changes; the test wants at least 30 kill points")
@@ -82,10 +82,10 @@ struct CrashSafetyTests {
             #expect(next.status == 0, "after a kill at \(point): \(next.stdout)\(next.stderr)")
             try expectConverged(harness, expectedOwned, "after a kill at change \(point)")
             // Kill the teardown part-way too, then finish it.
-            let teardown = try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name],
+            let teardown = try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name, "--allow-empty"],
                                                        environment: ["MOORING_TEST_KILL_AFTER": "\(1 + point % 5)"])
             #expect(teardown.killedBySIGKILL)
-            #expect(try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name]).status == 0)
+            #expect(try TestEnvironment.mooring(["apply", "-f", empty.path, "--netns", harness.ns.name, "--allow-empty"]).status == 0)
             try expectNothingOwned(harness, "teardown after kill point \(point)")
             survived += 1
         }

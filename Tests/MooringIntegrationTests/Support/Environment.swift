@@ -18,14 +18,6 @@ enum TestEnvironment {
     }()
     static let testbedReason: Comment = "needs the MicroVM test bed (a guest image and a systemd user manager): run `make test`, or `scripts/testbed run -- swift test`"
 
-    /// `tsc_early_khz=` keeps TCG guests from stalling on TSC calibration.
-    static let tscKHz: Int = {
-        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let line = text.split(separator: "\n").first { $0.hasPrefix("cpu MHz") }
-        let mhz = line.flatMap { Double($0.split(separator: ":").last!.trimmingCharacters(in: .whitespaces)) } ?? 2000
-        return Int(mhz * 1000)
-    }()
-
     /// The `mooring` executable built next to the test bundle.
     static let mooringBinary: String = {
         if let explicit = ProcessInfo.processInfo.environment["MOORING_BIN"] { return explicit }

@@ -129,7 +129,7 @@ enum Manifests {
               vmm: qemu-microvm
               kernel: \(guest)/vmlinux
               initrd: \(guest)/initrd.cpio.gz
-              kernelCmdline: "quiet tsc_early_khz=\(TestEnvironment.tscKHz)"
+              kernelCmdline: "quiet"
               networkInterfaces:
 
             """
