@@ -7,6 +7,7 @@ enum BusType {
     static let objectPath = CChar(UInt8(ascii: "o"))
     static let boolean = CChar(UInt8(ascii: "b"))
     static let uint32 = CChar(UInt8(ascii: "u"))
+    static let int32 = CChar(UInt8(ascii: "i"))
     static let uint64 = CChar(UInt8(ascii: "t"))
     static let array = CChar(UInt8(ascii: "a"))
     static let variant = CChar(UInt8(ascii: "v"))

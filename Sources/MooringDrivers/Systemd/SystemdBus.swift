@@ -69,6 +69,15 @@ final class SystemdBus {
         return value
     }
 
+    func int32Property(_ path: String, _ interface: String, _ name: String) throws -> Int32 {
+        var error = sd_bus_error()
+        defer { sd_bus_error_free(&error) }
+        var value: Int32 = 0
+        let rc = sd_bus_get_property_trivial(bus, Self.destination, path, interface, name, &error, BusType.int32, &value)
+        guard rc >= 0 else { throw Self.error(error, rc) }
+        return value
+    }
+
     func stringsProperty(_ path: String, _ interface: String, _ name: String) throws -> [String] {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }

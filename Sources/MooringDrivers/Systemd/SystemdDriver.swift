@@ -6,6 +6,7 @@ import MooringPlanner
 /// MicroVM units over sd-bus: list, start (transient), watch, stop. No systemctl or systemd-run.
 public final class SystemdDriver: @unchecked Sendable {
     private let bus: SystemdBus
+    private let userManager: Bool
     /// Job paths -> results, filled by the JobRemoved signal handler.
     private let jobs = JobResults()
     private var jobSlot: OpaquePointer?
@@ -17,6 +18,7 @@ public final class SystemdDriver: @unchecked Sendable {
 
     public init(user: Bool) throws {
         bus = try SystemdBus(user: user)
+        userManager = user
         // The match goes in before any job is created, so no JobRemoved can be missed.
         let rc = sd_bus_match_signal(bus.bus, &jobSlot, SystemdBus.destination, SystemdBus.managerPath,
                                      SystemdBus.managerInterface, "JobRemoved", { message, userdata, _ in
@@ -78,6 +80,7 @@ public final class SystemdDriver: @unchecked Sendable {
     public func start(_ specs: [UnitSpec], restarting: Set<String>) throws {
         for spec in specs where restarting.contains(spec.name) { try stop(spec.name) }
         var started: [(spec: UnitSpec, job: String, logOffset: UInt64)] = []
+        let since = Date()
         for spec in specs {
             try prepare(spec)
             // A failed transient unit keeps its name until reset.
@@ -90,10 +93,11 @@ public final class SystemdDriver: @unchecked Sendable {
             let result = try wait(forJob: entry.job, what: "start \(entry.spec.name)")
             guard result == "done" else {
                 throw UnitFailure(unit: entry.spec.name, message: "the start job ended with \"\(result)\"",
+                                  diagnosis: diagnose(entry.spec.name, since: since),
                                   output: Self.tail(entry.spec, from: entry.logOffset))
             }
         }
-        try settle(started.map { ($0.spec, $0.logOffset) })
+        try settle(started.map { ($0.spec, $0.logOffset) }, since: since)
     }
 
     public func stop(_ name: String) throws {
@@ -104,7 +108,9 @@ public final class SystemdDriver: @unchecked Sendable {
             return
         }
         let result = try wait(forJob: job, what: "stop \(name)")
-        guard ["done", "skipped"].contains(result) else { throw UnitFailure(unit: name, message: "the stop job ended with \"\(result)\"", output: "") }
+        guard ["done", "skipped"].contains(result) else {
+            throw UnitFailure(unit: name, message: "the stop job ended with \"\(result)\"", diagnosis: diagnose(name, since: nil), output: "")
+        }
         _ = try? bus.callManager("ResetFailedUnit", [name])
     }
 
@@ -136,7 +142,9 @@ public final class SystemdDriver: @unchecked Sendable {
             try call.property("Restart", "s") { try call.append("on-failure") }
             try call.property("RestartUSec", "t") { try call.append(UInt64(1_000_000)) }
             try call.property("KillMode", "s") { try call.append("mixed") }
-            try call.property("CollectMode", "s") { try call.append("inactive-or-failed") }
+            // A failed unit stays loaded (until the next start resets it), so plan and status can say it failed
+            // and why; a stopped one is collected.
+            try call.property("CollectMode", "s") { try call.append("inactive") }
             try call.property("Slice", "s") { try call.append("mooring.slice") }
             try call.property("Environment", "as") { try call.append(strings: spec.environment) }
             try call.property("StandardOutputFileToAppend", "s") { try call.append(spec.logFile) }
@@ -150,9 +158,9 @@ public final class SystemdDriver: @unchecked Sendable {
         do {
             return try bus.call(call).readString(BusType.objectPath)
         } catch let error as BusError where error.name == "org.freedesktop.systemd1.UnitExists" {
-            throw UnitFailure(unit: spec.name, message: "a unit of that name already exists (started for another target?)", output: "")
+            throw UnitFailure(unit: spec.name, message: "a unit of that name already exists (started for another target?)")
         } catch let error as BusError {
-            throw UnitFailure(unit: spec.name, message: "systemd refused to start it: \(error)", output: "")
+            throw UnitFailure(unit: spec.name, message: "systemd refused to start it: \(error)")
         }
     }
 
@@ -167,7 +175,7 @@ public final class SystemdDriver: @unchecked Sendable {
 
     /// A finished start job is not a running VM: each unit must stay active, with the same main process,
     /// for the settle time. A VMM that exits at once is reported with the last lines of its output.
-    private func settle(_ units: [(spec: UnitSpec, logOffset: UInt64)]) throws {
+    private func settle(_ units: [(spec: UnitSpec, logOffset: UInt64)], since: Date) throws {
         guard !units.isEmpty else { return }
         var firstPID: [String: UInt32] = [:]
         let deadline = Date().addingTimeInterval(settleTime)
@@ -178,12 +186,28 @@ public final class SystemdDriver: @unchecked Sendable {
                 let pid = (try? path.map { try bus.uint32Property($0, "org.freedesktop.systemd1.Service", "MainPID") }) ?? nil
                 if firstPID[spec.name] == nil, let pid, pid != 0 { firstPID[spec.name] = pid }
                 if state != "active" || (pid != nil && firstPID[spec.name] != nil && pid != firstPID[spec.name]) {
-                    throw UnitFailure(unit: spec.name, message: "the VMM exited right after starting (unit \(state ?? "gone"))",
-                                      output: Self.tail(spec, from: offset))
+                    throw UnitFailure(unit: spec.name, message: "the VMM exited right after starting",
+                                      diagnosis: diagnose(spec.name, since: since), output: Self.tail(spec, from: offset))
                 }
             }
             bus.pump(waitMicroseconds: 100_000)
         } while Date() < deadline
+    }
+
+    /// systemd's account of the unit's last run, read from the manager and its journal.
+    private func diagnose(_ name: String, since: Date?) -> String {
+        let path = (try? unitPath(name)) ?? nil
+        let service = "org.freedesktop.systemd1.Service", unit = "org.freedesktop.systemd1.Unit"
+        func read<T>(_ body: (String) throws -> T) -> T? { path.flatMap { try? body($0) } }
+        let active = read { try bus.stringProperty($0, unit, "ActiveState") }
+        let sub = read { try bus.stringProperty($0, unit, "SubState") }
+        let journal = UnitJournal.lines(unit: name, userManager: userManager, since: since ?? Date().addingTimeInterval(-60))
+        return UnitDiagnosis(result: read { try bus.stringProperty($0, service, "Result") },
+                             state: active.map { "\($0)/\(sub ?? "?")" },
+                             mainCode: read { try bus.int32Property($0, service, "ExecMainCode") },
+                             mainStatus: read { try bus.int32Property($0, service, "ExecMainStatus") },
+                             restarts: read { try bus.uint32Property($0, service, "NRestarts") },
+                             journal: journal.lines, journalNote: journal.note).description
     }
 
     private func unitPath(_ name: String) throws -> String? {
@@ -204,7 +228,7 @@ public final class SystemdDriver: @unchecked Sendable {
             text = String(decoding: data, as: UTF8.self)
         }
         let last = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-        return last.isEmpty ? "(no output in \(spec.logFile))" : last
+        return last.isEmpty ? "" : last
     }
 }
 
@@ -213,13 +237,25 @@ private final class JobResults {
     var finished: [String: String] = [:]
 }
 
-/// A unit that would not start or stay up, with what its VMM printed.
+/// A unit that would not start or stay up: systemd's account of it, and what its VMM printed.
 public struct UnitFailure: Error, CustomStringConvertible, Sendable {
     public var unit: String
     public var message: String
+    /// `Result=`, how the main process ended and the journal lines (`UnitDiagnosis`).
+    public var diagnosis: String
     public var output: String
 
+    public init(unit: String, message: String, diagnosis: String = "", output: String = "") {
+        self.unit = unit
+        self.message = message
+        self.diagnosis = diagnosis
+        self.output = output
+    }
+
     public var description: String {
-        output.isEmpty ? "\(unit): \(message)" : "\(unit): \(message); its last output:\n\(output)"
+        var text = "\(unit): \(message)"
+        if !diagnosis.isEmpty { text += "; systemd says: \(diagnosis)" }
+        if !output.isEmpty { text += "\nthe VMM's last output:\n\(output)" }
+        return text
     }
 }
