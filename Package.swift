@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Fault-injection hooks (MOORING_TEST_*) for the crash and concurrency tests: debug builds only, so a release
+/// binary cannot be made to stop or stall by its environment.
+let testHooks: [SwiftSetting] = [.define("MOORING_TEST_HOOKS", .when(configuration: .debug))]
+
 let package = Package(
     name: "mooring",
     platforms: [.macOS(.v13)],
@@ -32,12 +36,12 @@ let package = Package(
         .target(name: "MooringDrivers", dependencies: [
             "MooringModel", "MooringPlanner", "CNetlink", "CNftables", "CSystemd",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: testHooks),
         // Orchestration: observe -> plan -> apply -> verify, locking, git metadata, the watch loop.
         .target(name: "MooringEngine", dependencies: [
             "MooringModel", "MooringPlanner", "MooringDrivers",
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: testHooks),
         .executableTarget(name: "mooring", dependencies: [
             "MooringModel", "MooringPlanner", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

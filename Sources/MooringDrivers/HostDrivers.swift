@@ -71,17 +71,20 @@ public final class HostDrivers: Sendable {
                                                 tscKHz: HostFacts.tscKHz())
             var units: [ObservedUnit] = []
             var unitProblem: String?
+            var managerAbsent = false
             do {
                 let netnsPath = drivers.netns.map { "/run/netns/\($0)" }
                 // Units started for other targets (another namespace, or the host) are not this run's to touch.
                 units = try drivers.systemdDriver().listUnits().filter { $0.networkNamespacePath == netnsPath }
             } catch {
                 unitProblem = "\(error)"
+                managerAbsent = (error as? NoBus)?.managerAbsent ?? false
             }
             let (links, sysctls) = try self.links.wait()
             let table = try tableElements ? self.table.wait() : self.tableShape.wait()
             capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
             return ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
+                                 unitManagerAbsent: managerAbsent,
                                  capabilities: capabilities)
         }
     }

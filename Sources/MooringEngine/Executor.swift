@@ -13,12 +13,19 @@ public struct Executor {
     /// Called after each change completes, with its position in the plan.
     public var progress: @Sendable (Int, Change) -> Void = { _, _ in }
 
+    // Test hooks exist only in debug (test) builds: a release binary ignores these variables, so no environment
+    // can make a production apply stop or stall at a chosen point.
+    #if MOORING_TEST_HOOKS
     /// Test hook: `MOORING_TEST_KILL_AFTER=k` kills the process with SIGKILL right after the k-th change
     /// (1-based) completes, so crash tests can stop an apply at an exact point.
     static let killAfter: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_KILL_AFTER"].flatMap(Int.init)
     /// Test hook: `MOORING_TEST_PAUSE_AFTER=k` pauses two seconds after the k-th change, so tests can look at
     /// a host part-way through an apply.
     static let pauseAfter: Int? = ProcessInfo.processInfo.environment["MOORING_TEST_PAUSE_AFTER"].flatMap(Int.init)
+    #else
+    static let killAfter: Int? = nil
+    static let pauseAfter: Int? = nil
+    #endif
 
     static func isBreakpoint(_ number: Int) -> Bool { number == killAfter || number == pauseAfter }
 

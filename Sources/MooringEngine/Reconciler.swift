@@ -75,7 +75,7 @@ public final class Reconciler: Sendable {
 
     /// The lock mutating commands hold while they observe, plan and apply.
     public func lock() -> OperationLock {
-        OperationLock(path: OperationLock.path(runRoot: target.runRoot, netns: target.netns))
+        OperationLock(path: OperationLock.path(netns: target.netns))
     }
 
     public func load() throws -> Loaded {

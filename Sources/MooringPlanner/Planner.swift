@@ -28,9 +28,13 @@ public struct Planner {
         if let pid = target.applyInProgressBy {
             warnings.append("process \(pid) is applying right now: this report shows the host part-way through its changes")
         }
-        if let problem = observed.unitProblem, !desired.needsUnits {
-            warnings.append("MicroVM units were not checked: \(problem)")
+        // Without MicroVMs to run, units matter only if some of mooring's could exist: not when no systemd manager
+        // is there at all (no bus socket), but when one is there and could not be asked.
+        var unchecked: [String] = []
+        if let problem = observed.unitProblem, !desired.needsUnits, !observed.unitManagerAbsent {
+            unchecked.append("MicroVM units: \(problem)")
         }
-        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts + unitConflicts, warnings: warnings)
+        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts + unitConflicts, warnings: warnings,
+                    unchecked: unchecked)
     }
 }

@@ -52,7 +52,7 @@ struct ApplyCommand: ParsableCommand {
             if verbose {
                 print("Manifests: \(context.sourceLine)")
                 for warning in plan.warnings { print("warning: \(warning)") }
-                if plan.changes.isEmpty { print("No changes: the host matches the manifests.") }
+                if plan.changes.isEmpty && plan.isInSync { print("No changes: the host matches the manifests.") }
             }
             let started = Date()
             let commit = context.gitCommit ?? "none"
@@ -67,7 +67,10 @@ struct ApplyCommand: ParsableCommand {
                 print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: outcome)), terminator: "")
             case .text:
                 if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
-                if !outcome.converged {
+                if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
+                    print("Not everything could be checked, so mooring cannot say the host matches the manifests:")
+                    print(text.uncheckedLines(outcome.remaining).joined(separator: "\n"))
+                } else if !outcome.converged {
                     print("The host still differs from the manifests after applying:")
                     print(text.render(plan: outcome.remaining, context: nil), terminator: "")
                 } else if !plan.changes.isEmpty {

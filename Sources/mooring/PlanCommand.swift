@@ -42,7 +42,8 @@ struct PlanCommand: ParsableCommand {
                 if output == .text { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             if !plan.conflicts.isEmpty { return MooringExit.error }
-            return plan.isInSync ? MooringExit.inSync : MooringExit.drift
+            if !plan.changes.isEmpty { return MooringExit.drift }
+            return plan.isInSync ? MooringExit.inSync : MooringExit.notConverged
         }
     }
 }

@@ -47,21 +47,37 @@ struct OperationsTests {
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopping on signal"))
     }
 
+    /// Whether `pid` holds an flock on the namespace's own file (the lock is the namespace, not a file).
+    private func holdsLock(_ pid: Int32, on namespace: TestNamespace) -> Bool {
+        var info = stat()
+        guard stat("/run/netns/\(namespace.name)", &info) == 0,
+              let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
+        return table.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count >= 6 && fields[1] == "FLOCK" && fields[4] == "\(pid)"
+                && fields[5].hasSuffix(":\(info.st_ino)")
+        }
+    }
+
+    /// One lock per target namespace, whatever --run-directory each apply was given (two applies with different
+    /// run directories used to run at once), and no lock file left behind anywhere.
     @Test func concurrentAppliesNeverInterleaveAndTheLoserNamesTheHolder() throws {
         let harness = try Harness()
         try basicManifests(harness)
-        let runDirectory = "/run/mooring-test-\(harness.ns.name)"
-        defer { try? FileManager.default.removeItem(atPath: runDirectory) }
+        let runDirectory = "/run/mooring-test-\(harness.ns.name)", otherRunDirectory = runDirectory + "-other"
+        defer {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+            try? FileManager.default.removeItem(atPath: otherRunDirectory)
+        }
         let holder = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path,
                                             "--netns", harness.ns.name, "--run-directory", runDirectory],
                                            environment: ["MOORING_TEST_HOLD_LOCK": "3"])
         defer { holder.stop() }
-        let lockFile = "\(runDirectory)/netns-\(harness.ns.name).lock"
-        #expect(try eventually { (try? String(contentsOfFile: lockFile, encoding: .utf8))?.isEmpty == false })
+        #expect(eventually { holdsLock(holder.processID, on: harness.ns) })
 
-        let loser = try harness.cli("apply", ["--run-directory", runDirectory, "--lock-timeout", "0.5"])
+        let loser = try harness.cli("apply", ["--run-directory", otherRunDirectory, "--lock-timeout", "0.5"])
         #expect(loser.status == 1)
-        #expect(loser.stderr.contains("process \(holder.processID) holds \(lockFile)"), "\(loser.stderr)")
+        #expect(loser.stderr.contains("process \(holder.processID) holds the lock on /run/netns/\(harness.ns.name)"), "\(loser.stderr)")
         #expect(try harness.ns.links()["br0"] == nil, "the loser changed nothing; the holder has not applied yet")
 
         // A patient second apply waits for the first, then finds nothing to do.
@@ -69,12 +85,16 @@ struct OperationsTests {
         #expect(holder.wait() == 0)
         #expect(patient.status == 0)
         #expect(patient.stdout.contains("No changes"), "it planned after the holder finished: \(patient.stdout)")
+        for directory in [runDirectory, otherRunDirectory, "/run/mooring"] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            #expect(!files.contains { $0.hasSuffix(".lock") && $0.contains(harness.ns.name) }, "lock files left in \(directory): \(files)")
+        }
         // plan never takes the lock.
         let held = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path,
                                           "--netns", harness.ns.name, "--run-directory", runDirectory],
                                          environment: ["MOORING_TEST_HOLD_LOCK": "3"])
         defer { held.stop() }
-        #expect(try eventually { (try? String(contentsOfFile: lockFile, encoding: .utf8))?.isEmpty == false })
+        #expect(eventually { holdsLock(held.processID, on: harness.ns) })
         let started = Date()
         #expect(try harness.cli("plan").status == 0)
         #expect(Date().timeIntervalSince(started) < 2.5, "plan did not wait for the lock")

@@ -14,8 +14,9 @@ final class SystemdBus {
         let rc = user ? sd_bus_open_user_with_description(&bus, "mooring") : sd_bus_open_system_with_description(&bus, "mooring")
         guard rc >= 0, let bus else {
             let which = user ? "the user bus ($XDG_RUNTIME_DIR/bus)" : "the system bus"
-            throw DriverError("cannot connect to \(which): \(String(cString: strerror(-rc))); is systemd running? "
-                + (user ? "Is XDG_RUNTIME_DIR set?" : "Use --user for a user manager."))
+            throw NoBus(message: "cannot connect to \(which): \(String(cString: strerror(-rc))); is systemd running? "
+                        + (user ? "Is XDG_RUNTIME_DIR set?" : "Use --user for a user manager."),
+                        managerAbsent: -rc == ENOENT || -rc == ECONNREFUSED)
         }
         self.bus = bus
     }
@@ -106,4 +107,11 @@ final class SystemdBus {
         _ = sd_bus_wait(bus, waitMicroseconds)
         while sd_bus_process(bus, nil) > 0 {}
     }
+}
+
+/// The bus could not be reached. `managerAbsent`: there is no socket (or nobody listens), so no manager runs.
+struct NoBus: Error, CustomStringConvertible {
+    var message: String
+    var managerAbsent: Bool
+    var description: String { message }
 }

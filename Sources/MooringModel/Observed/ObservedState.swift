@@ -10,16 +10,21 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var units: [ObservedUnit]
     /// Why units could not be listed (no bus), or nil when they were.
     public var unitProblem: String?
+    /// The problem is that no systemd manager is there at all (no bus socket): then no unit of mooring's can
+    /// exist either, and only declared MicroVMs make it matter.
+    public var unitManagerAbsent: Bool
     /// Facts about the host that decide what can work (8021q, /dev/kvm, ...).
     public var capabilities: HostCapabilities
 
     public init(links: [ObservedLink] = [], nftables: NftTable? = nil, sysctls: [String: String] = [:],
-                units: [ObservedUnit] = [], unitProblem: String? = nil, capabilities: HostCapabilities = HostCapabilities()) {
+                units: [ObservedUnit] = [], unitProblem: String? = nil, unitManagerAbsent: Bool = false,
+                capabilities: HostCapabilities = HostCapabilities()) {
         self.links = links
         self.nftables = nftables
         self.sysctls = sysctls
         self.units = units
         self.unitProblem = unitProblem
+        self.unitManagerAbsent = unitManagerAbsent
         self.capabilities = capabilities
     }
 

@@ -7,14 +7,18 @@ public struct Plan: Sendable, Codable, Equatable {
     public var changes: [Change]
     public var conflicts: [Conflict]
     public var warnings: [String]
+    /// Kinds of object that could not be observed, with why ("MicroVM units: cannot connect to the system
+    /// bus ..."): the plan cannot say they match, so it is never "in sync" while this is not empty.
+    public var unchecked: [String]
 
-    public init(changes: [Change] = [], conflicts: [Conflict] = [], warnings: [String] = []) {
+    public init(changes: [Change] = [], conflicts: [Conflict] = [], warnings: [String] = [], unchecked: [String] = []) {
         self.changes = changes
         self.conflicts = conflicts
         self.warnings = warnings
+        self.unchecked = unchecked
     }
 
-    public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty }
+    public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty && unchecked.isEmpty }
     public var canApply: Bool { conflicts.isEmpty }
 
     /// Counts by resource, so a replaced link (a delete and a create) counts once.

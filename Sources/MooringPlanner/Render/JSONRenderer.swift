@@ -12,6 +12,8 @@ public struct PlanReport: Sendable, Codable, Equatable {
     public var changes: [Change]
     public var conflicts: [Conflict]
     public var warnings: [String]
+    /// Kinds of object that could not be observed, with why; the report is not in sync while any is listed.
+    public var unchecked: [String]?
 
     public init(plan: Plan, context: ReportContext?) {
         formatVersion = Self.currentFormat
@@ -21,9 +23,10 @@ public struct PlanReport: Sendable, Codable, Equatable {
         changes = plan.changes
         conflicts = plan.conflicts
         warnings = plan.warnings
+        unchecked = plan.unchecked
     }
 
-    public var plan: Plan { Plan(changes: changes, conflicts: conflicts, warnings: warnings) }
+    public var plan: Plan { Plan(changes: changes, conflicts: conflicts, warnings: warnings, unchecked: unchecked ?? []) }
 }
 
 public enum JSONRenderer {

@@ -59,13 +59,21 @@ public struct TextRenderer {
             }
         }
         if plan.changes.isEmpty {
-            if plan.conflicts.isEmpty { lines.append("No changes: the host matches the manifests.") }
+            if plan.isInSync { lines.append("No changes: the host matches the manifests.") }
+            else if plan.conflicts.isEmpty { lines.append("No changes found, but not everything could be checked:") }
+            lines += uncheckedLines(plan)
             return lines.joined(separator: "\n") + "\n"
         }
         lines += changeLines(plan.changes)
         lines.append("")
         lines.append(summaryLine(plan.summary, prefix: "Plan"))
+        lines += uncheckedLines(plan)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One line per kind of object that could not be observed.
+    public func uncheckedLines(_ plan: Plan) -> [String] {
+        plan.unchecked.map { "  " + paint("not checked:", "1;33") + " " + $0 }
     }
 
     /// `Applied: 2 created, 1 changed, 0 deleted in 12 ms.`
