@@ -26,6 +26,8 @@ let package = Package(
                        providers: [.apt(["libnftables-dev"])]),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
                        providers: [.apt(["libsystemd-dev"])]),
+        // Reads the manifests' commit without running git: no hooks, fsmonitor or filter drivers (see GitInfo).
+        .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
         // Pure core: manifests -> DesiredState, and the value types drivers fill in (ObservedState).
         // MooringModel composes documents from the libyaml (CYaml) that Yams builds; see YAMLComposer.
@@ -39,7 +41,7 @@ let package = Package(
         ], swiftSettings: testHooks),
         // Orchestration: observe -> plan -> apply -> verify, locking, git metadata, the watch loop.
         .target(name: "MooringEngine", dependencies: [
-            "MooringModel", "MooringPlanner", "MooringDrivers",
+            "MooringModel", "MooringPlanner", "MooringDrivers", "CGit2",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testHooks),
         .executableTarget(name: "mooring", dependencies: [

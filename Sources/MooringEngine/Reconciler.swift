@@ -70,7 +70,7 @@ public final class Reconciler: Sendable {
 
     private func context(git: GitInfo?) -> ReportContext {
         ReportContext(manifestDirectory: target.manifestDirectory, host: target.hostName, netns: target.netns,
-                             gitCommit: git?.commit, gitDirty: git?.dirty)
+                             gitCommit: git?.commit, gitDirty: git?.dirty, provenanceProblem: git?.unavailable)
     }
 
     /// The lock mutating commands hold while they observe, plan and apply.

@@ -30,13 +30,13 @@ public struct ManifestDirectoryReader {
 
     public func read(_ root: String) -> (files: [ManifestFile], diagnostics: [Diagnostic]) {
         var walk = Walk(limits: limits)
+        walk.checkAncestors(root)
         var info = stat()
         if stat(root, &info) != 0 {
             let reason = String(cString: strerror(errno))
             return ([], [.error(at: nil, "\(root): cannot read the manifest directory: \(reason)")])
         }
         if (info.st_mode & S_IFMT) == S_IFREG {
-            walk.checkPermissions(root, info)
             walk.readFile(displayPath: root, info: info)
         } else if (info.st_mode & S_IFMT) == S_IFDIR {
             walk.walkDirectory(path: root, displayPath: root, info: info, depth: 0)
@@ -77,6 +77,52 @@ public struct ManifestDirectoryReader {
                 fail(path, "is owned by uid \(info.st_uid), not by root or the user running mooring; run "
                     + "`chown root \(path)`, or pass --allow-insecure-manifests")
             }
+        }
+
+        /// Like sshd's StrictModes: every directory above the manifests, up to `/`, along the path as given and
+        /// along the path it resolves to, must be owned by root (or the user running mooring) and not writable by
+        /// group or others, unless sticky (then only an entry's owner can replace it, and the entry below is
+        /// checked itself). Otherwise whoever can write such a directory can swap the manifests, for example for
+        /// a symlink to an empty directory, and with it decide what root does to this host.
+        mutating func checkAncestors(_ root: String) {
+            guard limits.requireSafePermissions else { return }
+            var absolute = root
+            if !root.hasPrefix("/"), let cwd = getcwd(nil, 0) {
+                absolute = String(cString: cwd) + "/" + root
+                free(cwd)
+            }
+            var paths = [absolute]
+            if let resolved = realpath(absolute, nil) {
+                paths.append(String(cString: resolved))
+                free(resolved)
+            }
+            var checked: Set<String> = []
+            for path in paths {
+                var directory = Self.parent(path)
+                while checked.insert(directory).inserted {
+                    var info = stat()
+                    if stat(directory, &info) == 0 {
+                        if info.st_uid != 0 && info.st_uid != geteuid() {
+                            fail(root, "sits in \(directory), which is owned by uid \(info.st_uid): its owner can replace the "
+                                + "manifests; move them under directories only root controls, or pass --allow-insecure-manifests")
+                        } else if info.st_mode & (S_IWGRP | S_IWOTH) != 0 && info.st_mode & S_ISVTX == 0 {
+                            let mode = String(info.st_mode & 0o7777, radix: 8)
+                            fail(root, "sits in \(directory), which group or others can write (mode \(mode)): they can replace "
+                                + "the manifests; run `chmod go-w \(directory)`, or pass --allow-insecure-manifests")
+                        }
+                    }
+                    if directory == "/" { break }
+                    directory = Self.parent(directory)
+                }
+            }
+        }
+
+        /// The lexical parent of an absolute path (`/a/b/` -> `/a`, `/a` -> `/`).
+        static func parent(_ path: String) -> String {
+            var trimmed = Substring(path)
+            while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+            guard let slash = trimmed.lastIndex(of: "/") else { return "/" }
+            return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
         }
 
         mutating func walkDirectory(path: String, displayPath: String, info: stat, depth: Int) {
@@ -126,7 +172,6 @@ public struct ManifestDirectoryReader {
                 case S_IFDIR:
                     walkDirectory(path: childPath, displayPath: childDisplay, info: childInfo, depth: depth + 1)
                 case S_IFREG where name.hasSuffix(".yaml") || name.hasSuffix(".yml"):
-                    checkPermissions(childDisplay, childInfo)
                     readFile(displayPath: childDisplay, info: childInfo, openPath: childPath)
                 case _ where name.hasSuffix(".yaml") || name.hasSuffix(".yml"):
                     // A FIFO or device named like a manifest would block or never end: refuse it.
@@ -160,6 +205,14 @@ public struct ManifestDirectoryReader {
                 return
             }
             defer { close(fd) }
+            // What was opened is what counts: a file swapped between the directory walk and open() is judged by
+            // its descriptor (kind, owner, mode), not by the name's earlier stat.
+            var opened = stat()
+            guard fstat(fd, &opened) == 0, (opened.st_mode & S_IFMT) == S_IFREG else {
+                fail(displayPath, "is not a regular file; remove it or replace it with a manifest file")
+                return
+            }
+            checkPermissions(displayPath, opened)
             // Read at most one byte past the limit, so a file that grows while we read is still bounded.
             var bytes = [UInt8](repeating: 0, count: min(size, limits.maxFileBytes) + 1)
             var filled = 0
