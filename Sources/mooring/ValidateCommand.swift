@@ -7,8 +7,9 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check a manifest directory without touching the host (no root needed)."
     )
 
-    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifest directory (or one file).")
-    var directory: String
+    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifest directory (or one file).",
+            completion: .directory)
+    var directories: [String] = []
 
     @Option(help: "Validate what this host would apply (spec.hosts); default: every document, for every host.")
     var host: String?
@@ -16,7 +17,15 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .customLong("host-label"), help: "KEY=VALUE labels of that host, for spec.hostSelector.")
     var hostLabels: [String] = []
 
+    func validate() throws {
+        if directories.count != 1 {
+            throw ValidationError(directories.isEmpty ? "Missing expected argument '-f <manifest directory>'"
+                                  : "-f was given \(directories.count) times: give one manifest directory")
+        }
+    }
+
     mutating func run() throws {
+        let directory = directories[0]
         var labels: [String: String] = [:]
         for label in hostLabels {
             let parts = label.split(separator: "=", maxSplits: 1).map(String.init)

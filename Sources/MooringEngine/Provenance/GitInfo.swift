@@ -17,12 +17,17 @@ public struct GitInfo: Sendable, Equatable {
 
     /// Nil when `directory` is not inside a git work tree.
     public static func of(_ directory: String) -> GitInfo? {
-        guard mayBeInWorkTree(directory) else { return nil }
+        guard let dotGit = enclosingDotGit(directory) else { return nil }
+        var owner = stat()
+        if stat(dotGit, &owner) == 0, owner.st_uid != geteuid() {
+            // libgit2 refuses it too, but 1.5 reports that as "not found"; say why here.
+            return GitInfo(unavailable: "provenance unavailable: the repository \(dotGit) is owned by uid \(owner.st_uid), "
+                           + "not by the user running mooring, so it is not read")
+        }
         GitLibrary.initialize()
         var repository: OpaquePointer?
         let rc = git_repository_open_ext(&repository, directory, 0, nil)
         defer { git_repository_free(repository) }
-        if rc == GIT_ENOTFOUND.rawValue { return nil }
         guard rc == 0, let repository else {
             return GitInfo(unavailable: "provenance unavailable: \(GitLibrary.lastError(rc))")
         }
@@ -59,14 +64,15 @@ public struct GitInfo: Sendable, Equatable {
 }
 
 extension GitInfo {
-    /// Looking for a repository costs a little on every drift check; a directory with no `.git` in it or above
-    /// it is not in a work tree, which a few stat calls show.
-    static func mayBeInWorkTree(_ directory: String) -> Bool {
+    /// The nearest `.git` in or above `directory`, found with a few stat calls (cheaper than opening a
+    /// repository on every drift check); nil when there is none, so the directory is not in a work tree.
+    static func enclosingDotGit(_ directory: String) -> String? {
         var url = URL(fileURLWithPath: directory).standardizedFileURL
         while true {
-            if access(url.appendingPathComponent(".git").path, F_OK) == 0 { return true }
+            let candidate = url.appendingPathComponent(".git").path
+            if access(candidate, F_OK) == 0 { return candidate }
             let parent = url.deletingLastPathComponent()
-            if parent.path == url.path { return false }
+            if parent.path == url.path { return nil }
             url = parent
         }
     }
