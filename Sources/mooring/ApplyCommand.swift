@@ -81,21 +81,19 @@ struct ApplyCommand: ParsableCommand {
         }
     }
 
-    /// The saved plan, if it still describes the host and the manifests; otherwise says what moved.
+    /// The plan to run for `--plan FILE`: the fresh one, when it is exactly the reviewed one; otherwise says
+    /// what differs and changes nothing. The file's actions are never executed themselves (SavedPlan).
     private func savedPlan(_ path: String, fresh: Plan, observed: ObservedState, desired: DesiredState) throws -> Plan {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw ValidationError("cannot read the saved plan \(path): \(error.localizedDescription)")
-        }
+        let data = try TrustedFile.read(path, what: "saved plan")
         guard let saved = try? JSONDecoder().decode(SavedPlan.self, from: data), saved.formatVersion == SavedPlan.currentFormat else {
             throw ValidationError("\(path) is not a plan saved by `mooring plan --out` (format \(SavedPlan.currentFormat))")
         }
-        if let reasons = saved.staleness(manifests: Fingerprint.desired(desired),
-                                         observed: Fingerprint.observed(observed, for: desired), freshPlan: fresh) {
+        if let reasons = saved.differences(manifests: Fingerprint.desired(desired),
+                                           observed: Fingerprint.observed(observed, for: desired), freshPlan: fresh) {
             Terminal.printError("refusing to apply \(path):\n" + reasons.joined(separator: "\n"))
             throw ExitCode(MooringExit.error)
         }
-        return saved.report.plan
+        return fresh
     }
 }
 

@@ -185,7 +185,7 @@ struct OperationsTests {
         try harness.manifests.remove("b.yaml")
         let stale = try harness.cli("apply", ["--plan", file])
         #expect(stale.status == 1)
-        #expect(stale.stderr.contains("the manifests changed since the plan was made"))
+        #expect(stale.stderr.contains("the manifests changed since the plan was made"), "\(stale.stderr)")
     }
 
     @Test func everyUnitFilePassesSystemdAnalyzeVerify() throws {

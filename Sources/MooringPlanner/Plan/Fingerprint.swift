@@ -69,16 +69,26 @@ public struct SavedPlan: Sendable, Codable, Equatable {
         self.observedFingerprint = observedFingerprint
     }
 
-    /// Why this plan must not run against a fresh plan made now, or nil when it still holds.
-    public func staleness(manifests: String, observed: String, freshPlan: Plan) -> [String]? {
+    /// Why this saved plan must not run, or nil when a plan made now is exactly the saved one.
+    ///
+    /// A saved plan is a review artifact, never a program: apply re-derives the plan from today's manifests and
+    /// host and runs *that*, only when it equals the saved plan change for change (operations included). An
+    /// edited file (a unit's command line, a directory to delete, a link to remove) therefore never runs: the
+    /// fresh plan does not contain it, and the two differ.
+    public func differences(manifests: String, observed: String, freshPlan: Plan) -> [String]? {
+        if report.changes == freshPlan.changes && report.conflicts == freshPlan.conflicts { return nil }
         var reasons: [String] = []
         if manifests != manifestsFingerprint { reasons.append("the manifests changed since the plan was made") }
         if observed != observedFingerprint { reasons.append("the host changed since the plan was made") }
-        if reasons.isEmpty { return nil }
         let saved = report.changes.map(\.summary), now = freshPlan.changes.map(\.summary)
         let gone = saved.filter { !now.contains($0) }, new = now.filter { !saved.contains($0) }
         reasons += gone.map { "  no longer planned: \($0)" } + new.map { "  now also needed: \($0)" }
-        if gone.isEmpty && new.isEmpty { reasons.append("  (a fresh plan has the same changes: make it again with `mooring plan --out`)") }
+        if reasons.isEmpty {
+            reasons.append("the saved changes differ from what mooring would do now in their details "
+                           + "(was the file edited?); review a fresh `mooring plan --out`")
+        } else if gone.isEmpty && new.isEmpty {
+            reasons.append("  (a fresh plan has the same changes: make it again with `mooring plan --out`)")
+        }
         return reasons
     }
 }
