@@ -117,7 +117,9 @@ public struct Executor {
             do {
                 if case let .stopUnit(name, runDirectory) = change.operation {
                     try drivers.systemdDriver().stop(name)
-                    if let runDirectory { try? FileManager.default.removeItem(atPath: runDirectory) }
+                    if let runDirectory, RunDirectory.isRemovable(runDirectory) {
+                        try? FileManager.default.removeItem(atPath: runDirectory)
+                    }
                 } else {
                     try drivers.applyOther(change.operation)
                 }
@@ -192,5 +194,18 @@ public struct ExecutionError: Error, CustomStringConvertible, Sendable {
 
     public var description: String {
         "\(change.resource) (\(change.group)): \(message)"
+    }
+}
+
+/// A MicroVM's run directory is removed recursively when its unit goes; the plan derives it only from a valid
+/// VM name, and this second check keeps any other path (`..`, a symlinked or foreign directory) from ever
+/// being removed: `<run root>/vms/<valid name>`, a real directory owned by the user running mooring.
+enum RunDirectory {
+    static func isRemovable(_ path: String) -> Bool {
+        let url = URL(fileURLWithPath: path)
+        guard url.standardizedFileURL.path == path, url.deletingLastPathComponent().lastPathComponent == "vms",
+              ResourceName.isValid(url.lastPathComponent) else { return false }
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid()
     }
 }

@@ -87,6 +87,7 @@ struct ManifestDecoder {
         }
     }
 
+    /// A valid MicroVM/NAT/Host name: also what every path and unit name derived from a name may contain.
     static func isDNSLabel(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard (1...63).contains(bytes.count) else { return false }

@@ -81,6 +81,10 @@ struct UnitPlanner {
             }
         }
         for unit in observed.units where !wanted.contains(unit.name) {
+            if SystemdNames.microVM(forUnit: unit.name) == nil {
+                warnings.append("unit \(unit.name) carries mooring's prefix but names no valid MicroVM: it is stopped, "
+                                + "and no file is touched for it")
+            }
             changes.append(Change(resource: "unit/\(unit.name)", group: "stale", action: .stop,
                                   summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
                                   before: "\(unit.activeState)/\(unit.subState)",

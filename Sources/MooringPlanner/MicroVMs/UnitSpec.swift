@@ -73,9 +73,14 @@ public enum SystemdNames {
     }
 
     /// The MicroVM a `mooring-vm-*.service` unit runs, or nil for other names.
+    /// The MicroVM a unit runs, only when the unit's name is exactly what mooring would name that VM: anyone who
+    /// can talk to the manager can start `mooring-vm-..-..-etc.service`, whose name unescapes to `../../etc`,
+    /// and a name found on the host must never become a path.
     public static func microVM(forUnit unit: String) -> String? {
         guard unit.hasPrefix(unitPrefix), unit.hasSuffix(".service") else { return nil }
-        return unescape(String(unit.dropFirst(unitPrefix.count).dropLast(".service".count)))
+        let name = unescape(String(unit.dropFirst(unitPrefix.count).dropLast(".service".count)))
+        guard ResourceName.isValid(name), unitName(forMicroVM: name) == unit else { return nil }
+        return name
     }
 }
 
