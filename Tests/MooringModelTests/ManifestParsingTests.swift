@@ -152,3 +152,32 @@ struct ManifestParsingTests {
         #expect(ManifestDecoder.parseDestination("host:80") == nil)
     }
 }
+
+/// Names that would change meaning where mooring writes them (nftables rules and maps, QEMU's comma-separated
+/// options) are refused with a clear error instead of being dropped or widened later.
+struct HostileNameTests {
+    private let header = "apiVersion: mooring.dev/v1alpha1\n"
+
+    @Test(arguments: ["v*", "a\"b", "a\\\\b", "ta,ifname=tb", "br%d"])
+    func interfaceNamesThatChangeMeaningAreRefused(_ name: String) {
+        let text = header + "kind: Bridge\nmetadata: {name: '\(name)'}\nspec: {}\n"
+        let result = ManifestSet.parse(files: [ManifestFile(path: "m.yaml", text: text)])
+        #expect(result.desired == nil)
+        #expect(result.errors.contains { $0.description.contains("which mooring refuses in interface names") },
+                "\(result.diagnostics.map(\.description))")
+    }
+
+    @Test func aDriveIdThatWouldAddQEMUOptionsIsRefused() {
+        let text = header + """
+            kind: MicroVM
+            metadata: {name: vm}
+            spec:
+              kernel: /k/vmlinux
+              rootVolume: {id: "r,file=/etc/shadow", path: /d/root.img}
+            """
+        let result = ManifestSet.parse(files: [ManifestFile(path: "m.yaml", text: text)])
+        #expect(result.desired == nil)
+        #expect(result.errors.contains { $0.description.contains("may hold only letters, digits") },
+                "\(result.diagnostics.map(\.description))")
+    }
+}

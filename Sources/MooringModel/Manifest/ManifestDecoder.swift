@@ -333,7 +333,13 @@ struct ManifestDecoder {
         let initrd = bootFile(spec, "initrd")
         var rootVolume: RootVolumeSpec?
         if let volume = spec.mapping("rootVolume") {
-            let id = volume.string("id")?.value
+            let idNode = volume.string("id")
+            let id = idNode?.value
+            if let idNode, !idNode.value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
+                // The id becomes QEMU's drive id inside a comma-separated option string (`r,file=/etc/shadow`).
+                reader.error(at: idNode.location, volume.childPath("id"),
+                             "\"\(idNode.value.escapedForMessage)\" may hold only letters, digits, '-' and '_' (it names the VMM's drive)")
+            }
             let image = volume.string("image")
             let path = volume.string("path").flatMap(absolutePath)
             let readOnly = volume.bool("readOnly")?.value ?? false

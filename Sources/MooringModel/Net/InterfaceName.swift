@@ -13,6 +13,13 @@ public enum InterfaceName {
             if scalar == ":" { return "contains ':' (not allowed in interface names)" }
             if scalar.properties.isWhitespace { return "contains whitespace (not allowed in interface names)" }
             if scalar.value < 0x20 || scalar.value == 0x7f { return "contains a control character" }
+            // Names reach nftables rules and maps, and QEMU's comma-separated options. The kernel accepts these
+            // characters, but nftables reads a trailing '*' as a wildcard (a bridge `v*` matched every `v...`
+            // interface) and '"' or '\\' break its strings, a ',' would add QEMU options (`ta,ifname=tb`), and
+            // the kernel expands '%' as a number pattern. Refused, so nothing is ever dropped or widened.
+            if "\"\\*,%'".unicodeScalars.contains(scalar) {
+                return "contains '\(scalar)', which mooring refuses in interface names (it would change meaning in nftables rules or QEMU options)"
+            }
         }
         return nil
     }

@@ -116,7 +116,9 @@ public enum VMMCommand {
             argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(interface.mac)"]
         }
         if let volume = vm.rootVolume {
-            argv += ["-drive", "id=\(volume.id),file=\(volume.path),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
+            // QEMU option values escape a comma by doubling it; a path is the operator's, but must stay one value.
+            let file = volume.path.replacingOccurrences(of: ",", with: ",,")
+            argv += ["-drive", "id=\(volume.id),file=\(file),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
                      "-device", "virtio-blk-device,drive=\(volume.id)"]
         }
         return argv
