@@ -43,6 +43,12 @@ struct OperationsTests {
         try harness.ns.ip("link", "del", "vm-b-eth0")
         #expect(try eventually { try harness.ns.links()["vm-b-eth0"] != nil })
 
+        // Every manifest removed: the loop refuses to tear everything down (no --allow-empty) and says so.
+        let owned = try harness.ns.managedState()
+        try harness.manifests.removeAll()
+        #expect(try eventually { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("refusing to delete everything") == true })
+        #expect(try harness.ns.managedState() == owned, "the watch loop deleted what the manifests no longer declare")
+
         #expect(loop.terminate(SIGTERM) == 0, "SIGTERM stops the loop cleanly")
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopping on signal"))
     }

@@ -227,8 +227,7 @@ public final class SystemdDriver: @unchecked Sendable {
             try? handle.close()
             text = String(decoding: data, as: UTF8.self)
         }
-        let last = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-        return last.isEmpty ? "" : last
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 }
 

@@ -48,7 +48,7 @@ struct UnitPlanner {
             if vm.accelerator == .kvm, let problem = observed.capabilities.kvmProblem {
                 warnings.append("\(vm.origin.subject) asks for KVM, but \(problem); set Host spec.accelerator: tcg to emulate")
             }
-            if vm.accelerator == .tcg, environment.tscKHz == nil, !vm.kernelCmdline.contains("tsc_early_khz=") {
+            if VMMCommand.needsTSCFrequency(vm), environment.tscKHz == nil {
                 warnings.append("\(vm.origin.subject) is emulated (tcg) but the host's TSC frequency is unknown: its kernel may hang "
                                 + "calibrating the TSC when several guests boot at once; add tsc_early_khz=KHZ to spec.kernelCmdline")
             }

@@ -52,8 +52,13 @@ public enum VMMCommand {
     /// Told the frequency with `tsc_early_khz=`, the kernel skips the calibration: 3 guests booting together on
     /// 2 cores went from 6/15 to 30/30 (docs/reliability.md). A manifest's own `tsc_early_khz=` wins.
     public static func tscEarlyKHz(_ vm: DesiredMicroVM, in environment: VMMEnvironment) -> Int? {
-        guard vm.accelerator == .tcg, !vm.kernelCmdline.contains("tsc_early_khz=") else { return nil }
+        guard needsTSCFrequency(vm) else { return nil }
         return environment.tscKHz
+    }
+
+    /// An emulated guest whose manifest does not give the TSC frequency itself.
+    public static func needsTSCFrequency(_ vm: DesiredMicroVM) -> Bool {
+        vm.accelerator == .tcg && !vm.kernelCmdline.contains("tsc_early_khz=")
     }
 
     /// The unit for `vm`, or nil for `vmm: none` (another tool runs the VMM).
