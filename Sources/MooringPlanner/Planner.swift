@@ -34,7 +34,8 @@ public struct Planner {
         if let problem = observed.unitProblem, !desired.needsUnits, !observed.unitManagerAbsent {
             unchecked.append("MicroVM units: \(problem)")
         }
-        return Plan(changes: ordered, conflicts: linkConflicts + natConflicts + unitConflicts, warnings: warnings,
-                    unchecked: unchecked)
+        let conflicts = linkConflicts + natConflicts + unitConflicts
+        let (run, held) = ConflictScope.split(ordered, by: conflicts)
+        return Plan(changes: run, conflicts: conflicts, held: held, warnings: warnings, unchecked: unchecked)
     }
 }

@@ -10,7 +10,7 @@ struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Change the host to match the manifests, then check that it does.",
-        discussion: "Exit code: 0 converged, 1 error, 3 applied but the host still differs."
+        discussion: "Exit code: 0 converged, 1 error (including conflicts: what they concern waits, the rest is applied), 3 applied but the host still differs."
     )
 
     @OptionGroup var options: TargetOptions
@@ -43,11 +43,6 @@ struct ApplyCommand: ParsableCommand {
             }
             try mutation.checkTeardown(plan, observed: observed, loaded: loaded, host: options.target.hostName)
             let text = TextRenderer(color: Terminal.stdoutIsTerminal)
-            guard plan.canApply else {
-                if output == .json { print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: nil)), terminator: "") }
-                else { print(text.render(plan: plan, context: context), terminator: "") }
-                return MooringExit.error
-            }
             let verbose = output == .text && !underJournal
             if verbose {
                 print("Manifests: \(context.sourceLine)")
@@ -77,6 +72,8 @@ struct ApplyCommand: ParsableCommand {
                     print("The host matches the manifests.")
                 }
             }
+            // A conflict held its own changes back while the rest was applied: that is still an error to fix.
+            if !outcome.remaining.conflicts.isEmpty { return MooringExit.error }
             return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
         }
     }

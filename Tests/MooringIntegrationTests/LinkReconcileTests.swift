@@ -144,8 +144,9 @@ struct LinkReconcileTests {
 
         let cli = try harness.cli("apply")
         #expect(cli.status == 1)
-        #expect(cli.stdout.contains("Conflicts: nothing will be changed"))
-        #expect(try harness.ns.linkDump() == before, "a conflict must change nothing, not even the MicroVM's tap")
+        #expect(cli.stdout.contains("Conflicts: mooring cannot resolve these"))
+        #expect(cli.stdout.contains("Held back by the conflicts:"))
+        #expect(try harness.ns.linkDump() == before, "what is built on the conflicted bridge waits: not even the MicroVM's tap")
     }
 
     @Test func anUnownedLinkThatMatchesExactlyIsUsedAsIs() throws {

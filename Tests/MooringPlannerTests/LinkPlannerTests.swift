@@ -131,7 +131,25 @@ struct LinkPlannerTests {
                                    microVMs: [Fixture.macvtapVM("m", parent: "eth8")])
         let plan = Planner(desired: desired, observed: ObservedState()).plan()
         #expect(plan.conflicts.map(\.resource).sorted() == ["link/eth9", "link/vm-m-eth0"])
-        #expect(!plan.canApply)
+        #expect(plan.changes.isEmpty, "the bridge whose port is missing waits: \(plan.summaries)")
+        #expect(plan.held.map(\.summary) == ["create bridge br0 (Bridge br0)"])
+        #expect(!plan.isInSync)
+    }
+
+    /// A conflict holds back its own manifest and what is built on it, nothing else.
+    @Test func aConflictHoldsOnlyWhatItConcerns() {
+        var links = Fixture.Links()
+        links.add("br1", .bridge)  // not mooring's, and not a bridge mooring may change
+        links.add("stale-tap", Fixture.tap, owner: "MicroVM/gone")
+        var onTaken = Fixture.bridge("br1", addresses: ["10.0.0.1/24"])
+        onTaken.mtu = 9000
+        let desired = DesiredState(bridges: [Fixture.bridge("br0"), onTaken],
+                                   microVMs: [Fixture.tapVM("ok", bridge: "br0"), Fixture.tapVM("on1", bridge: "br1")])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.conflicts.map(\.resource) == ["link/br1"])
+        #expect(plan.changes.map(\.resource).sorted() == ["link/br0", "link/stale-tap", "link/vm-ok-eth0"],
+                "\(plan.summaries)")
+        #expect(plan.held.map(\.resource) == ["link/vm-on1-eth0"], "a tap on the conflicted bridge waits")
     }
 
     @Test func vlanWithoutKernelSupportIsAConflict() {

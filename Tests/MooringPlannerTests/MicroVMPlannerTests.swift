@@ -132,8 +132,13 @@ struct MicroVMPlannerTests {
                                             existingFiles: ["/k/vmlinux", "/k/initrd"])
         let spec = try #require(VMMCommand.unit(for: Self.vm(), in: environment))
         let desired = DesiredState(microVMs: [Self.vm()])
+        var links = Fixture.Links()
+        // The VM's bridge and tap exist: without the bridge the VM waits for that conflict, without the tap a
+        // running VM restarts to use the new one.
+        links.add("microvm", .bridge)
+        links.add("vm-web-1-eth0", Fixture.tap, owner: "MicroVM/web-1", master: "microvm")
         func plan(_ units: [ObservedUnit]) -> Plan {
-            Planner(desired: desired, observed: ObservedState(units: units, capabilities: capabilities)).plan()
+            Planner(desired: desired, observed: ObservedState(links: links.links, units: units, capabilities: capabilities)).plan()
         }
         func unitChanges(_ plan: Plan) -> [String] { plan.changes.filter { $0.resource.hasPrefix("unit/") }.map(\.summary) }
 
@@ -153,6 +158,7 @@ struct MicroVMPlannerTests {
         capabilities.kvmProblem = "no kvm"
         let missing = plan([])
         #expect(missing.conflicts.map(\.message).contains("MicroVM \"web-1\" spec.kernel /k/vmlinux does not exist"))
+        #expect(missing.conflicts.allSatisfy { $0.group == "MicroVM \"web-1\"" })
         #expect(missing.warnings.first?.contains("asks for KVM, but no kvm") == true)
     }
 }

@@ -131,7 +131,8 @@ public final class WatchLoop {
                     remaining = plan
                     break
                 }
-                guard !plan.changes.isEmpty, plan.canApply else { remaining = plan; break }
+                // Conflicts hold back only what they concern (ConflictScope): the rest is repaired.
+                guard !plan.changes.isEmpty else { remaining = plan; break }
                 let context = reconciler.context()
                 var executor = Executor(drivers: reconciler.drivers)
                 let logger = self.logger

@@ -46,7 +46,7 @@ struct LinkPlanner {
         for spec in specs {
             for address in spec.addresses {
                 guard let holder = holders[address.address], holder != spec.name else { continue }
-                conflicts.append(Conflict(resource: "link/\(spec.name)",
+                conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
                                           message: "address \(address.address) for \(spec.label) is already on \(holder), which mooring does not own",
                                           fix: "remove it there (ip addr del \(address) dev \(holder)) or choose another address"))
             }
@@ -58,7 +58,7 @@ struct LinkPlanner {
     private mutating func deleteStale(keeping wanted: Set<String>) {
         for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
             let reason = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
-            changes.append(Change(resource: "link/\(link.name)", group: "stale", action: .delete,
+            changes.append(Change(resource: "link/\(link.name)", group: Change.staleGroup, action: .delete,
                                   summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
                                   before: link.owner.map { "owner \($0)" }, operation: .deleteLink(name: link.name),
                                   phase: deletePhase(link.kind)))
@@ -85,7 +85,7 @@ struct LinkPlanner {
             let differences = kindDifferences(spec, link) + settingDifferences(spec, link)
             if differences.isEmpty { return }  // an unowned link that already matches exactly is used as is
             conflicts.append(Conflict(
-                resource: "link/\(spec.name)",
+                resource: "link/\(spec.name)", group: spec.group,
                 message: "\(link.kind.name) \(spec.name) exists but mooring does not own it (its alias has no \"\(DeviceNaming.aliasPrefix)\" mark) and it differs from \(spec.label): \(differences.joined(separator: ", "))",
                 fix: "rename or delete it (ip link del \(spec.name)), or, if it is a host interface, list it under a Bridge's spec.ports instead of declaring it"))
             return
@@ -111,7 +111,7 @@ struct LinkPlanner {
         case let .vxlan(vxlan): if let device = vxlan.device { missing.append((device, "underlay device")) }
         case let .vlan(parent, _):
             if !observed.capabilities.vlan {
-                conflicts.append(Conflict(resource: "link/\(spec.name)",
+                conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
                                           message: "this kernel cannot create 802.1Q VLAN devices (no 8021q support) for \(spec.label)",
                                           fix: "load the 8021q module (modprobe 8021q), or remove spec.vlan"))
                 return false
@@ -121,7 +121,7 @@ struct LinkPlanner {
         }
         if let master = spec.master { missing.append((master, "bridge")) }
         for (name, role) in missing where byName[name] == nil && !creatable.contains(name) {
-            conflicts.append(Conflict(resource: "link/\(spec.name)",
+            conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
                                       message: "\(role) \"\(name)\" of \(spec.label) does not exist on this host",
                                       fix: "create it, fix the name in the manifest, or declare it as a Bridge"))
             return false
@@ -285,13 +285,13 @@ struct LinkPlanner {
         for bridge in desired.bridges {
             for port in bridge.ports {
                 guard let link = byName[port] else {
-                    conflicts.append(Conflict(resource: "link/\(port)",
+                    conflicts.append(Conflict(resource: "link/\(port)", group: bridge.origin.subject,
                                               message: "host interface \"\(port)\" (Bridge \(bridge.name) spec.ports) does not exist",
                                               fix: "create it or remove it from spec.ports"))
                     continue
                 }
                 if link.owner != nil {
-                    conflicts.append(Conflict(resource: "link/\(port)",
+                    conflicts.append(Conflict(resource: "link/\(port)", group: bridge.origin.subject,
                                               message: "\"\(port)\" is a device mooring created for \(link.owner!), not a host interface",
                                               fix: "remove it from Bridge \(bridge.name) spec.ports"))
                     continue

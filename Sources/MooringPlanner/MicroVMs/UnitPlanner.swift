@@ -41,7 +41,7 @@ struct UnitPlanner {
             guard let spec = VMMCommand.unit(for: vm, in: environment) else { continue }
             wanted.insert(spec.name)
             if let problem = observed.unitProblem {
-                conflicts.append(Conflict(resource: "unit/\(spec.name)", message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
+                conflicts.append(Conflict(resource: "unit/\(spec.name)", group: vm.origin.subject, message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
                                           fix: "start systemd (or pass --user for a user manager), or set vmm: none"))
                 continue
             }
@@ -85,7 +85,7 @@ struct UnitPlanner {
                 warnings.append("unit \(unit.name) carries mooring's prefix but names no valid MicroVM: it is stopped, "
                                 + "and no file is touched for it")
             }
-            changes.append(Change(resource: "unit/\(unit.name)", group: "stale", action: .stop,
+            changes.append(Change(resource: "unit/\(unit.name)", group: Change.staleGroup, action: .stop,
                                   summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
                                   before: "\(unit.activeState)/\(unit.subState)",
                                   operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.microVM(forUnit: unit.name)
@@ -101,13 +101,13 @@ struct UnitPlanner {
         let resource = "unit/\(SystemdNames.unitName(forMicroVM: vm.name))"
         if let program = VMMCommand.program(for: vm.vmm), observed.capabilities.executables[program] == nil {
             let package = vm.vmm == .qemuMicrovm ? " (apt install qemu-system-x86)" : ""
-            conflicts.append(Conflict(resource: resource, message: "\(program) is not installed (not found on PATH)",
+            conflicts.append(Conflict(resource: resource, group: vm.origin.subject, message: "\(program) is not installed (not found on PATH)",
                                       fix: "install it\(package), or set vmm: none"))
             ok = false
         }
         let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
         for case let (path?, field) in files where !observed.capabilities.existingFiles.contains(path) {
-            conflicts.append(Conflict(resource: resource, message: "\(vm.origin.subject) \(field) \(path) does not exist",
+            conflicts.append(Conflict(resource: resource, group: vm.origin.subject, message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                       fix: "put the file there or fix the path"))
             ok = false
         }

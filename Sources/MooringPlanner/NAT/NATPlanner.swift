@@ -16,9 +16,10 @@ struct NATPlanner {
         for nat in desired.nats {
             for (name, role) in [(nat.externalInterface, "external interface")] + nat.internalInterfaces.map({ ($0, "internal interface") })
             where !availableLinks.contains(name) {
-                conflicts.append(Conflict(resource: "link/\(name)",
+                conflicts.append(Conflict(resource: "link/\(name)", group: nat.origin.subject,
                                           message: "\(role) \"\(name)\" of \(nat.origin.subject) does not exist on this host",
-                                          fix: "create it, fix the name, or declare it as a Bridge"))
+                                          fix: "create it, fix the name, or declare it as a Bridge",
+                                          holds: [Self.resource]))
             }
         }
         changes += sysctlChanges()
@@ -48,7 +49,7 @@ struct NATPlanner {
 
     func tableChange() -> Change? {
         let want = NftTableBuilder.table(for: desired.nats)
-        let group = desired.nats.first?.origin.subject ?? "stale"
+        let group = desired.nats.first?.origin.subject ?? Change.staleGroup
         switch (want, observed.nftables) {
         case (nil, nil):
             return nil

@@ -8,8 +8,9 @@ public struct Change: Sendable, Codable, Equatable {
 
     /// What the change touches, e.g. `link/vm-web-1-eth0`.
     public var resource: String
-    /// The manifest it serves, e.g. `MicroVM "web-1"`; `stale` for leftovers no manifest wants.
+    /// The manifest it serves, e.g. `MicroVM "web-1"`; `staleGroup` for leftovers no manifest wants.
     public var group: String
+    public static let staleGroup = "stale"
     public var action: Verb
     /// One human line, e.g. `create tap vm-web-1-eth0 (MicroVM web-1 eth0) master microvm`.
     public var summary: String
@@ -40,17 +41,24 @@ public struct Change: Sendable, Codable, Equatable {
     }
 }
 
-/// Something that stops a plan from being applied: mooring would have to touch what it does not own.
+/// Something mooring cannot resolve by itself (it would have to touch what it does not own, or a file or
+/// program is missing). It holds back the changes it concerns (see `ConflictScope`); the rest still apply.
 public struct Conflict: Sendable, Codable, Equatable, CustomStringConvertible {
     public var resource: String
+    /// The manifest it concerns, e.g. `MicroVM "web-1"`: that manifest's changes wait for it.
+    public var group: String
     public var message: String
     /// How to resolve it.
     public var fix: String
+    /// Other resources it holds back: a NAT manifest's missing interface holds the one table all NATs share.
+    public var holds: [String]
 
-    public init(resource: String, message: String, fix: String) {
+    public init(resource: String, group: String, message: String, fix: String, holds: [String] = []) {
         self.resource = resource
+        self.group = group
         self.message = message
         self.fix = fix
+        self.holds = holds
     }
 
     public var description: String { "\(resource): \(message); \(fix)" }

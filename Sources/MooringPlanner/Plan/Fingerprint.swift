@@ -76,7 +76,9 @@ public struct SavedPlan: Sendable, Codable, Equatable {
     /// edited file (a unit's command line, a directory to delete, a link to remove) therefore never runs: the
     /// fresh plan does not contain it, and the two differ.
     public func differences(manifests: String, observed: String, freshPlan: Plan) -> [String]? {
-        if report.changes == freshPlan.changes && report.conflicts == freshPlan.conflicts { return nil }
+        if report.changes == freshPlan.changes && report.conflicts == freshPlan.conflicts && (report.held ?? []) == freshPlan.held {
+            return nil
+        }
         var reasons: [String] = []
         if manifests != manifestsFingerprint { reasons.append("the manifests changed since the plan was made") }
         if observed != observedFingerprint { reasons.append("the host changed since the plan was made") }

@@ -3,23 +3,26 @@ import MooringModel
 /// The difference between the manifests and the host, as a value: rendered as text or JSON by one
 /// walker, executed by another, saved and reviewed in between.
 public struct Plan: Sendable, Codable, Equatable {
-    /// In execution order.
+    /// In execution order: what apply runs.
     public var changes: [Change]
     public var conflicts: [Conflict]
+    /// Changes a conflict holds back (same resource, same manifest, or built on a held link): shown, not run.
+    public var held: [Change]
     public var warnings: [String]
     /// Kinds of object that could not be observed, with why ("MicroVM units: cannot connect to the system
     /// bus ..."): the plan cannot say they match, so it is never "in sync" while this is not empty.
     public var unchecked: [String]
 
-    public init(changes: [Change] = [], conflicts: [Conflict] = [], warnings: [String] = [], unchecked: [String] = []) {
+    public init(changes: [Change] = [], conflicts: [Conflict] = [], held: [Change] = [], warnings: [String] = [],
+                unchecked: [String] = []) {
         self.changes = changes
         self.conflicts = conflicts
+        self.held = held
         self.warnings = warnings
         self.unchecked = unchecked
     }
 
-    public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty && unchecked.isEmpty }
-    public var canApply: Bool { conflicts.isEmpty }
+    public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty && held.isEmpty && unchecked.isEmpty }
 
     /// Counts by resource, so a replaced link (a delete and a create) counts once.
     public struct Summary: Sendable, Codable, Equatable {

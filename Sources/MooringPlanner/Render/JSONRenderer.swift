@@ -11,6 +11,8 @@ public struct PlanReport: Sendable, Codable, Equatable {
     public var summary: Plan.Summary
     public var changes: [Change]
     public var conflicts: [Conflict]
+    /// Changes the conflicts hold back: applied once they are resolved.
+    public var held: [Change]?
     public var warnings: [String]
     /// Kinds of object that could not be observed, with why; the report is not in sync while any is listed.
     public var unchecked: [String]?
@@ -22,11 +24,12 @@ public struct PlanReport: Sendable, Codable, Equatable {
         summary = plan.summary
         changes = plan.changes
         conflicts = plan.conflicts
+        held = plan.held
         warnings = plan.warnings
         unchecked = plan.unchecked
     }
 
-    public var plan: Plan { Plan(changes: changes, conflicts: conflicts, warnings: warnings, unchecked: unchecked ?? []) }
+    public var plan: Plan { Plan(changes: changes, conflicts: conflicts, held: held ?? [], warnings: warnings, unchecked: unchecked ?? []) }
 }
 
 public enum JSONRenderer {

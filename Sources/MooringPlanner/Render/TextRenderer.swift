@@ -36,7 +36,7 @@ public struct TextRenderer {
         }
         var lines: [String] = []
         for group in order {
-            lines.append(paint(group == "stale" ? "not in the manifests" : group, "1"))
+            lines.append(paint(group == Change.staleGroup ? "not in the manifests" : group, "1"))
             for change in groups[group]! {
                 var line = "  " + paint(Self.sign(change.action), colorCode(change.action)) + " " + change.summary
                 if change.disruptive { line += " " + paint("[disruptive]", "1;31") }
@@ -51,13 +51,7 @@ public struct TextRenderer {
         var lines: [String] = []
         if let context { lines.append("Manifests: \(context.sourceLine)") }
         for warning in plan.warnings { lines.append(paint("warning: ", "33") + warning) }
-        if !plan.conflicts.isEmpty {
-            lines.append(paint("Conflicts: nothing will be changed until these are resolved", "1;31"))
-            for conflict in plan.conflicts {
-                lines.append("  " + paint("!", "1;31") + " \(conflict.resource): \(conflict.message)")
-                lines.append("    fix: \(conflict.fix)")
-            }
-        }
+        lines += conflictLines(plan)
         if plan.changes.isEmpty {
             if plan.isInSync { lines.append("No changes: the host matches the manifests.") }
             else if plan.conflicts.isEmpty { lines.append("No changes found, but not everything could be checked:") }
@@ -69,6 +63,21 @@ public struct TextRenderer {
         lines.append(summaryLine(plan.summary, prefix: "Plan"))
         lines += uncheckedLines(plan)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The conflicts, and the changes they hold back until they are resolved.
+    public func conflictLines(_ plan: Plan) -> [String] {
+        guard !plan.conflicts.isEmpty else { return [] }
+        var lines = [paint("Conflicts: mooring cannot resolve these; what they concern waits, the rest is applied", "1;31")]
+        for conflict in plan.conflicts {
+            lines.append("  " + paint("!", "1;31") + " \(conflict.resource): \(conflict.message)")
+            lines.append("    fix: \(conflict.fix)")
+        }
+        if !plan.held.isEmpty {
+            lines.append(paint("Held back by the conflicts:", "1"))
+            lines += changeLines(plan.held).map { "  " + $0 }
+        }
+        return lines
     }
 
     /// One line per kind of object that could not be observed.
