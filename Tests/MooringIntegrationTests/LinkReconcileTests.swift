@@ -200,6 +200,38 @@ struct LinkReconcileTests {
         #expect(try harness.apply().converged)
     }
 
+    /// A passthru macvtap gives the VM the whole NIC, MAC included. The kernel passes a MAC set on such a
+    /// macvtap down to its parent, so mooring must never set one: the host interface's MAC stays as it was,
+    /// however often apply runs, and a guestMac for passthru is refused before anything changes.
+    @Test func passthruNeverChangesTheParentsMAC() throws {
+        let harness = try Harness()
+        try harness.ns.addHostInterface("nic0")
+        try harness.ns.ip("link", "set", "nic0", "address", "02:00:00:00:bb:01")
+        try harness.ns.ip("link", "set", "nic0", "up")
+        let vm = Manifests.header + """
+            kind: MicroVM
+            metadata: {name: p}
+            spec:
+              vmm: none
+              networkInterfaces:
+                - {guestDeviceName: eth0, type: macvtap, parentInterface: nic0, macvtapMode: passthru}
+            """
+        try harness.manifests.write("p.yaml", vm)
+        for round in 1...3 {
+            let outcome = try harness.apply()
+            #expect(outcome.converged, "round \(round): \(outcome.remaining.changes.map(\.summary))")
+            #expect(try harness.ns.links()["nic0"]?.address == "02:00:00:00:bb:01", "round \(round) changed the host NIC's MAC")
+        }
+        #expect(try harness.ns.ip("-d", "link", "show", "dev", "vm-p-eth0").contains("macvtap mode passthru"))
+        #expect(try harness.ns.links()["vm-p-eth0"]?.address == "02:00:00:00:bb:01", "the macvtap has its parent's MAC")
+
+        try harness.manifests.write("p.yaml", vm.replacingOccurrences(of: "macvtapMode: passthru", with: "macvtapMode: passthru, guestMac: \"02:00:00:00:aa:07\""))
+        let refused = try harness.cli("apply")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("p.yaml:7:") && refused.stderr.contains("remove guestMac"), "\(refused.stderr)")
+        #expect(try harness.ns.links()["nic0"]?.address == "02:00:00:00:bb:01")
+    }
+
     @Test func vxlanPortIsCreatedAndEnslaved() throws {
         let harness = try Harness()
         try harness.ns.addHostInterface("underlay")

@@ -68,6 +68,28 @@ struct MicroVMPlannerTests {
         #expect(argv.contains("virtio-net-device,netdev=net1,mac=02:00:00:00:00:02"))
     }
 
+    /// Passthru hands the VM the whole NIC: the guest gets the parent's MAC as the host has it, and the planner
+    /// never sets a MAC on the macvtap (the kernel would pass it down to the parent).
+    @Test func passthruGuestsUseTheParentsOwnMAC() throws {
+        var vm = Self.vm(macvtap: true)
+        vm.interfaces[1].macvtapMode = .passthru
+        var environment = Self.environment
+        environment.parentMACs = ["eth0": MACAddress("02:00:00:00:bb:01")!]
+        let argv = try #require(VMMCommand.unit(for: vm, in: environment)).argv
+        #expect(argv.contains("virtio-net-device,netdev=net1,mac=02:00:00:00:bb:01"))
+        #expect(argv.contains("virtio-net-device,netdev=net0,mac=02:00:00:00:00:01"), "a tap keeps its own MAC")
+
+        var links = Fixture.Links()
+        links.add("eth0", .veth, mac: "02:00:00:00:bb:01")
+        links.add("microvm", .bridge)
+        vm.vmm = .none
+        let plan = Planner(desired: DesiredState(microVMs: [vm]), observed: links.state).plan()
+        let create = try #require(plan.changes.first { $0.resource == "link/vm-web-1-eth1" })
+        guard case let .createMacvtap(_, _, _, mode, mac, _) = create.operation else { Issue.record("\(create)"); return }
+        #expect(mode == .passthru && mac == nil)
+        #expect(!plan.changes.contains { if case .setMAC = $0.operation { true } else { false } })
+    }
+
     @Test func cloudHypervisorArgv() throws {
         let argv = try #require(VMMCommand.unit(for: Self.vm(.cloudHypervisor, macvtap: true, volume: true), in: Self.environment)).argv
         let vmm = Array(argv.drop { $0 != "/usr/bin/cloud-hypervisor" })

@@ -105,7 +105,7 @@ public final class NetlinkDriver: @unchecked Sendable {
             try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_macvtap_alloc() }) { link in
                 rtnl_link_set_link(link, parentIndex)
                 _ = rtnl_link_macvtap_set_mode(link, LinkDumpParser.macvtapModeValue(mode))
-                if let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
+                if let mac, let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
             }
 
         case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):

@@ -367,12 +367,19 @@ struct ManifestSetValidator {
         }
     }
 
-    /// A passthru macvtap takes its parent exclusively.
+    /// A passthru macvtap takes its parent exclusively, MAC included: the kernel passes a MAC set on the macvtap
+    /// down to the parent, so a guestMac would rewrite a host interface's address. The guest uses the parent's.
     private mutating func checkPassthru(_ state: DesiredState, vms: [(Manifest, MicroVMSpec)]) {
         var byParent: [String: [(ManifestOrigin, NetworkInterfaceSpec, DesiredInterface)]] = [:]
         for ((manifest, spec), vm) in zip(vms, state.microVMs) {
             for (item, resolved) in zip(spec.networkInterfaces, vm.interfaces) where resolved.type == .macvtap {
                 if let parent = resolved.parentInterface { byParent[parent, default: []].append((manifest.origin, item, resolved)) }
+                if resolved.macvtapMode == .passthru, let mac = item.guestMac {
+                    error(manifest.origin, at: mac.location, "\(item.path).guestMac",
+                          "a passthru macvtap gives the VM the whole of \(resolved.parentInterface ?? "its parent"), MAC included: "
+                          + "the guest uses that interface's own MAC, and setting another would change the host interface; "
+                          + "remove guestMac (or use macvtapMode: bridge to give the guest its own MAC)")
+                }
             }
         }
         for (parent, users) in byParent.sorted(by: { $0.key < $1.key }) where users.count > 1 {

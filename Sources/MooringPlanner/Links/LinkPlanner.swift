@@ -199,9 +199,8 @@ struct LinkPlanner {
             operation = .createTap(name: spec.name, alias: spec.alias, master: spec.master, mtu: spec.mtu,
                                    vnetHeader: vnetHeader, multiQueue: multiQueue)
         case let .macvtap(parent, mode):
-            let mac = spec.mac ?? DeviceNaming.guestMAC(vm: spec.microVM ?? spec.name, device: spec.name)
-            operation = .createMacvtap(name: spec.name, alias: spec.alias, parent: parent, mode: mode, mac: mac, mtu: spec.mtu)
-            details = " on \(parent) mode \(mode.rawValue) mac \(mac)"
+            operation = .createMacvtap(name: spec.name, alias: spec.alias, parent: parent, mode: mode, mac: spec.mac, mtu: spec.mtu)
+            details = " on \(parent) mode \(mode.rawValue)" + (spec.mac.map { " mac \($0)" } ?? " (the parent's own mac)")
         case let .vxlan(vxlan):
             operation = .createVxlan(name: spec.name, alias: spec.alias, vni: vxlan.vni, local: vxlan.local,
                                      remote: vxlan.remote, group: vxlan.group, port: vxlan.dstPort, device: vxlan.device,

@@ -79,8 +79,10 @@ struct LinkSpec: Equatable {
                     mtu = interface.bridge.flatMap { bridgeMTU[$0] }
                 case .macvtap:
                     kind = .macvtap(parent: interface.parentInterface ?? "", mode: interface.macvtapMode)
-                    // The guest's MAC is the macvtap's: the kernel delivers only frames addressed to it.
-                    mac = interface.mac
+                    // The guest's MAC is the macvtap's: the kernel delivers only frames addressed to it. A passthru
+                    // macvtap has no MAC of its own: it is its parent's, and setting it rewrites the parent's (the
+                    // kernel passes it down), so mooring never sets it; the guest uses the parent's (VMMEnvironment).
+                    mac = interface.macvtapMode == .passthru ? nil : interface.mac
                 }
                 specs.append(LinkSpec(name: interface.hostDeviceName,
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",

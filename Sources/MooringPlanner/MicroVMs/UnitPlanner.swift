@@ -33,7 +33,7 @@ struct UnitPlanner {
         let environment = VMMEnvironment(executables: observed.capabilities.executables,
                                          mooringExecutable: target.mooringExecutable ?? observed.capabilities.mooringExecutable,
                                          runRoot: target.runRoot, networkNamespace: target.networkNamespace,
-                                         tscKHz: observed.capabilities.tscKHz)
+                                         tscKHz: observed.capabilities.tscKHz, parentMACs: passthruParentMACs())
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
 
@@ -93,6 +93,15 @@ struct UnitPlanner {
                                   phase: Phase.stopUnits))
         }
         return (changes, conflicts, warnings)
+    }
+
+    /// The MACs of the host interfaces passthru macvtaps take, as the host has them now.
+    private func passthruParentMACs() -> [String: MACAddress] {
+        let parents = Set(desired.microVMs.flatMap(\.interfaces).filter { $0.type == .macvtap && $0.macvtapMode == .passthru }
+            .compactMap(\.parentInterface))
+        var macs: [String: MACAddress] = [:]
+        for link in observed.links where parents.contains(link.name) { macs[link.name] = link.mac }
+        return macs
     }
 
     /// The kernel, initrd, disk and VMM program must exist before a unit can start.

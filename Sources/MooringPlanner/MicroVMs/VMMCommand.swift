@@ -11,14 +11,26 @@ public struct VMMEnvironment: Sendable, Codable, Equatable {
     public var networkNamespace: String?
     /// The host's TSC frequency (kHz), told to TCG guests; see `kernelCommandLine`.
     public var tscKHz: Int?
+    /// The MACs of host interfaces, by name, for passthru macvtap parents (see `guestMAC`).
+    public var parentMACs: [String: MACAddress]
 
     public init(executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
-                runRoot: String = "/run/mooring", networkNamespace: String? = nil, tscKHz: Int? = nil) {
+                runRoot: String = "/run/mooring", networkNamespace: String? = nil, tscKHz: Int? = nil,
+                parentMACs: [String: MACAddress] = [:]) {
         self.executables = executables
         self.mooringExecutable = mooringExecutable
         self.runRoot = runRoot
         self.networkNamespace = networkNamespace
         self.tscKHz = tscKHz
+        self.parentMACs = parentMACs
+    }
+
+    /// The MAC the guest is given. A passthru macvtap hands the VM the whole NIC, MAC included: the guest uses
+    /// the parent's own MAC (an SR-IOV VF often drops frames from any other), and mooring never changes it.
+    public func guestMAC(_ interface: DesiredInterface) -> MACAddress {
+        guard interface.type == .macvtap, interface.macvtapMode == .passthru,
+              let parent = interface.parentInterface, let mac = parentMACs[parent] else { return interface.mac }
+        return mac
     }
 }
 
@@ -118,7 +130,7 @@ public enum VMMCommand {
         for (index, interface) in vm.interfaces.enumerated() {
             let backend = fd(interface).map { "tap,id=net\(index),fd=\($0)" }
                 ?? "tap,id=net\(index),ifname=\(interface.hostDeviceName),script=no,downscript=no"
-            argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(interface.mac)"]
+            argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(environment.guestMAC(interface))"]
         }
         if let volume = vm.rootVolume {
             // QEMU option values escape a comma by doubling it; a path is the operator's, but must stay one value.
@@ -137,7 +149,8 @@ public enum VMMCommand {
         argv += ["--cmdline", kernelCommandLine(vm, in: environment), "--cpus", "boot=\(vm.vcpu)", "--memory", "size=\(vm.memoryMb)M"]
         argv.append("--net")
         for interface in vm.interfaces {
-            argv.append(fd(interface).map { "fd=\($0),mac=\(interface.mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(interface.mac)")
+            let mac = environment.guestMAC(interface)
+            argv.append(fd(interface).map { "fd=\($0),mac=\(mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(mac)")
         }
         if let volume = vm.rootVolume {
             argv += ["--disk", "path=\(volume.path)\(volume.readOnly ? ",readonly=on" : "")"]

@@ -7,7 +7,8 @@ public enum Action: Sendable, Codable, Equatable {
     // settings (alias, master, MTU, up) in one netlink buffer, so a kill never leaves an unmarked link.
     case createBridge(name: String, alias: String, mtu: Int?)
     case createTap(name: String, alias: String, master: String?, mtu: Int?, vnetHeader: Bool, multiQueue: Bool)
-    case createMacvtap(name: String, alias: String, parent: String, mode: MacvtapMode, mac: MACAddress, mtu: Int?)
+    /// `mac` is nil for passthru: the macvtap keeps its parent's MAC, and setting one would rewrite the parent's.
+    case createMacvtap(name: String, alias: String, parent: String, mode: MacvtapMode, mac: MACAddress?, mtu: Int?)
     case createVxlan(name: String, alias: String, vni: Int, local: IPAddress?, remote: IPAddress?, group: IPAddress?,
                      port: Int, device: String?, master: String?, mtu: Int?)
     case createVlan(name: String, alias: String, parent: String, id: Int, master: String?, mtu: Int?)
