@@ -128,6 +128,16 @@ final class NATTrafficTests {
         try host.ns.exec("nft", "delete", "element", "inet", "mooring", "fwd4_keep", "{ \"ext0\" . tcp . 9000-9010 }")
         #expect(try host.plan().changes.first?.details == ["+ forward tcp 9000-9010 -> 10.0.0.10 (on ext0)"])
         #expect(try host.apply().converged)
+
+        // An object mooring never makes, added to its table, is drift too: shown, and gone after apply.
+        try host.ns.exec("nft", "add", "set", "inet", "mooring", "extra", "{ type ipv4_addr; }")
+        try host.ns.exec("nft", "add", "counter", "inet", "mooring", "hits")
+        let drift = try host.plan()
+        #expect(drift.changes.first?.details.contains("- set extra (mooring does not make it; its table is replaced whole)") == true,
+                "\(drift.changes.map(\.details))")
+        #expect(drift.changes.first?.details.contains("- counter hits (mooring does not make it; its table is replaced whole)") == true)
+        #expect(try host.apply().converged)
+        #expect(try host.ns.exec("nft", "list", "set", "inet", "mooring", "extra").status != 0)
     }
 
     @Test func aUsersOwnTableIsNeverTouchedAndRemovingNATDeletesOurs() throws {

@@ -41,6 +41,10 @@ struct NATPlannerTests {
                 == CanonicalJSON.text([["concat": ["eth0", 6, 80]], "10.0.0.10"]))
         #expect(MapSet.elementText(key: [17, PortRange(5000, 5010)], value: 8080)
                 == CanonicalJSON.text([["concat": [17, ["range": [5000, 5010]]]], 8080]))
+        // Strings are JSON-escaped: a quote or backslash can never end the string early or be dropped.
+        let hostile = MapSet.elementText(key: ["e\"x\\", 6, PortRange(single: 80)], value: "10.0.0.10")
+        #expect(hostile == CanonicalJSON.text([["concat": ["e\"x\\", 6, 80]], "10.0.0.10"]))
+        #expect(CanonicalJSON.parse(hostile) != nil)
     }
 
     @Test func aThousandForwardsStayTwoRules() throws {

@@ -69,6 +69,9 @@ public final class NftablesDriver: @unchecked Sendable {
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
                 table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string,
                                            expression: rule["expr"]?.canonicalText ?? "[]"))
+            } else if let kind = item.objectKeys?.first, !["table", "metainfo"].contains(kind) {
+                // Anything else in mooring's table is drift: kept visible, never skipped.
+                table.others.append("\(kind) \(item[kind]?["name"]?.string ?? item[kind]?.canonicalText ?? "")")
             }
         }
         return table
@@ -109,14 +112,24 @@ public final class NftablesDriver: @unchecked Sendable {
                                                             "prio": chain.priority, "policy": chain.policy])]])
         }
         for map in table.maps {
-            let elements = map.elements.compactMap(CanonicalJSON.parse)
+            // Every element and expression must reach libnftables: one that does not parse is an error that names
+            // it, never dropped (a dropped forward would leave apply re-planning it forever).
+            let elements = try map.elements.map { text in
+                guard let element = CanonicalJSON.parse(text) else {
+                    throw NftablesError(message: "map \(map.name): element \(text) is not valid JSON; nothing was changed")
+                }
+                return element
+            }
             var object: [String: Any] = ["name": map.name, "type": map.keyType.count == 1 ? map.keyType[0] as Any : map.keyType,
                                          "map": map.dataType, "flags": map.flags]
             if !elements.isEmpty { object["elem"] = elements }
             commands.append(["add": ["map": Self.inTable(object)]])
         }
         for rule in table.rules {
-            var object: [String: Any] = ["chain": rule.chain, "expr": CanonicalJSON.parse(rule.expression) ?? []]
+            guard let expression = CanonicalJSON.parse(rule.expression) else {
+                throw NftablesError(message: "chain \(rule.chain): rule \(rule.expression) is not valid JSON; nothing was changed")
+            }
+            var object: [String: Any] = ["chain": rule.chain, "expr": expression]
             if let comment = rule.comment { object["comment"] = comment }
             commands.append(["add": ["rule": Self.inTable(object)]])
         }

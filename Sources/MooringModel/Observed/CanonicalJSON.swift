@@ -45,6 +45,13 @@ public enum CanonicalJSON {
         }
     }
 
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    public static func quoted(_ string: String) -> String {
+        var out = ""
+        writeString(string, into: &out)
+        return out
+    }
+
     static func writeString(_ string: String, into out: inout String) {
         out += "\""
         for scalar in string.unicodeScalars {

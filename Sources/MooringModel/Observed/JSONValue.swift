@@ -16,6 +16,8 @@ public indirect enum JSONValue: Sendable {
         return pairs.first { $0.key == key }?.value
     }
 
+    /// An object's keys in document order; nil for anything else.
+    public var objectKeys: [String]? { if case .object(let pairs) = self { pairs.map(\.key) } else { nil } }
     public var string: String? { if case .string(let value) = self { value } else { nil } }
     public var int: Int? { if case .number(let text) = self { Int(text) } else { nil } }
     public var array: [JSONValue]? { if case .array(let values) = self { values } else { nil } }

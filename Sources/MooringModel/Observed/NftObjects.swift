@@ -8,11 +8,15 @@ public struct NftTable: Sendable, Codable, Equatable {
     public var chains: [NftChain]
     public var maps: [NftMap]
     public var rules: [NftRule]
+    /// Objects found in the live table that mooring never makes (a set, a counter, a flowtable someone added),
+    /// as `kind name`: never part of a desired table, so any of them is drift, shown and removed on replace.
+    public var others: [String]
 
-    public init(chains: [NftChain] = [], maps: [NftMap] = [], rules: [NftRule] = []) {
+    public init(chains: [NftChain] = [], maps: [NftMap] = [], rules: [NftRule] = [], others: [String] = []) {
         self.chains = chains
         self.maps = maps
         self.rules = rules
+        self.others = others
     }
 
     /// Order-insensitive where nftables is (chains, maps, elements); rules keep their order per chain.
@@ -20,7 +24,8 @@ public struct NftTable: Sendable, Codable, Equatable {
         NftTable(chains: chains.sorted { $0.name < $1.name },
                  maps: maps.map { map in var copy = map; copy.elements.sort(); return copy }.sorted { $0.name < $1.name },
                  rules: chains.sorted { $0.name < $1.name }.flatMap { chain in rules.filter { $0.chain == chain.name } }
-                    + rules.filter { rule in !chains.contains { $0.name == rule.chain } })
+                    + rules.filter { rule in !chains.contains { $0.name == rule.chain } },
+                 others: others.sorted())
     }
 
     public func isEquivalent(to other: NftTable) -> Bool { normalized() == other.normalized() }

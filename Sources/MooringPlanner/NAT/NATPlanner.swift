@@ -88,6 +88,7 @@ struct NATPlanner {
             lines.append("+ chain \(chain.name) (\(chain.type) hook \(chain.hook) priority \(chain.priority) policy \(chain.policy))")
         }
         for chain in have.chains where !wantChains.contains(chain) { lines.append("- chain \(chain.name)") }
+        lines += have.others.map { "- \($0) (mooring does not make it; its table is replaced whole)" }
 
         let haveForwards = haveForwards ?? ForwardListing.lines(have), wantForwards = wantForwards ?? ForwardListing.lines(want)
         lines += difference(wantForwards, minus: haveForwards).map { "+ \($0)" }

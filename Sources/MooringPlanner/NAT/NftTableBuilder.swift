@@ -111,7 +111,7 @@ struct MapSet {
     static func elementText(key: [Any], value: Any) -> String {
         func scalar(_ item: Any) -> String {
             switch item {
-            case let text as String: return "\"" + text + "\""
+            case let text as String: return CanonicalJSON.quoted(text)
             case let number as Int: return String(number)
             case let range as PortRange: return range.isSingle ? String(range.lower) : "{\"range\":[\(range.lower),\(range.upper)]}"
             default: return CanonicalJSON.text(item)

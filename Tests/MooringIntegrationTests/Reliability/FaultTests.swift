@@ -87,6 +87,26 @@ struct FaultTests {
         harness.tearDown()
     }
 
+    /// A map element or rule that is not valid JSON is an error naming it, and the live table stays as it
+    /// was: never a table applied without it (which made apply re-plan the missing forward forever).
+    @Test func anElementThatDoesNotParseIsAnErrorNotADrop() throws {
+        let ns = try TestNamespace("mf")
+        let drivers = try HostDrivers(netns: ns.name)
+        let good = NftMap(name: "fwd4_keep", keyType: ["inet_proto", "inet_service"], dataType: "ipv4_addr", flags: ["interval"],
+                          elements: [#"[{"concat":[6,80]},"10.0.0.10"]"#])
+        try drivers.applyOther(.replaceNftTable(NftTable(maps: [good])))
+        let before = try ns.exec("nft", "-j", "list", "table", "inet", "mooring").stdout
+        var broken = good
+        broken.elements.append(#"[{"concat":[6,81]},"10.0.0.11"#)
+        do {
+            try drivers.applyOther(.replaceNftTable(NftTable(maps: [broken])))
+            Issue.record("a table with an unparsable element was applied")
+        } catch {
+            #expect("\(error)".contains("fwd4_keep") && "\(error)".contains("10.0.0.11"), "the error names the element: \(error)")
+        }
+        #expect(try ns.exec("nft", "-j", "list", "table", "inet", "mooring").stdout == before)
+    }
+
     @Test func libnftablesErrorsCarryItsOwnText() throws {
         let ns = try TestNamespace("mf")
         let drivers = try HostDrivers(netns: ns.name)
