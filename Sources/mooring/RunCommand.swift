@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MooringDrivers
 import MooringEngine
+import MooringPlanner
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,17 @@ struct RunCommand: ParsableCommand {
     @Option(help: "How long to gather a burst of events into one reconcile.")
     var debounce = DurationArgument(seconds: 0.02)
 
+    @Option(help: "How long the manifests must be quiet, with no file half-written, before they are read.")
+    var settle = DurationArgument(seconds: 1)
+
+    @Option(help: ArgumentHelp("The largest share (percent) of owned objects one manifest edit may delete before it is held back as suspicious; 100 turns the guard off.",
+                               discussion: "Deleting 5 objects or fewer is never held back. Confirm a held-back removal with `mooring apply`."))
+    var maxDrop: Double = 10
+
+    func validate() throws {
+        guard (0...100).contains(maxDrop) else { throw ValidationError("--max-drop is a percentage, 0 to 100") }
+    }
+
     func run() throws {
         // Before any thread exists, so every thread leaves SIGTERM to the loop's signalfd.
         StopSignals.block()
@@ -33,7 +45,9 @@ struct RunCommand: ParsableCommand {
             logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")
             let loop = WatchLoop(reconciler: reconciler,
                                  settings: WatchLoop.Settings(debounce: debounce.seconds, resync: resync.seconds,
-                                                              lockTimeout: mutation.lockTimeout, allowEmpty: mutation.allowEmpty),
+                                                              lockTimeout: mutation.lockTimeout, allowEmpty: mutation.allowEmpty,
+                                                              settle: settle.seconds,
+                                                              dropLimit: maxDrop >= 100 ? nil : SuddenDropGuard.Limit(percent: maxDrop)),
                                  logger: logger)
             try loop.run()
             return 0

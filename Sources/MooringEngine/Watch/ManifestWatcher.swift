@@ -2,12 +2,19 @@ import Foundation
 
 /// inotify on a manifest directory tree: files written, moved in or out (a `git pull` renames), deleted,
 /// directories created. The loop polls `fd` and calls `drain()`.
+///
+/// It also knows which manifests are being written right now (modified, not yet closed): the loop reads
+/// the manifests only when none is, and the tree has been quiet for a while (`WatchLoop.Settings.settle`).
 final class ManifestWatcher {
     let fd: Int32
     private let root: String
     private var watched: [Int32: String] = [:]
+    /// Manifests modified and not closed since: a writer is in the middle of them.
+    private(set) var beingWritten: Set<String> = []
+    /// When the last manifest event arrived.
+    private(set) var lastEvent: Date?
 
-    static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB
+    static let mask = UInt32(IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_ATTRIB
         | IN_DELETE_SELF | IN_MOVE_SELF)
 
     init(directory: String) throws {
@@ -49,6 +56,7 @@ final class ManifestWatcher {
             if got <= 0 { break }
             var offset = 0
             while offset + 16 <= got {
+                let descriptor = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset, as: Int32.self) }
                 let mask = buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 4, as: UInt32.self) }
                 let length = Int(buffer.withUnsafeBytes { $0.load(fromByteOffset: offset + 12, as: UInt32.self) })
                 let name = String(decoding: buffer[(offset + 16)..<min(got, offset + 16 + length)].prefix { $0 != 0 }, as: UTF8.self)
@@ -57,11 +65,16 @@ final class ManifestWatcher {
                     relevant = true
                 } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") || name.isEmpty {
                     relevant = true
+                    let path = (watched[descriptor] ?? "?") + "/" + name
+                    if mask & UInt32(IN_MODIFY) != 0 { beingWritten.insert(path) }
+                    // Closed, or gone: no writer is in the middle of it any more.
+                    if mask & UInt32(IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM) != 0 { beingWritten.remove(path) }
                 }
                 offset += 16 + length
             }
         }
         if rescan { addTree(root) }
+        if relevant { lastEvent = Date() }
         return relevant
     }
 }

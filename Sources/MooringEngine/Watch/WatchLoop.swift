@@ -6,9 +6,13 @@ import MooringPlanner
 
 /// `mooring run`: converge at start, then repair drift as it happens.
 ///
-/// Netlink link and address notifications and inotify events on the manifests are debounced into one
-/// reconcile; a full resync runs every `resync` to catch what no event reports (nftables, units). The loop
-/// takes the shared lock for each reconcile only, so a timer's `apply` can run in between.
+/// Netlink link and address notifications are debounced into one reconcile; a full resync runs every
+/// `resync` to catch what no event reports (nftables, units). The loop takes the shared lock for each
+/// reconcile only, so a timer's `apply` can run in between.
+///
+/// Manifests are read only once they are stable: no manifest is in the middle of being written and the
+/// tree has been quiet for `settle`. An edit that would still delete a large share of what mooring owns is
+/// held back as suspicious (`SuddenDropGuard`) while the last accepted manifests keep being enforced.
 public final class WatchLoop {
     public struct Settings: Sendable {
         public var debounce: TimeInterval = 0.02
@@ -16,20 +20,31 @@ public final class WatchLoop {
         public var lockTimeout: TimeInterval = 60
         /// Whether a round may delete everything mooring owns (`--allow-empty`); see `TeardownGuard`.
         public var allowEmpty = false
+        /// How long the manifest tree must be quiet (and no manifest open with unflushed writes) before it is read.
+        public var settle: TimeInterval = 1
+        /// How much one manifest edit may delete before it is held back; nil: any amount.
+        public var dropLimit: SuddenDropGuard.Limit? = SuddenDropGuard.Limit()
 
         public init(debounce: TimeInterval = 0.02, resync: TimeInterval = 300, lockTimeout: TimeInterval = 60,
-                    allowEmpty: Bool = false) {
+                    allowEmpty: Bool = false, settle: TimeInterval = 1,
+                    dropLimit: SuddenDropGuard.Limit? = SuddenDropGuard.Limit()) {
             self.debounce = debounce
             self.resync = resync
             self.lockTimeout = lockTimeout
             self.allowEmpty = allowEmpty
+            self.settle = settle
+            self.dropLimit = dropLimit
         }
     }
 
     private let reconciler: Reconciler
     private let settings: Settings
     private let logger: Logger
+    /// The manifests being enforced: the last set that validated and was not held back.
     private var lastGood: DesiredState?
+    /// A newer valid set held back as a suspicious drop; looked at again every round, accepted once applying
+    /// it no longer deletes that much (the operator confirmed it with `mooring apply`).
+    private var heldBack: DesiredState?
     private var reconciles = 0
 
     public init(reconciler: Reconciler, settings: Settings, logger: Logger) {
@@ -52,11 +67,17 @@ public final class WatchLoop {
         var nextResync = Date().addingTimeInterval(settings.resync)
         var due: Date?
         var reasons: Set<String> = []
-        var manifestsChanged = false
+        var manifestsPending = false
+        var waitingFor: Set<String> = []
 
         while true {
             let now = Date()
-            let deadlines = [due, nextResync, nextWatchdog].compactMap { $0 }
+            // Pending manifests are read once the tree is quiet and nobody is half-way through writing one.
+            var manifestsSettle: Date?
+            if manifestsPending, watcher.beingWritten.isEmpty, let last = watcher.lastEvent {
+                manifestsSettle = last.addingTimeInterval(settings.settle)
+            }
+            let deadlines = [due, nextResync, nextWatchdog, manifestsSettle].compactMap { $0 }
             let wait = max(0, deadlines.map { $0.timeIntervalSince(now) }.min() ?? 1)
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: monitor.fd, events: Int16(POLLIN), revents: 0),
@@ -72,9 +93,19 @@ public final class WatchLoop {
                 due = due ?? Date().addingTimeInterval(settings.debounce)
             }
             if fds[2].revents != 0, watcher.drain() {
+                manifestsPending = true
+                if !watcher.beingWritten.isEmpty, watcher.beingWritten != waitingFor {
+                    let files = watcher.beingWritten.sorted().joined(separator: ", ")
+                    logger.info("manifests changed; waiting until \(files) \(watcher.beingWritten.count == 1 ? "is" : "are") closed before reading them")
+                }
+                waitingFor = watcher.beingWritten
+            }
+            var readManifests = false
+            if manifestsPending, watcher.beingWritten.isEmpty, let last = watcher.lastEvent,
+               Date() >= last.addingTimeInterval(settings.settle) {
                 reasons.insert("manifests changed")
-                manifestsChanged = true
-                due = due ?? Date().addingTimeInterval(settings.debounce)
+                readManifests = true
+                due = due ?? Date()
             }
             if let next = nextWatchdog, Date() >= next {
                 ServiceNotifier.notify("WATCHDOG=1")
@@ -86,12 +117,35 @@ public final class WatchLoop {
                 nextResync = Date().addingTimeInterval(settings.resync)
             }
             if let deadline = due, Date() >= deadline {
-                reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: manifestsChanged, monitor: monitor)
+                reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: readManifests, monitor: monitor)
                 due = nil
                 reasons.removeAll()
-                manifestsChanged = false
+                if readManifests { manifestsPending = false }
             }
         }
+    }
+
+    /// Accepts a newly read manifest set unless applying it would delete a suspicious share of what mooring
+    /// owns; then it is held back (and reported once) and the last accepted set stays in force.
+    private func consider(_ candidate: DesiredState) throws {
+        if let limit = settings.dropLimit {
+            let (plan, observed) = try reconciler.plan(candidate)
+            if let drop = SuddenDropGuard.suspiciousDrop(plan, observed: observed, limit: limit) {
+                if heldBack != candidate {
+                    let message = "holding back the manifest change: \(drop), more than one edit may delete without confirmation "
+                        + "(--max-drop \(limit.percent.formatted())%). A manifest caught half-written reads like this; write manifests "
+                        + "by atomic rename. If the removal is intended, run `mooring apply` once (or restart this service); "
+                        + "until then the previous manifests stay in force"
+                    logger.error("\(message)")
+                    ServiceNotifier.notify("STATUS=manifest change held back: \(drop)")
+                }
+                heldBack = candidate
+                return
+            }
+        }
+        if heldBack != nil { logger.info("the held-back manifest change is accepted: it no longer deletes more than allowed") }
+        lastGood = candidate
+        heldBack = nil
     }
 
     /// One round: validate (keeping the last good manifests when an edit is bad), then plan, apply and verify
@@ -100,10 +154,13 @@ public final class WatchLoop {
     func reconcile(reason: String, manifestsChanged: Bool, monitor: NetlinkMonitor) {
         let started = Date()
         reconciles += 1
+        var candidate = heldBack
         if manifestsChanged || lastGood == nil {
             do {
                 let loaded = try reconciler.load()
-                lastGood = loaded.desired
+                candidate = loaded.desired
+                heldBack = nil
+                if lastGood == nil { lastGood = loaded.desired }
                 for warning in loaded.warnings { logger.warning("\(warning)") }
             } catch let invalid as InvalidManifests {
                 for diagnostic in invalid.diagnostics where diagnostic.severity == .error { logger.error("\(diagnostic)") }
@@ -116,11 +173,13 @@ public final class WatchLoop {
                 if lastGood == nil { return }
             }
         }
-        guard let desired = lastGood else { return }
+        guard lastGood != nil else { return }
         let lock = reconciler.lock()
         do {
             try lock.acquire(timeout: settings.lockTimeout)
             defer { lock.release() }
+            if let candidate, candidate != lastGood { try consider(candidate) }
+            guard let desired = lastGood else { return }
             var applied = 0
             var remaining = Plan()
             for _ in 0..<3 {
