@@ -14,7 +14,6 @@ let package = Package(
         .library(name: "MooringModel", targets: ["MooringModel"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
@@ -24,14 +23,15 @@ let package = Package(
                        providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .systemLibrary(name: "CNftables", path: "Sources/CNftables", pkgConfig: "libnftables",
                        providers: [.apt(["libnftables-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CSystemd", path: "Sources/CSystemd", pkgConfig: "libsystemd",
                        providers: [.apt(["libsystemd-dev"])]),
         // Reads the manifests' commit without running git: no hooks, fsmonitor or filter drivers (see GitInfo).
         .systemLibrary(name: "CGit2", path: "Sources/CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
 
         // Pure core: manifests -> DesiredState, and the value types drivers fill in (ObservedState).
-        // MooringModel composes documents from the libyaml (CYaml) that Yams builds; see YAMLComposer.
-        .target(name: "MooringModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // MooringModel composes documents from libyaml's events itself; see YAMLComposer.
+        .target(name: "MooringModel", dependencies: ["CYAML"]),
         // Pure core: DesiredState + ObservedState -> Plan, and the plan's renderers.
         .target(name: "MooringPlanner", dependencies: ["MooringModel"]),
         // Thin drivers: observe and execute against the kernel, nftables and systemd.

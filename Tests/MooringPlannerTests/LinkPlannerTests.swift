@@ -136,6 +136,23 @@ struct LinkPlannerTests {
         #expect(!plan.isInSync)
     }
 
+    /// A bridge may sit at its declared MTU only because it followed its ports there (the kernel lets an
+    /// unpinned bridge do that): when the plan takes those ports away, the MTU is pinned, or it would fall back
+    /// (found by the randomized ownership test, seed 826192522, cycle 25).
+    @Test func aBridgeWhosePortsLeaveHasItsMTUPinned() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0", mtu: 9000)
+        links.add("vm-a-eth0", Fixture.tap, owner: "MicroVM/a/eth0", master: "br0", mtu: 9000)
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", mtu: 9000)])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.changes.map(\.operation).contains(.pinBridgeMTU(link: "br0", mtu: 9000)), "\(plan.summaries)")
+        #expect(plan.summaries.contains("bridge br0: pin mtu 9000"))
+        // Nothing leaves: nothing to do.
+        let kept = Planner(desired: DesiredState(bridges: [Fixture.bridge("br0", mtu: 9000)], microVMs: [Fixture.tapVM("a", bridge: "br0")]),
+                           observed: links.state).plan()
+        #expect(!kept.changes.contains { $0.summary.contains("pin mtu") }, "\(kept.summaries)")
+    }
+
     /// A conflict holds back its own manifest and what is built on it, nothing else.
     @Test func aConflictHoldsOnlyWhatItConcerns() {
         var links = Fixture.Links()

@@ -64,6 +64,12 @@ enum LinkRequests {
         return builder.request
     }
 
+    /// Two RTM_SETLINKs that leave `mtu` marked as set by the user (Action.pinBridgeMTU): through a neighbouring
+    /// value first, since setting the MTU a link already has is a no-op in the kernel.
+    static func pinnedMTU(name: String? = nil, index: Int32 = 0, mtu: Int) -> [NetlinkRequest] {
+        [set(name: name, index: index, mtu: mtu > 68 ? mtu - 1 : mtu + 1), set(name: name, index: index, mtu: mtu)]
+    }
+
     static func delete(name: String) -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(RTM_DELLINK))
         builder.header(ifinfo())

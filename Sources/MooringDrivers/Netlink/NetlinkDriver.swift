@@ -82,7 +82,7 @@ public final class NetlinkDriver: @unchecked Sendable {
             // value pins the declared MTU.
             let pin: (Int32) -> [NetlinkRequest] = { index in
                 guard let mtu else { return [] }
-                return [LinkRequests.set(index: index, mtu: mtu > 68 ? mtu - 1 : mtu + 1), LinkRequests.set(index: index, mtu: mtu)]
+                return LinkRequests.pinnedMTU(index: index, mtu: mtu)
             }
             try createMarked(name, alias: alias, mtu: nil, position, operation, &batch, alloc: { rtnl_link_alloc() },
                              then: pin) { link in _ = rtnl_link_set_type(link, "bridge") }
@@ -138,6 +138,8 @@ public final class NetlinkDriver: @unchecked Sendable {
             batch.add([LinkRequests.set(name: link, master: masterIndex)], for: position, operation)
         case let .setMTU(link, mtu):
             batch.add([LinkRequests.set(name: link, mtu: mtu)], for: position, operation)
+        case let .pinBridgeMTU(link, mtu):
+            batch.add(LinkRequests.pinnedMTU(name: link, mtu: mtu), for: position, operation)
         case let .setMAC(link, mac):
             batch.add([LinkRequests.set(name: link, mac: mac)], for: position, operation)
         case let .setUp(link):

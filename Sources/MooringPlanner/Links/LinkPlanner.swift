@@ -228,6 +228,16 @@ struct LinkPlanner {
 
     // MARK: Update in place
 
+    /// The bridge's current ports this plan deletes or moves to another master, for humans; nil when none.
+    private func portsLeaving(_ bridge: ObservedLink) -> String? {
+        let wantedMasters = Dictionary(LinkSpec.all(in: desired).map { ($0.name, $0.master) }, uniquingKeysWith: { first, _ in first })
+        let leaving = observed.links.filter { $0.masterIndex == bridge.index }.map(\.name).filter { port in
+            guard let wanted = wantedMasters[port] else { return byName[port]?.isOwnedByMooring == true }  // stale: deleted
+            return wanted != bridge.name
+        }
+        return leaving.isEmpty ? nil : leaving.sorted().joined(separator: ", ")
+    }
+
     private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
         let kind = spec.kind.name
         func update(_ what: String, _ operation: Action, before: String?, after: String?, reason: String) -> Change {
@@ -239,8 +249,15 @@ struct LinkPlanner {
             changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias), before: link.alias,
                                   after: spec.alias, reason: "the link's owner changed"))
         }
+        if let mtu = spec.mtu, link.mtu == mtu, spec.kind == .bridge, let leaving = portsLeaving(link) {
+            // The bridge may be at its MTU only by following its ports (it was created without one); when they
+            // leave it would fall back. Pinning costs two setlinks; without it the next apply finds it changed.
+            changes.append(update("pin mtu \(mtu)", .pinBridgeMTU(link: spec.name, mtu: mtu), before: "mtu \(mtu)",
+                                  after: "mtu \(mtu), pinned", reason: "\(leaving) leave\(leaving.contains(",") ? "" : "s") the bridge"))
+        }
         if let mtu = spec.mtu, link.mtu != mtu {
-            changes.append(update("set mtu \(mtu)", .setMTU(link: spec.name, mtu: mtu), before: "mtu \(link.mtu)",
+            let operation: Action = spec.kind == .bridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
+            changes.append(update("set mtu \(mtu)", operation, before: "mtu \(link.mtu)",
                                   after: "mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
         }
         if let mac = spec.mac, link.mac != mac {

@@ -14,6 +14,10 @@ public enum Action: Sendable, Codable, Equatable {
     case createVlan(name: String, alias: String, parent: String, id: Int, master: String?, mtu: Int?)
     case setMaster(link: String, master: String?)
     case setMTU(link: String, mtu: Int)
+    /// Sets a bridge's MTU so that it stays: the driver steps through a neighbouring value first, because the
+    /// kernel lets a bridge follow its ports' MTUs unless its own was *changed* by a user, and setting the
+    /// value it already has (a bridge that followed its ports there) changes nothing and pins nothing.
+    case pinBridgeMTU(link: String, mtu: Int)
     case setMAC(link: String, mac: MACAddress)
     case setUp(link: String)
     case setAlias(link: String, alias: String)
@@ -37,7 +41,7 @@ public enum Action: Sendable, Codable, Equatable {
              let .createVxlan(name, _, _, _, _, _, _, _, _, _), let .createVlan(name, _, _, _, _, _),
              let .deleteLink(name):
             return name
-        case let .setMaster(link, _), let .setMTU(link, _), let .setMAC(link, _), let .setUp(link),
+        case let .setMaster(link, _), let .setMTU(link, _), let .pinBridgeMTU(link, _), let .setMAC(link, _), let .setUp(link),
              let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
             return link
         case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:

@@ -11,6 +11,7 @@ public enum ActionText {
         case let .createVlan(name, _, parent, id, _, _): return "create vlan \(name) (\(parent) id \(id))"
         case let .setMaster(link, master): return master.map { "enslave \(link) to \($0)" } ?? "release \(link) from its bridge"
         case let .setMTU(link, mtu): return "set mtu \(mtu) on \(link)"
+        case let .pinBridgeMTU(link, mtu): return "pin mtu \(mtu) on bridge \(link)"
         case let .setMAC(link, mac): return "set mac \(mac) on \(link)"
         case let .setUp(link): return "set \(link) up"
         case let .setAlias(link, alias): return "mark \(link) as \(alias)"
