@@ -32,28 +32,33 @@ let package = Package(
         // Pure core: manifests -> DesiredState, and the value types drivers fill in (ObservedState).
         // MooringModel composes documents from libyaml's events itself; see YAMLComposer.
         .target(name: "MooringModel", dependencies: ["CYAML"]),
-        // Pure core: DesiredState + ObservedState -> Plan, and the plan's renderers.
-        .target(name: "MooringPlanner", dependencies: ["MooringModel"]),
-        // Thin drivers: observe and execute against the kernel, nftables and systemd.
+        // The plan as data: changes, the actions drivers execute (unit specs, nftables tables), execution order.
+        // The planner makes it, the drivers execute it, the reports render it; none of them needs another.
+        .target(name: "MooringPlan", dependencies: ["MooringModel"]),
+        // Pure core: DesiredState + ObservedState -> Plan.
+        .target(name: "MooringPlanner", dependencies: ["MooringModel", "MooringPlan"]),
+        // The plan for people and machines: text, JSON, status.
+        .target(name: "MooringReports", dependencies: ["MooringModel", "MooringPlan"]),
+        // Thin drivers: observe and execute against the kernel, nftables and systemd. They read plans, never make them.
         .target(name: "MooringDrivers", dependencies: [
-            "MooringModel", "MooringPlanner", "CNetlink", "CNftables", "CSystemd",
+            "MooringModel", "MooringPlan", "CNetlink", "CNftables", "CSystemd",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testHooks),
         // Orchestration: observe -> plan -> apply -> verify, locking, git metadata, the watch loop.
         .target(name: "MooringEngine", dependencies: [
-            "MooringModel", "MooringPlanner", "MooringDrivers", "CGit2",
+            "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "CGit2",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testHooks),
         .executableTarget(name: "mooring", dependencies: [
-            "MooringModel", "MooringPlanner", "MooringDrivers", "MooringEngine",
+            "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "MooringModelTests", dependencies: ["MooringModel"], exclude: ["Fixtures"]),
-        .testTarget(name: "MooringPlannerTests", dependencies: ["MooringModel", "MooringPlanner"]),
+        .testTarget(name: "MooringPlannerTests", dependencies: ["MooringModel", "MooringPlan", "MooringPlanner", "MooringReports"]),
         .testTarget(name: "MooringIntegrationTests", dependencies: [
-            "MooringModel", "MooringPlanner", "MooringDrivers", "MooringEngine",
+            "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
         ]),
     ]
 )

@@ -1,6 +1,6 @@
 import Foundation
 import MooringModel
-import MooringPlanner
+import MooringPlan
 import Synchronization
 
 /// The drivers for one target (the host, or one network namespace), created and used on its namespace thread.

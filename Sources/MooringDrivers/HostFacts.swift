@@ -1,6 +1,6 @@
 import Foundation
 import MooringModel
-import MooringPlanner
+import MooringPlan
 
 /// Facts about the host the planner needs for MicroVMs: programs, files, KVM.
 public enum HostFacts {
@@ -10,7 +10,7 @@ public enum HostFacts {
     public static func executables() -> [String: String] {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         var found: [String: String] = [:]
-        for program in [VMMKind.qemuMicrovm, .cloudHypervisor, .firecracker].compactMap(VMMCommand.program(for:)) {
+        for program in VMMKind.allCases.compactMap(\.program) {
             for directory in path + searchPath {
                 let candidate = directory + "/" + program
                 if access(candidate, X_OK) == 0 {

@@ -1,12 +1,13 @@
 import Foundation
 import MooringDrivers
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Synchronization
 
-/// Walks a plan's changes in order and hands them to the drivers, runs of link actions at once.
-/// nftables and sysctl changes depend on no link (rules match interface names as strings), so they run on
-/// their own threads alongside the links. Stops at the first failure; what was done stays done, and the next
+/// Walks a plan's changes in order and hands them to the drivers, runs of link actions at once. Changes whose
+/// phase runs alongside the links (`Phase.runsAlongsideLinks`: nftables and sysctls) run on a thread of their own. Stops at the first failure; what was done stays done, and the next
 /// run picks up from there.
 public struct Executor {
     public let drivers: HostDrivers
@@ -47,7 +48,7 @@ public struct Executor {
             progress(position, change)
             Self.reached(position + 1)
         }
-        let independent = changes.indices.filter { Self.isIndependent(changes[$0].operation) }
+        let independent = changes.indices.filter { changes[$0].phase.runsAlongsideLinks }
         let sideline = runAlongside(independent.map { ($0, changes[$0]) }, done: done)
         do {
             try executeInOrder(changes, done: done, finish: finish)
@@ -65,7 +66,7 @@ public struct Executor {
                                 finish: (Int, Change) -> Void) throws {
         var position = 0
         while position < changes.count {
-            if Self.isIndependent(changes[position].operation) {
+            if changes[position].phase.runsAlongsideLinks {
                 position += 1
                 continue
             }
@@ -128,13 +129,6 @@ public struct Executor {
             }
             finish(position, change)
             position += 1
-        }
-    }
-
-    static func isIndependent(_ action: Action) -> Bool {
-        switch action {
-        case .replaceNftTable, .deleteNftTable, .setSysctl: return true
-        default: return false
         }
     }
 

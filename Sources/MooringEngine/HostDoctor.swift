@@ -1,7 +1,9 @@
 import Foundation
 import MooringDrivers
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// `mooring doctor`: what on this host would fight mooring or stop it, each with how to fix it.
 public struct HostDoctor {
@@ -94,7 +96,7 @@ public struct HostDoctor {
             add(.ok, "kvm", "/dev/kvm is usable")
         }
         let executables = HostFacts.executables()
-        let wanted = Set((desired?.microVMs ?? []).compactMap { VMMCommand.program(for: $0.vmm) })
+        let wanted = Set((desired?.microVMs ?? []).compactMap(\.vmm.program))
         for program in ["qemu-system-x86_64", "cloud-hypervisor", "firecracker"] {
             if let path = executables[program] {
                 add(.ok, "vmm", "\(program) is \(path)")

@@ -1,7 +1,9 @@
 import Foundation
 import MooringDrivers
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// What to reconcile: which manifests, on which host, in which namespace.
 public struct ReconcileTarget: Sendable {

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// desired + observed -> ordered changes. Pure: no I/O, the same inputs always give the same plan.
 public struct Planner {

@@ -4,7 +4,9 @@ import Logging
 import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

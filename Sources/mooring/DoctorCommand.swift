@@ -3,7 +3,9 @@ import Foundation
 import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,7 +3,9 @@ import Foundation
 import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// Turns failures into the messages and exit codes every command shares.
 enum Reporting {

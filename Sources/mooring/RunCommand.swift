@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import MooringDrivers
 import MooringEngine
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import MooringDrivers
 import MooringEngine
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

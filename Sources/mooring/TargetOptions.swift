@@ -3,7 +3,9 @@ import Foundation
 import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// Options every command that looks at a host shares.
 struct TargetOptions: ParsableArguments {

@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 @Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))

@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// Real MicroVMs (QEMU microvm under TCG, the test bed's guest) as transient units of the test bed's systemd

@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// Real traffic through mooring's NAT: a client namespace outside, the host namespace running mooring, and a

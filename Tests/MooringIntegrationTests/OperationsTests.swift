@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import MooringEngine
 import Testing
 

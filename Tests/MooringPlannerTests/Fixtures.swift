@@ -1,5 +1,7 @@
 import MooringModel
+import MooringPlan
 @testable import MooringPlanner
+import MooringReports
 
 /// Hand-built desired and observed states: the planner is pure, so its tests need no kernel.
 enum Fixture {

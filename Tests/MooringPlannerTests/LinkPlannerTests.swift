@@ -1,5 +1,7 @@
 import MooringModel
+import MooringPlan
 @testable import MooringPlanner
+import MooringReports
 import Testing
 
 struct LinkPlannerTests {

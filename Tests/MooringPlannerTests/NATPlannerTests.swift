@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 @testable import MooringPlanner
+import MooringReports
 import Testing
 
 struct NATPlannerTests {

@@ -1,7 +1,7 @@
 import CNetlink
 import Foundation
 import MooringModel
-import MooringPlanner
+import MooringPlan
 
 /// Observes links and addresses (one dump each) and executes link operations in batches.
 /// Must be used on one thread (a `NamespaceThread` for `--netns`): its sockets belong to that thread's namespace.

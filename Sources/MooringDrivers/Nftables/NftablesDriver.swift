@@ -1,7 +1,7 @@
 import CNftables
 import Foundation
 import MooringModel
-import MooringPlanner
+import MooringPlan
 
 /// Reads and replaces mooring's one table, `inet mooring`, through libnftables' JSON API.
 /// No other table is ever listed, changed or flushed. Confined to its namespace thread.

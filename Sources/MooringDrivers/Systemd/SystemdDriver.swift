@@ -1,7 +1,7 @@
 import CSystemd
 import Foundation
 import MooringModel
-import MooringPlanner
+import MooringPlan
 
 /// MicroVM units over sd-bus: list, start (transient), watch, stop. No systemctl or systemd-run.
 public final class SystemdDriver: @unchecked Sendable {
@@ -128,8 +128,6 @@ public final class SystemdDriver: @unchecked Sendable {
         try call.append("fail")
         try call.container(BusType.array, "(sv)") {
             try call.property("Description", "s") { try call.append(spec.description) }
-            // `exec`: the start job is done only once the VMM binary was executed.
-            try call.property("Type", "s") { try call.append("exec") }
             try call.property("ExecStart", "a(sasb)") {
                 try call.container(BusType.array, "(sasb)") {
                     try call.container(BusType.structure, "sasb") {
@@ -139,17 +137,17 @@ public final class SystemdDriver: @unchecked Sendable {
                     }
                 }
             }
-            try call.property("Restart", "s") { try call.append("on-failure") }
-            try call.property("RestartUSec", "t") { try call.append(UInt64(1_000_000)) }
-            try call.property("KillMode", "s") { try call.append("mixed") }
-            // A failed unit stays loaded (until the next start resets it), so plan and status can say it failed
-            // and why; a stopped one is collected.
-            try call.property("CollectMode", "s") { try call.append("inactive") }
-            try call.property("Slice", "s") { try call.append("mooring.slice") }
+            for property in spec.properties {
+                switch property {
+                case let .string(name, value): try call.property(name, "s") { try call.append(value) }
+                case let .strings(name, values): try call.property(name, "as") { try call.append(strings: values) }
+                case let .uint64(name, value): try call.property(name, "t") { try call.append(value) }
+                case let .bool(name, value): try call.property(name, "b") { try call.append(value) }
+                }
+            }
             try call.property("Environment", "as") { try call.append(strings: spec.environment) }
             try call.property("StandardOutputFileToAppend", "s") { try call.append(spec.logFile) }
             try call.property("StandardErrorFileToAppend", "s") { try call.append(spec.logFile) }
-            try call.property("TimeoutStopUSec", "t") { try call.append(UInt64(15_000_000)) }
             if let netns = spec.networkNamespacePath {
                 try call.property("NetworkNamespacePath", "s") { try call.append(netns) }
             }

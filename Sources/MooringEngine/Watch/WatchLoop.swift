@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import MooringDrivers
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// `mooring run`: converge at start, then repair drift as it happens.
 ///

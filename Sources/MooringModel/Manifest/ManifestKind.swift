@@ -18,6 +18,16 @@ public enum VMMKind: String, CaseIterable, Sendable, Codable {
     case cloudHypervisor = "cloud-hypervisor"
     case firecracker
     case none
+
+    /// The executable that runs it, looked up on PATH; nil for `none`.
+    public var program: String? {
+        switch self {
+        case .qemuMicrovm: return "qemu-system-x86_64"
+        case .cloudHypervisor: return "cloud-hypervisor"
+        case .firecracker: return "firecracker"
+        case .none: return nil
+        }
+    }
 }
 
 public enum Accelerator: String, CaseIterable, Sendable, Codable {

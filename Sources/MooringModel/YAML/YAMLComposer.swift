@@ -14,6 +14,10 @@ final class YAMLComposer {
     private let text: String
     /// Anchors stay defined for the rest of the stream, as YAML (and Yams) have it.
     private var anchors: [String: Node] = [:]
+    /// Collections nest at most this deep. Composing recurses once per level, and libyaml 0.2.5 (Debian's) has
+    /// no nesting limit of its own: `[[[[...` a hundred thousand deep would overflow the stack. Manifests nest
+    /// a handful of levels.
+    static let maxNesting = 256
 
     init(text: String) throws(YAMLSyntaxError) {
         self.text = text
@@ -46,7 +50,7 @@ final class YAMLComposer {
         // DOCUMENT-START, then the root node, then DOCUMENT-END.
         var rootEvent = yaml_event_t()
         try next(&rootEvent)
-        let root = try node(from: &rootEvent)
+        let root = try node(from: &rootEvent, depth: 0)
         var end = yaml_event_t()
         try next(&end)
         yaml_event_delete(&end)
@@ -58,9 +62,12 @@ final class YAMLComposer {
     }
 
     /// Composes the node `event` starts, consuming (and freeing) `event` and every event of the node.
-    private func node(from event: inout yaml_event_t) throws(YAMLSyntaxError) -> Node {
+    private func node(from event: inout yaml_event_t, depth: Int) throws(YAMLSyntaxError) -> Node {
         defer { yaml_event_delete(&event) }
         let mark = Mark(line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+        if depth >= Self.maxNesting, event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT {
+            throw .located(problem: "collections nest deeper than \(Self.maxNesting) levels", mark: mark, context: nil)
+        }
         switch event.type {
         case YAML_ALIAS_EVENT:
             let name = String(cString: event.data.alias.anchor)
@@ -81,7 +88,7 @@ final class YAMLComposer {
                 var child = yaml_event_t()
                 try next(&child)
                 if child.type == YAML_SEQUENCE_END_EVENT { yaml_event_delete(&child); break }
-                elements.append(try node(from: &child))
+                elements.append(try node(from: &child, depth: depth + 1))
             }
             let node = Node.sequence(elements, mark)
             register(anchor, node)
@@ -93,10 +100,10 @@ final class YAMLComposer {
                 var keyEvent = yaml_event_t()
                 try next(&keyEvent)
                 if keyEvent.type == YAML_MAPPING_END_EVENT { yaml_event_delete(&keyEvent); break }
-                let key = try node(from: &keyEvent)
+                let key = try node(from: &keyEvent, depth: depth + 1)
                 var valueEvent = yaml_event_t()
                 try next(&valueEvent)
-                pairs.append((key, try node(from: &valueEvent)))
+                pairs.append((key, try node(from: &valueEvent, depth: depth + 1)))
             }
             try Self.checkDuplicates(pairs)
             let node = Node.mapping(pairs, mark)

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Diffs the links and addresses mooring should own against the kernel's, field by field.
 struct LinkPlanner {
@@ -65,7 +66,7 @@ struct LinkPlanner {
         }
     }
 
-    private func deletePhase(_ kind: ObservedLinkKind) -> Int {
+    private func deletePhase(_ kind: ObservedLinkKind) -> Phase {
         switch kind {
         case .tun, .macvtap: return Phase.deleteMicroVMDevices
         case .bridge: return Phase.deleteBridges
@@ -228,14 +229,23 @@ struct LinkPlanner {
 
     // MARK: Update in place
 
-    /// The bridge's current ports this plan deletes or moves to another master, for humans; nil when none.
-    private func portsLeaving(_ bridge: ObservedLink) -> String? {
+    /// The bridge's current ports this plan deletes or moves to another master, for humans, when an unpinned
+    /// bridge would then follow the ports that stay to another MTU than `declaredMTU`; nil otherwise.
+    private func portsLeaving(_ bridge: ObservedLink, declaredMTU: Int) -> String? {
         let wantedMasters = Dictionary(LinkSpec.all(in: desired).map { ($0.name, $0.master) }, uniquingKeysWith: { first, _ in first })
-        let leaving = observed.links.filter { $0.masterIndex == bridge.index }.map(\.name).filter { port in
-            guard let wanted = wantedMasters[port] else { return byName[port]?.isOwnedByMooring == true }  // stale: deleted
+        let ports = observed.links.filter { $0.masterIndex == bridge.index }
+        let leaving = ports.filter { port in
+            guard let wanted = wantedMasters[port.name] else { return port.isOwnedByMooring }  // stale: deleted
             return wanted != bridge.name
         }
-        return leaving.isEmpty ? nil : leaving.sorted().joined(separator: ", ")
+        guard !leaving.isEmpty else { return nil }
+        // The kernel's rule for a bridge that follows its ports: the smallest port MTU, 1500 without ports.
+        // Ports joining in this plan take the declared MTU, so they never lower it.
+        let staying = ports.filter { port in !leaving.contains { $0.name == port.name } }.map(\.mtu)
+        let joining = wantedMasters.contains { $0.value == bridge.name && !ports.map(\.name).contains($0.key) }
+        let followed = (staying + (joining ? [declaredMTU] : [])).min() ?? 1500
+        guard followed != declaredMTU else { return nil }
+        return leaving.map(\.name).sorted().joined(separator: ", ")
     }
 
     private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
@@ -249,9 +259,10 @@ struct LinkPlanner {
             changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias), before: link.alias,
                                   after: spec.alias, reason: "the link's owner changed"))
         }
-        if let mtu = spec.mtu, link.mtu == mtu, spec.kind == .bridge, let leaving = portsLeaving(link) {
+        if let mtu = spec.mtu, link.mtu == mtu, spec.kind == .bridge, let leaving = portsLeaving(link, declaredMTU: mtu) {
             // The bridge may be at its MTU only by following its ports (it was created without one); when they
-            // leave it would fall back. Pinning costs two setlinks; without it the next apply finds it changed.
+            // leave it would fall to what the rest give. Whether it is pinned cannot be read back from the kernel,
+            // so it is pinned again; without it the next apply could find it changed.
             changes.append(update("pin mtu \(mtu)", .pinBridgeMTU(link: spec.name, mtu: mtu), before: "mtu \(mtu)",
                                   after: "mtu \(mtu), pinned", reason: "\(leaving) leave\(leaving.contains(",") ? "" : "s") the bridge"))
         }

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// A link mooring should own, derived from the desired state: the unit the link planner compares.
 struct LinkSpec: Equatable {
@@ -37,7 +38,7 @@ struct LinkSpec: Equatable {
 
     var alias: String { DeviceNaming.alias(owner) }
 
-    var phase: Int {
+    var phase: Phase {
         switch kind {
         case .bridge: return Phase.createBridges
         case .vxlan, .vlan: return Phase.bridgePorts

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Where the plan applies, beyond the desired and observed state.
 public struct PlanTarget: Sendable, Codable, Equatable {
@@ -108,7 +109,7 @@ struct UnitPlanner {
     private func checkFiles(_ vm: DesiredMicroVM, _ conflicts: inout [Conflict]) -> Bool {
         var ok = true
         let resource = "unit/\(SystemdNames.unitName(forMicroVM: vm.name))"
-        if let program = VMMCommand.program(for: vm.vmm), observed.capabilities.executables[program] == nil {
+        if let program = vm.vmm.program, observed.capabilities.executables[program] == nil {
             let package = vm.vmm == .qemuMicrovm ? " (apt install qemu-system-x86)" : ""
             conflicts.append(Conflict(resource: resource, group: vm.origin.subject, message: "\(program) is not installed (not found on PATH)",
                                       fix: "install it\(package), or set vmm: none"))

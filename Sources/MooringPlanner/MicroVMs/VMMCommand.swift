@@ -1,5 +1,6 @@
 import Foundation
 import MooringModel
+import MooringPlan
 
 /// What the VMM command lines depend on besides the manifest: found on the host by the drivers.
 public struct VMMEnvironment: Sendable, Codable, Equatable {
@@ -36,15 +37,6 @@ public struct VMMEnvironment: Sendable, Codable, Equatable {
 
 /// Builds a MicroVM's unit: the VMM argv (qemu microvm, cloud-hypervisor or firecracker) and its files. Pure.
 public enum VMMCommand {
-    public static func program(for vmm: VMMKind) -> String? {
-        switch vmm {
-        case .qemuMicrovm: return "qemu-system-x86_64"
-        case .cloudHypervisor: return "cloud-hypervisor"
-        case .firecracker: return "firecracker"
-        case .none: return nil
-        }
-    }
-
     /// The kernel command line: a serial console, no reboot loops, the TSC frequency under TCG, the manifest's
     /// arguments, and `ip=` per interface with an address (the standard form; kernels with IP_PNP use the first).
     public static func kernelCommandLine(_ vm: DesiredMicroVM, in environment: VMMEnvironment) -> String {
@@ -75,7 +67,7 @@ public enum VMMCommand {
 
     /// The unit for `vm`, or nil for `vmm: none` (another tool runs the VMM).
     public static func unit(for vm: DesiredMicroVM, in environment: VMMEnvironment) -> UnitSpec? {
-        guard let program = program(for: vm.vmm) else { return nil }
+        guard let program = vm.vmm.program else { return nil }
         let executable = environment.executables[program] ?? "/usr/bin/\(program)"
         let runDirectory = "\(environment.runRoot)/vms/\(vm.name)"
         // macvtap devices reach the VMM as file descriptors 3, 4, ... opened by `mooring exec-vm`.
@@ -107,15 +99,30 @@ public enum VMMCommand {
         var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
                             description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv, environment: [],
                             networkNamespacePath: netnsPath, runDirectory: runDirectory, logFile: runDirectory + "/vmm.log",
-                            files: files, specHash: "")
+                            files: files, properties: unitPolicy, specHash: "")
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
         return spec
     }
 
+    /// How systemd runs every VMM. `Type=exec`: the start job is done only once the VMM binary was executed.
+    /// A failed VMM restarts after a second; `KillMode=mixed` sends SIGTERM to the VMM only, then SIGKILL to
+    /// what is left. A failed unit stays loaded until the next start resets it (`CollectMode=inactive`), so
+    /// plan and status can say it failed and why; a stopped one is collected.
+    static let unitPolicy: [UnitProperty] = [
+        .string(name: "Type", value: "exec"),
+        .string(name: "Restart", value: "on-failure"),
+        .uint64(name: "RestartUSec", value: 1_000_000),
+        .string(name: "KillMode", value: "mixed"),
+        .string(name: "CollectMode", value: "inactive"),
+        .string(name: "Slice", value: "mooring.slice"),
+        .uint64(name: "TimeoutStopUSec", value: 15_000_000),
+    ]
+
     static func hash(_ spec: UnitSpec) -> String {
         var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
         for file in spec.files { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
+        text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
         return StableHash.hex(text)
     }
 

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Reads the forwards back out of a table's maps, one readable line each, for rule-level plan details.
 enum ForwardListing {

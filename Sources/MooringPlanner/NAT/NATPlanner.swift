@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Diffs the `inet mooring` table and the forwarding sysctls against what the NAT manifests imply.
 /// Other tables are never looked at: the driver lists only mooring's own.

@@ -1,5 +1,6 @@
 import Foundation
 import MooringModel
+import MooringPlan
 
 /// nftables JSON expressions in exactly the form libnftables lists them back, so a built rule and an
 /// observed one compare equal as canonical JSON.

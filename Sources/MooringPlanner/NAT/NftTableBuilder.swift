@@ -1,5 +1,6 @@
 import Foundation
 import MooringModel
+import MooringPlan
 
 /// Builds the `inet mooring` table the NAT manifests imply. Pure; deterministic for equal inputs.
 ///

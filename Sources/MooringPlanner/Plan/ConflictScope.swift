@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Which changes a conflict holds back. One MicroVM with a renamed kernel, or one bridge whose name is taken
 /// by a host interface, must not stop mooring from repairing everything else; but nothing that depends on

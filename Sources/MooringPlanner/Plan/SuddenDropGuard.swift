@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// In watch mode, a manifest edit that would delete a large share of what mooring owns is held back as
 /// suspicious. A file caught half-written (`cat a > f; cat b >> f`, an editor saving in two writes, a cut in

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// Deleting everything mooring owns is never a side effect. An empty manifest directory, a fleet repository
 /// where no document selects this host, or a manifest file swapped for something that reads as empty all look

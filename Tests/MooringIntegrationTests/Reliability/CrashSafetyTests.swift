@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// Kill -9 `mooring apply` at every point of a large apply (and of a large teardown); the next apply must

@@ -2,7 +2,9 @@ import Foundation
 import MooringDrivers
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// Faults from the kernel and systemd: each gives a clear error naming the resource, and leaves a state the

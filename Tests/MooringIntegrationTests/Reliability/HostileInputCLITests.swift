@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// Hostile manifest directories through the real binary: each must exit 1 with an error naming the file,

@@ -1,6 +1,8 @@
 import Foundation
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 import Testing
 
 /// A namespace full of things mooring does not own survives many randomized apply, drift and destroy cycles

@@ -1,7 +1,9 @@
 import Foundation
 import MooringEngine
 import MooringModel
+import MooringPlan
 import MooringPlanner
+import MooringReports
 
 /// A namespace plus a manifest directory, with mooring's pipeline run in-process against them.
 final class Harness: @unchecked Sendable {

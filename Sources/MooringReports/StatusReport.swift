@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// What mooring owns on the host right now and whether each object matches the manifests.
 public struct StatusReport: Sendable, Codable, Equatable {

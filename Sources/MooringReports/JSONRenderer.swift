@@ -1,5 +1,6 @@
 import Foundation
 import MooringModel
+import MooringPlan
 
 /// The plan for machines: a stable document described in docs/drift-report.md.
 public struct PlanReport: Sendable, Codable, Equatable {

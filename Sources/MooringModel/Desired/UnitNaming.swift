@@ -1,38 +1,3 @@
-import MooringModel
-
-/// A MicroVM's transient systemd unit, fully described: what `apply` asks systemd to start.
-public struct UnitSpec: Sendable, Codable, Equatable {
-    public var name: String
-    public var microVM: String
-    public var description: String
-    /// The command line; argv[0] is an absolute path. Passed to systemd as an argv array, never a shell string.
-    public var argv: [String]
-    /// Includes `MOORING_SPEC_HASH=<hash>`.
-    public var environment: [String]
-    /// `/run/netns/NAME` when mooring targets a network namespace.
-    public var networkNamespacePath: String?
-    /// `/run/mooring/vms/<vm>`: the serial console, the VMM's output, sockets and configs.
-    public var runDirectory: String
-    /// The VMM's stdout and stderr, appended to across starts.
-    public var logFile: String
-    /// Files to write before starting (firecracker's JSON config).
-    public var files: [UnitFile]
-    /// A hash of everything above but the hash itself: a different hash means a restart.
-    public var specHash: String
-
-    public var consoleFile: String { runDirectory + "/console.log" }
-}
-
-public struct UnitFile: Sendable, Codable, Equatable {
-    public var path: String
-    public var contents: String
-
-    public init(path: String, contents: String) {
-        self.path = path
-        self.contents = contents
-    }
-}
-
 /// systemd's unit-name escaping (`systemd-escape`): `web-1` -> `web\x2d1`.
 public enum SystemdNames {
     public static let unitPrefix = "mooring-vm-"

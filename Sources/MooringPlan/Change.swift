@@ -23,10 +23,10 @@ public struct Change: Sendable, Codable, Equatable {
     public var details: [String]
     public var operation: Action
     /// Execution order: lower phases run first (deletes, masters, ports, children, addresses, ...).
-    public var phase: Int
+    public var phase: Phase
 
     public init(resource: String, group: String, action: Verb, summary: String, reason: String, before: String? = nil,
-                after: String? = nil, disruptive: Bool = false, details: [String] = [], operation: Action, phase: Int) {
+                after: String? = nil, disruptive: Bool = false, details: [String] = [], operation: Action, phase: Phase) {
         self.resource = resource
         self.group = group
         self.action = action

@@ -1,4 +1,5 @@
 import MooringModel
+import MooringPlan
 
 /// The plan for people: grouped by manifest, one line per change, a summary line at the end.
 public struct TextRenderer {

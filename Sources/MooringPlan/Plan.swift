@@ -27,6 +27,14 @@ public struct Plan: Sendable, Codable, Equatable {
     /// Counts by resource, so a replaced link (a delete and a create) counts once.
     public struct Summary: Sendable, Codable, Equatable {
         public var create = 0, update = 0, replace = 0, delete = 0, disruptive = 0
+
+        public init(create: Int = 0, update: Int = 0, replace: Int = 0, delete: Int = 0, disruptive: Int = 0) {
+            self.create = create
+            self.update = update
+            self.replace = replace
+            self.delete = delete
+            self.disruptive = disruptive
+        }
     }
 
     public var summary: Summary {

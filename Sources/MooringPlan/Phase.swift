@@ -1,0 +1,27 @@
+/// Execution order of a plan, and which changes may run at the same time: the one place that decides both.
+/// Lower phases run first; within a phase, changes keep the planner's order. Raw values leave gaps for new phases
+/// and are what the plan's JSON shows.
+public enum Phase: Int, Sendable, Codable, Comparable, CaseIterable {
+    /// A MicroVM stops before its devices go away.
+    case stopUnits = 5
+    /// Deleting MicroVM devices before the bridges they hang off, and recreated links before their new selves.
+    case deleteMicroVMDevices = 10
+    case deletePorts = 11
+    case deleteBridges = 12
+    case createBridges = 20
+    case updateBridges = 25
+    case hostPorts = 30
+    case bridgePorts = 40
+    case microVMDevices = 50
+    case removeAddresses = 60
+    case addAddresses = 61
+    case sysctls = 70
+    case nftables = 80
+    case startUnits = 95
+
+    public static func < (left: Phase, right: Phase) -> Bool { left.rawValue < right.rawValue }
+
+    /// Changes of this phase run on a thread of their own, alongside the link changes: nftables rules and
+    /// sysctls name interfaces as strings and need no link to exist. Everything else runs in plan order.
+    public var runsAlongsideLinks: Bool { self == .sysctls || self == .nftables }
+}
