@@ -110,17 +110,14 @@ struct MicroVMPlannerTests {
         #expect(unit.argv == ["/usr/bin/firecracker", "--api-sock", "/run/mooring/vms/web-1/firecracker.sock",
                               "--config-file", "/run/mooring/vms/web-1/firecracker.json"])
         let file = try #require(unit.files.first)
-        let config = try #require(CanonicalJSON.parse(file.contents) as? [String: Any])
-        let boot = try #require(config["boot-source"] as? [String: Any])
-        #expect(boot["kernel_image_path"] as? String == "/k/vmlinux")
-        #expect(boot["initrd_path"] as? String == "/k/initrd")
-        let machine = try #require(config["machine-config"] as? [String: Any])
-        #expect(machine["vcpu_count"] as? Int == 2 && machine["mem_size_mib"] as? Int == 256)
-        let nics = try #require(config["network-interfaces"] as? [[String: Any]])
-        #expect(nics.first?["host_dev_name"] as? String == "vm-web-1-eth0")
-        #expect(nics.first?["guest_mac"] as? String == "02:00:00:00:00:01")
-        let drives = try #require(config["drives"] as? [[String: Any]])
-        #expect(drives.first?["is_read_only"] as? Bool == true)
+        let config = try #require(JSONValue.parse(file.contents))
+        #expect(config["boot-source"]?["kernel_image_path"]?.string == "/k/vmlinux")
+        #expect(config["boot-source"]?["initrd_path"]?.string == "/k/initrd")
+        #expect(config["machine-config"]?["vcpu_count"]?.int == 2 && config["machine-config"]?["mem_size_mib"]?.int == 256)
+        let nic = config["network-interfaces"]?.array?.first
+        #expect(nic?["host_dev_name"]?.string == "vm-web-1-eth0")
+        #expect(nic?["guest_mac"]?.string == "02:00:00:00:00:01")
+        #expect(config["drives"]?.array?.first?["is_read_only"]?.bool == true)
     }
 
     @Test func vmmNoneHasNoUnit() {

@@ -62,13 +62,17 @@ public final class NftablesDriver: @unchecked Sendable {
             if let chain = item["chain"].flatMap(Self.chain) {
                 table.chains.append(chain)
             } else if let map = item["map"], let name = map["name"]?.string {
+                var elements: [NftMapElement] = []
+                for entry in map["elem"]?.array ?? [] {
+                    // An entry that is not a [key, value] pair is drift that says what it is, never skipped.
+                    if let element = NftMapElement(json: entry) { elements.append(element) }
+                    else { table.others.append("element \(entry.canonicalText) of map \(name)") }
+                }
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
-                                         flags: Self.strings(map["flags"]),
-                                         elements: (map["elem"]?.array ?? []).map(\.canonicalText).sorted()))
+                                         flags: Self.strings(map["flags"]), elements: elements))
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
-                table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string,
-                                           expression: rule["expr"]?.canonicalText ?? "[]"))
+                table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: rule["expr"] ?? []))
             } else if let kind = item.objectKeys?.first, !["table", "metainfo"].contains(kind) {
                 // Anything else in mooring's table is drift: kept visible, never skipped.
                 table.others.append("\(kind) \(item[kind]?["name"]?.string ?? item[kind]?.canonicalText ?? "")")
@@ -104,50 +108,46 @@ public final class NftablesDriver: @unchecked Sendable {
 
     /// Replaces the whole table in one transaction: a packet sees the old table or the new one, never a mix.
     /// The leading `add table` makes the `delete` valid when the table does not exist yet.
+    /// The table is values throughout (rules, elements: `JSONValue`), serialised once here: nothing can be
+    /// unparsable on the way, and nothing is dropped.
     public func replace(with table: NftTable) throws {
         var commands = Self.tableCommands()
         commands.append(["add": ["table": Self.tableObject]])
         for chain in table.chains {
-            commands.append(["add": ["chain": Self.inTable(["name": chain.name, "type": chain.type, "hook": chain.hook,
-                                                            "prio": chain.priority, "policy": chain.policy])]])
+            commands.append(["add": ["chain": Self.inTable(["name": .string(chain.name), "type": .string(chain.type),
+                                                            "hook": .string(chain.hook), "prio": JSONValue(chain.priority),
+                                                            "policy": .string(chain.policy)])]])
         }
         for map in table.maps {
-            // Every element and expression must reach libnftables: one that does not parse is an error that names
-            // it, never dropped (a dropped forward would leave apply re-planning it forever).
-            let elements = try map.elements.map { text in
-                guard let element = CanonicalJSON.parse(text) else {
-                    throw NftablesError(message: "map \(map.name): element \(text) is not valid JSON; nothing was changed")
-                }
-                return element
-            }
-            var object: [String: Any] = ["name": map.name, "type": map.keyType.count == 1 ? map.keyType[0] as Any : map.keyType,
-                                         "map": map.dataType, "flags": map.flags]
-            if !elements.isEmpty { object["elem"] = elements }
-            commands.append(["add": ["map": Self.inTable(object)]])
+            var object: [(key: String, value: JSONValue)] = [
+                ("name", .string(map.name)),
+                ("type", map.keyType.count == 1 ? .string(map.keyType[0]) : .array(map.keyType.map(JSONValue.string))),
+                ("map", .string(map.dataType)), ("flags", .array(map.flags.map(JSONValue.string))),
+            ]
+            if !map.elements.isEmpty { object.append(("elem", .array(map.elements.map(\.json)))) }
+            commands.append(["add": ["map": Self.inTable(.object(object))]])
         }
         for rule in table.rules {
-            guard let expression = CanonicalJSON.parse(rule.expression) else {
-                throw NftablesError(message: "chain \(rule.chain): rule \(rule.expression) is not valid JSON; nothing was changed")
-            }
-            var object: [String: Any] = ["chain": rule.chain, "expr": expression]
-            if let comment = rule.comment { object["comment"] = comment }
-            commands.append(["add": ["rule": Self.inTable(object)]])
+            var object: [(key: String, value: JSONValue)] = [("chain", .string(rule.chain)), ("expr", rule.expression)]
+            if let comment = rule.comment { object.append(("comment", .string(comment))) }
+            commands.append(["add": ["rule": Self.inTable(.object(object))]])
         }
-        _ = try run(CanonicalJSON.text(["nftables": commands]))
+        _ = try run((["nftables": .array(commands)] as JSONValue).canonicalText)
     }
 
     public func delete() throws {
-        _ = try run(CanonicalJSON.text(["nftables": Self.tableCommands()]))
+        _ = try run((["nftables": .array(Self.tableCommands())] as JSONValue).canonicalText)
     }
 
-    private static var tableObject: [String: Any] { ["family": NftTable.family, "name": NftTable.name] }
+    private static var tableObject: JSONValue { ["family": .string(NftTable.family), "name": .string(NftTable.name)] }
 
-    private static func tableCommands() -> [[String: Any]] {
+    private static func tableCommands() -> [JSONValue] {
         [["add": ["table": tableObject]], ["delete": ["table": tableObject]]]
     }
 
-    private static func inTable(_ object: [String: Any]) -> [String: Any] {
-        object.merging(["family": NftTable.family, "table": NftTable.name]) { mine, _ in mine }
+    private static func inTable(_ object: JSONValue) -> JSONValue {
+        guard case .object(let pairs) = object else { return object }
+        return .object(pairs + [("family", .string(NftTable.family)), ("table", .string(NftTable.name))])
     }
 }
 

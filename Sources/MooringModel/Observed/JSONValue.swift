@@ -1,15 +1,24 @@
-/// A parsed JSON document for reading libnftables listings. Hand-written because JSONSerialization boxed
-/// every value of a 1000-forward listing into Foundation objects and each read cast them back, which made
-/// the listing cost more than the netlink dumps of the same host.
-public indirect enum JSONValue: Sendable {
+/// The one JSON value type mooring reads and writes: libnftables listings and the tables mooring sends it,
+/// the plan and status reports, saved plans. Built from literals (`["meta": ["key": "l4proto"]]`), written
+/// canonically (keys sorted, no spaces: equal values, equal text) or pretty-printed for people.
+///
+/// Hand-written because JSONSerialization boxed every value of a 1000-forward listing into Foundation objects
+/// and each read cast them back, which made the listing cost more than the netlink dumps of the same host.
+public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     /// The number's own text: canonical output must not turn 10000 into 10000.0.
     case number(String)
     case bool(Bool)
     case null
     case array([JSONValue])
-    /// Keys in document order; `canonicalText` sorts them.
+    /// Keys in document order; `canonicalText` sorts them, and equality ignores their order.
     case object([(key: String, value: JSONValue)])
+
+    public init(_ number: Int) { self = .number(String(number)) }
+    public init(_ number: UInt64) { self = .number(String(number)) }
+    /// `.null` for nil: reports spell out every field, set or not.
+    public init(_ text: String?) { self = text.map(JSONValue.string) ?? .null }
+    public init(_ number: Int?) { self = number.map { JSONValue.number(String($0)) } ?? .null }
 
     public subscript(key: String) -> JSONValue? {
         guard case .object(let pairs) = self else { return nil }
@@ -20,40 +29,108 @@ public indirect enum JSONValue: Sendable {
     public var objectKeys: [String]? { if case .object(let pairs) = self { pairs.map(\.key) } else { nil } }
     public var string: String? { if case .string(let value) = self { value } else { nil } }
     public var int: Int? { if case .number(let text) = self { Int(text) } else { nil } }
+    public var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
     public var array: [JSONValue]? { if case .array(let values) = self { values } else { nil } }
+    public var isNull: Bool { if case .null = self { true } else { false } }
 
-    /// The same text `CanonicalJSON.text` writes for the equivalent Foundation value: keys sorted, no spaces.
+    public var description: String { canonicalText }
+
+    public static func == (left: JSONValue, right: JSONValue) -> Bool {
+        switch (left, right) {
+        case let (.string(a), .string(b)): return a == b
+        case let (.number(a), .number(b)): return a == b || Self.numberText(a) == Self.numberText(b)
+        case let (.bool(a), .bool(b)): return a == b
+        case (.null, .null): return true
+        case let (.array(a), .array(b)): return a == b
+        case let (.object(a), .object(b)):
+            guard a.count == b.count else { return false }
+            let sortedA = a.sorted { $0.key < $1.key }, sortedB = b.sorted { $0.key < $1.key }
+            return zip(sortedA, sortedB).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(canonicalText) }
+
+    /// Keys sorted, no whitespace: one text per value.
     public var canonicalText: String {
         var out = ""
-        write(into: &out)
+        out.reserveCapacity(64)
+        write(into: &out, indent: nil, level: 0)
         return out
     }
 
-    private func write(into out: inout String) {
+    /// Keys sorted, two spaces per level, for reports people read.
+    public var prettyText: String {
+        var out = ""
+        write(into: &out, indent: "  ", level: 0)
+        return out
+    }
+
+    private func write(into out: inout String, indent: String?, level: Int) {
+        func newline(_ level: Int) {
+            guard let indent else { return }
+            out += "\n" + String(repeating: indent, count: level)
+        }
         switch self {
-        case .string(let value): CanonicalJSON.writeString(value, into: &out)
-        case .number(let text):
-            // JSONSerialization read integers as Int and everything else as Double; keep that spelling.
-            if Int(text) != nil { out += text } else { out += Double(text).map { "\($0)" } ?? text }
+        case .string(let value): Self.writeString(value, into: &out)
+        case .number(let text): out += Self.numberText(text)
         case .bool(let value): out += value ? "true" : "false"
         case .null: out += "null"
         case .array(let values):
             out += "["
             for (index, value) in values.enumerated() {
                 if index > 0 { out += "," }
-                value.write(into: &out)
+                newline(level + 1)
+                value.write(into: &out, indent: indent, level: level + 1)
             }
+            if !values.isEmpty { newline(level) }
             out += "]"
         case .object(let pairs):
             out += "{"
             for (index, pair) in pairs.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out += "," }
-                CanonicalJSON.writeString(pair.key, into: &out)
-                out += ":"
-                pair.value.write(into: &out)
+                newline(level + 1)
+                Self.writeString(pair.key, into: &out)
+                out += indent == nil ? ":" : ": "
+                pair.value.write(into: &out, indent: indent, level: level + 1)
             }
+            if !pairs.isEmpty { newline(level) }
             out += "}"
         }
+    }
+
+    /// Integers as written, anything else as Swift spells the Double (how JSONSerialization read them).
+    private static func numberText(_ text: String) -> String {
+        Int(text) != nil ? text : Double(text).map { "\($0)" } ?? text
+    }
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    public static func quoted(_ string: String) -> String {
+        var out = ""
+        writeString(string, into: &out)
+        return out
+    }
+
+    static func writeString(_ string: String, into out: inout String) {
+        out += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
     }
 
     /// Nil when `text` is not one complete JSON value.
@@ -199,5 +276,32 @@ private struct JSONByteParser {
             position += 1
         }
         return code
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements.map { (key: $0.0, value: $0.1) }) }
+}
+
+/// Codable through the value's own text, so types holding JSON (nftables rules) keep their Codable
+/// conformance for fingerprints.
+extension JSONValue: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = JSONValue.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not one JSON value: \(text.prefix(80))")
+        }
+        self = value
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(canonicalText)
     }
 }

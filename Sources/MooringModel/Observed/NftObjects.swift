@@ -22,7 +22,8 @@ public struct NftTable: Sendable, Codable, Equatable {
     /// Order-insensitive where nftables is (chains, maps, elements); rules keep their order per chain.
     public func normalized() -> NftTable {
         NftTable(chains: chains.sorted { $0.name < $1.name },
-                 maps: maps.map { map in var copy = map; copy.elements.sort(); return copy }.sorted { $0.name < $1.name },
+                 maps: maps.map { map in var copy = map; copy.elements.sort { $0.sortKey < $1.sortKey }; return copy }
+                    .sorted { $0.name < $1.name },
                  rules: chains.sorted { $0.name < $1.name }.flatMap { chain in rules.filter { $0.chain == chain.name } }
                     + rules.filter { rule in !chains.contains { $0.name == rule.chain } },
                  others: others.sorted())
@@ -48,7 +49,7 @@ public struct NftChain: Sendable, Codable, Equatable, Hashable {
     }
 }
 
-/// A verdict map of mooring's table; elements are canonical JSON texts `[key, value]`.
+/// A verdict map of mooring's table.
 public struct NftMap: Sendable, Codable, Equatable, Hashable {
     public var name: String
     /// The key type, e.g. `["inet_proto", "inet_service"]`.
@@ -56,10 +57,9 @@ public struct NftMap: Sendable, Codable, Equatable, Hashable {
     /// The data type, e.g. `ipv4_addr . inet_service`.
     public var dataType: String
     public var flags: [String]
-    /// Each element as canonical JSON (`[{"concat":["tcp",80]},{"concat":["10.0.0.10",80]}]`), sorted.
-    public var elements: [String]
+    public var elements: [NftMapElement]
 
-    public init(name: String, keyType: [String], dataType: String, flags: [String], elements: [String]) {
+    public init(name: String, keyType: [String], dataType: String, flags: [String], elements: [NftMapElement]) {
         self.name = name
         self.keyType = keyType
         self.dataType = dataType
@@ -68,13 +68,36 @@ public struct NftMap: Sendable, Codable, Equatable, Hashable {
     }
 }
 
-/// One rule: its chain, its comment, and its expressions as canonical JSON.
+/// One element of a map: the key (`{"concat": ["ext0", 6, 80]}`) and the value (`"10.0.0.10"`), as libnftables'
+/// JSON has them.
+public struct NftMapElement: Sendable, Codable, Equatable, Hashable {
+    public var key: JSONValue
+    public var value: JSONValue
+
+    public init(key: JSONValue, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
+
+    /// `[key, value]`, the form of an `elem` entry.
+    public var json: JSONValue { [key, value] }
+
+    /// Reads an `elem` entry; nil when it is not a `[key, value]` pair (the driver reports it, never drops it).
+    public init?(json: JSONValue) {
+        guard let pair = json.array, pair.count == 2 else { return nil }
+        self.init(key: pair[0], value: pair[1])
+    }
+
+    var sortKey: String { key.canonicalText }
+}
+
+/// One rule: its chain, its comment, and its statements (libnftables' `expr` array).
 public struct NftRule: Sendable, Codable, Equatable, Hashable {
     public var chain: String
     public var comment: String?
-    public var expression: String
+    public var expression: JSONValue
 
-    public init(chain: String, comment: String?, expression: String) {
+    public init(chain: String, comment: String?, expression: JSONValue) {
         self.chain = chain
         self.comment = comment
         self.expression = expression

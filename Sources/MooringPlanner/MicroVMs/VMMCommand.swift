@@ -168,18 +168,22 @@ public enum VMMCommand {
 
     /// Firecracker's `--config-file` JSON (taps only: firecracker cannot use macvtap devices).
     static func firecrackerConfig(_ vm: DesiredMicroVM, environment: VMMEnvironment) -> String {
-        var boot: [String: Any] = ["kernel_image_path": vm.kernel ?? "", "boot_args": kernelCommandLine(vm, in: environment)]
-        if let initrd = vm.initrd { boot["initrd_path"] = initrd }
-        var config: [String: Any] = [
-            "boot-source": boot,
-            "machine-config": ["vcpu_count": vm.vcpu, "mem_size_mib": vm.memoryMb, "smt": false],
-            "network-interfaces": vm.interfaces.map {
-                ["iface_id": $0.guestDeviceName, "guest_mac": $0.mac.description, "host_dev_name": $0.hostDeviceName]
-            },
-        ]
-        config["drives"] = vm.rootVolume.map { volume in
-            [["drive_id": volume.id, "path_on_host": volume.path, "is_root_device": true, "is_read_only": volume.readOnly]]
+        var boot: [(key: String, value: JSONValue)] = [("kernel_image_path", .string(vm.kernel ?? "")),
+                                                         ("boot_args", .string(kernelCommandLine(vm, in: environment)))]
+        if let initrd = vm.initrd { boot.append(("initrd_path", .string(initrd))) }
+        let drives: [JSONValue] = vm.rootVolume.map { volume in
+            [["drive_id": .string(volume.id), "path_on_host": .string(volume.path), "is_root_device": true,
+              "is_read_only": .bool(volume.readOnly)]]
         } ?? []
-        return CanonicalJSON.text(config)
+        let config: JSONValue = [
+            "boot-source": .object(boot),
+            "machine-config": ["vcpu_count": JSONValue(vm.vcpu), "mem_size_mib": JSONValue(vm.memoryMb), "smt": false],
+            "network-interfaces": .array(vm.interfaces.map {
+                ["iface_id": .string($0.guestDeviceName), "guest_mac": .string($0.mac.description),
+                 "host_dev_name": .string($0.hostDeviceName)]
+            }),
+            "drives": .array(drives),
+        ]
+        return config.canonicalText
     }
 }

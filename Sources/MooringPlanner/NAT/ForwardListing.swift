@@ -10,12 +10,17 @@ enum ForwardListing {
             let parts = map.name.split(separator: "_")
             guard parts.count == 2, ["addr", "keep"].contains(parts[1]) else { continue }
             let loopback = parts[0].hasPrefix("lo")
-            let ports = maps["\(parts[0])_port"].map { Dictionary(($0.elements.compactMap(element)), uniquingKeysWith: { a, _ in a }) } ?? [:]
-            for text in map.elements {
-                guard let (key, value) = element(text) else { lines.append("forward \(text)"); continue }
-                guard let described = describe(key: key) else { lines.append("forward \(text)"); continue }
+            let ports = maps["\(parts[0])_port"].map {
+                Dictionary($0.elements.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            } ?? [:]
+            for element in map.elements {
+                // An element mooring would not write is still shown, as libnftables has it.
+                guard let value = text(element.value), let described = describe(key: element.key) else {
+                    lines.append("forward \(element.json.canonicalText)")
+                    continue
+                }
                 var destination = value
-                if parts[1] == "addr", let port = ports[key] {
+                if parts[1] == "addr", let port = ports[element.key].flatMap(text) {
                     destination = value.contains(":") ? "[\(value)]:\(port)" : "\(value):\(port)"
                 }
                 lines.append(line(proto: described.proto, port: described.port, destination: destination,
@@ -49,15 +54,11 @@ enum ForwardListing {
         return lines.sorted()
     }
 
-    /// `[key, value]` as (canonical key text, value text).
-    private static func element(_ text: String) -> (String, String)? {
-        guard let pair = JSONValue.parse(text)?.array, pair.count == 2 else { return nil }
-        guard let value = pair[1].string ?? pair[1].int.map(String.init) else { return nil }
-        return (pair[0].canonicalText, value)
-    }
+    /// A map value (an address or a port) as text.
+    private static func text(_ value: JSONValue) -> String? { value.string ?? value.int.map(String.init) }
 
-    private static func describe(key: String) -> (interface: String?, proto: String, port: String)? {
-        guard let parts = JSONValue.parse(key)?["concat"]?.array, parts.count >= 2 else { return nil }
+    private static func describe(key: JSONValue) -> (interface: String?, proto: String, port: String)? {
+        guard let parts = key["concat"]?.array, parts.count >= 2 else { return nil }
         let interface = parts.count == 3 ? parts[0].string : nil
         let protoPart = parts[parts.count - 2]
         guard let proto = protoPart.int.map(NftExpressions.protocolName) ?? protoPart.string else { return nil }

@@ -1,4 +1,3 @@
-import Foundation
 import MooringModel
 import MooringPlan
 
@@ -65,8 +64,8 @@ public enum NftTableBuilder {
     static func families(_ nat: DesiredNAT) -> [IPAddress.Family] { nat.enableIPv6 ? [.ipv4, .ipv6] : [.ipv4] }
     static func familyName(_ family: IPAddress.Family) -> String { family == .ipv4 ? "ipv4" : "ipv6" }
 
-    static func rule(_ chain: String, _ comment: String, _ expressions: [[String: Any]]) -> NftRule {
-        NftRule(chain: chain, comment: comment, expression: CanonicalJSON.text(expressions))
+    static func rule(_ chain: String, _ comment: String, _ statements: [JSONValue]) -> NftRule {
+        NftRule(chain: chain, comment: comment, expression: .array(statements))
     }
 }
 
@@ -74,7 +73,7 @@ public enum NftTableBuilder {
 struct MapSet {
     enum Scope: String { case inbound = "fwd", loopback = "lo" }
 
-    private var elements: [String: [String]] = [:]
+    private var elements: [String: [NftMapElement]] = [:]
     private var keyTypes: [String: [String]] = [:]
     private var dataTypes: [String: String] = [:]
 
@@ -90,56 +89,42 @@ struct MapSet {
         if forward.loopback { scopes.append(.loopback) }
         for scope in scopes {
             let family = forward.destination.family
-            var key: [Any] = [NftExpressions.protocolNumber(forward.proto), forward.sourcePort]
+            var parts: [JSONValue] = [JSONValue(NftExpressions.protocolNumber(forward.proto)), NftExpressions.port(forward.sourcePort)]
             var keyType = ["inet_proto", "inet_service"]
             if scope == .inbound {
-                key.insert(external, at: 0)
+                parts.insert(.string(external), at: 0)
                 keyType.insert("ifname", at: 0)
             }
+            let key: JSONValue = ["concat": .array(parts)]
             let addressType = family == .ipv4 ? "ipv4_addr" : "ipv6_addr"
+            let address = JSONValue.string(forward.destination.description)
             if let port = forward.destinationPort {
-                insert(Self.name(scope, family, "addr"), keyType, addressType, key: key, value: forward.destination.description)
-                insert(Self.name(scope, family, "port"), keyType, "inet_service", key: key, value: port)
+                insert(Self.name(scope, family, "addr"), keyType, addressType, NftMapElement(key: key, value: address))
+                insert(Self.name(scope, family, "port"), keyType, "inet_service", NftMapElement(key: key, value: JSONValue(port)))
             } else {
-                insert(Self.name(scope, family, "keep"), keyType, addressType, key: key, value: forward.destination.description)
+                insert(Self.name(scope, family, "keep"), keyType, addressType, NftMapElement(key: key, value: address))
             }
         }
     }
 
-    /// A map element's canonical JSON text, written directly: a thousand forwards make two thousand
-    /// elements, and the generic writer was a tenth of a large plan. `elementText` is pinned to
-    /// `CanonicalJSON.text` of the same structure by a unit test.
-    static func elementText(key: [Any], value: Any) -> String {
-        func scalar(_ item: Any) -> String {
-            switch item {
-            case let text as String: return CanonicalJSON.quoted(text)
-            case let number as Int: return String(number)
-            case let range as PortRange: return range.isSingle ? String(range.lower) : "{\"range\":[\(range.lower),\(range.upper)]}"
-            default: return CanonicalJSON.text(item)
-            }
-        }
-        return "[{\"concat\":[" + key.map(scalar).joined(separator: ",") + "]}," + scalar(value) + "]"
-    }
-
-    private mutating func insert(_ map: String, _ keyType: [String], _ dataType: String, key: [Any], value: Any) {
+    private mutating func insert(_ map: String, _ keyType: [String], _ dataType: String, _ element: NftMapElement) {
         keyTypes[map] = keyType
         dataTypes[map] = dataType
-        elements[map, default: []].append(Self.elementText(key: key, value: value))
+        elements[map, default: []].append(element)
     }
 
     var maps: [NftMap] {
         elements.keys.sorted().map { name in
-            NftMap(name: name, keyType: keyTypes[name]!, dataType: dataTypes[name]!, flags: ["interval"],
-                   elements: elements[name]!.sorted())
+            NftMap(name: name, keyType: keyTypes[name]!, dataType: dataTypes[name]!, flags: ["interval"], elements: elements[name]!)
         }
     }
 
     /// One DNAT rule per address family and map pair present.
-    func lookupRules(chain: String, scope: Scope, extraMatch: [String: Any]?) -> [NftRule] {
+    func lookupRules(chain: String, scope: Scope, extraMatch: JSONValue?) -> [NftRule] {
         var rules: [NftRule] = []
         for family in [IPAddress.Family.ipv4, .ipv6] {
             let key = NftExpressions.forwardKey(byInterface: scope == .inbound)
-            var lead: [[String: Any]] = [NftExpressions.nfproto(family)]
+            var lead: [JSONValue] = [NftExpressions.nfproto(family)]
             if let extraMatch { lead.append(extraMatch) }
             lead.append(NftExpressions.l4protoTCPorUDP)
             let name = NftTableBuilder.familyName(family)
