@@ -13,6 +13,10 @@ public struct HostDoctor {
         public var check: String
         public var message: String
         public var fix: String?
+
+        public var json: JSONValue {
+            ["level": .string(level.rawValue), "check": .string(check), "message": .string(message), "fix": JSONValue(fix)]
+        }
     }
 
     public let drivers: HostDrivers

@@ -2,7 +2,7 @@ import MooringModel
 
 /// One idempotent step a driver executes. Plans are lists of these, so they can be printed, saved,
 /// reviewed and executed later exactly as shown.
-public enum Action: Sendable, Codable, Equatable {
+public enum Action: Sendable, Equatable {
     // Links. A create carries the link's whole configuration: the driver sends the create and the
     // settings (alias, master, MTU, up) in one netlink buffer, so a kill never leaves an unmarked link.
     case createBridge(name: String, alias: String, mtu: Int?)
@@ -51,6 +51,32 @@ public enum Action: Sendable, Codable, Equatable {
 }
 
 extension Action {
+    /// The case's name, as the plan's JSON `operation.type` shows it.
+    public var typeName: String {
+        switch self {
+        case .createBridge: return "createBridge"
+        case .createTap: return "createTap"
+        case .createMacvtap: return "createMacvtap"
+        case .createVxlan: return "createVxlan"
+        case .createVlan: return "createVlan"
+        case .setMaster: return "setMaster"
+        case .setMTU: return "setMTU"
+        case .pinBridgeMTU: return "pinBridgeMTU"
+        case .setMAC: return "setMAC"
+        case .setUp: return "setUp"
+        case .setAlias: return "setAlias"
+        case .deleteLink: return "deleteLink"
+        case .addAddress: return "addAddress"
+        case .removeAddress: return "removeAddress"
+        case .replaceNftTable: return "replaceNftTable"
+        case .deleteNftTable: return "deleteNftTable"
+        case .setSysctl: return "setSysctl"
+        case .startUnit: return "startUnit"
+        case .restartUnit: return "restartUnit"
+        case .stopUnit: return "stopUnit"
+        }
+    }
+
     /// Actions the netlink driver executes (batched together).
     public var isLinkAction: Bool { linkName != nil }
 

@@ -1,7 +1,7 @@
 /// Execution order of a plan, and which changes may run at the same time: the one place that decides both.
 /// Lower phases run first; within a phase, changes keep the planner's order. Raw values leave gaps for new phases
 /// and are what the plan's JSON shows.
-public enum Phase: Int, Sendable, Codable, Comparable, CaseIterable {
+public enum Phase: Int, Sendable, Comparable, CaseIterable {
     /// A MicroVM stops before its devices go away.
     case stopUnits = 5
     /// Deleting MicroVM devices before the bridges they hang off, and recreated links before their new selves.

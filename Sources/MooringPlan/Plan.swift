@@ -2,7 +2,7 @@ import MooringModel
 
 /// The difference between the manifests and the host, as a value: rendered as text or JSON by one
 /// walker, executed by another, saved and reviewed in between.
-public struct Plan: Sendable, Codable, Equatable {
+public struct Plan: Sendable, Equatable {
     /// In execution order: what apply runs.
     public var changes: [Change]
     public var conflicts: [Conflict]
@@ -25,7 +25,7 @@ public struct Plan: Sendable, Codable, Equatable {
     public var isInSync: Bool { changes.isEmpty && conflicts.isEmpty && held.isEmpty && unchecked.isEmpty }
 
     /// Counts by resource, so a replaced link (a delete and a create) counts once.
-    public struct Summary: Sendable, Codable, Equatable {
+    public struct Summary: Sendable, Equatable {
         public var create = 0, update = 0, replace = 0, delete = 0, disruptive = 0
 
         public init(create: Int = 0, update: Int = 0, replace: Int = 0, delete: Int = 0, disruptive: Int = 0) {
@@ -38,8 +38,8 @@ public struct Plan: Sendable, Codable, Equatable {
     }
 
     public var summary: Summary {
-        var verbs: [String: Set<Change.Verb>] = [:]
-        var disruptive: Set<String> = []
+        var verbs: [ResourceID: Set<Change.Verb>] = [:]
+        var disruptive: Set<ResourceID> = []
         for change in changes {
             verbs[change.resource, default: []].insert(change.action)
             if change.disruptive { disruptive.insert(change.resource) }

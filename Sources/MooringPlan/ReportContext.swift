@@ -1,5 +1,5 @@
 /// Facts about a run that reports name besides the plan itself.
-public struct ReportContext: Sendable, Codable, Equatable {
+public struct ReportContext: Sendable, Equatable {
     public var manifestDirectory: String
     public var host: String?
     public var netns: String?

@@ -1,7 +1,7 @@
 import MooringModel
 
 /// A MicroVM's transient systemd unit, fully described: what `apply` asks systemd to start.
-public struct UnitSpec: Sendable, Codable, Equatable {
+public struct UnitSpec: Sendable, Equatable {
     public var name: String
     public var microVM: String
     public var description: String
@@ -43,7 +43,7 @@ public struct UnitSpec: Sendable, Codable, Equatable {
 }
 
 /// One property of a transient unit, by its D-Bus name and type (`Restart` "s", `TimeoutStopUSec` "t").
-public enum UnitProperty: Sendable, Codable, Equatable, CustomStringConvertible {
+public enum UnitProperty: Sendable, Equatable, CustomStringConvertible {
     case string(name: String, value: String)
     case strings(name: String, values: [String])
     case uint64(name: String, value: UInt64)
@@ -66,7 +66,7 @@ public enum UnitProperty: Sendable, Codable, Equatable, CustomStringConvertible 
     }
 }
 
-public struct UnitFile: Sendable, Codable, Equatable {
+public struct UnitFile: Sendable, Equatable {
     public var path: String
     public var contents: String
 

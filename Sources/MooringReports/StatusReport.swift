@@ -2,8 +2,8 @@ import MooringModel
 import MooringPlan
 
 /// What mooring owns on the host right now and whether each object matches the manifests.
-public struct StatusReport: Sendable, Codable, Equatable {
-    public struct Row: Sendable, Codable, Equatable {
+public struct StatusReport: Sendable, Equatable {
+    public struct Row: Sendable, Equatable {
         /// `link`, `nftables`, `unit`.
         public var kind: String
         public var name: String
@@ -18,9 +18,9 @@ public struct StatusReport: Sendable, Codable, Equatable {
     public var inSync: Bool
 
     public init(observed: ObservedState, plan: Plan) {
-        var byResource: [String: [Change]] = [:]
+        var byResource: [ResourceID: [Change]] = [:]
         for change in plan.changes { byResource[change.resource, default: []].append(change) }
-        func state(_ resource: String) -> (String, [String]) {
+        func state(_ resource: ResourceID) -> (String, [String]) {
             guard let changes = byResource[resource] else { return ("in sync", []) }
             let verbs = Set(changes.map(\.action))
             let label = verbs.contains(.delete) || verbs.contains(.stop) ? "stale"
@@ -30,7 +30,7 @@ public struct StatusReport: Sendable, Codable, Equatable {
         let linksByIndex = observed.linksByIndex
         var rows: [Row] = []
         for link in observed.links where link.isOwnedByMooring {
-            let (label, changes) = state("link/\(link.name)")
+            let (label, changes) = state(.link(link.name))
             var detail = "\(link.kind.name), \(link.isUp ? "up" : "down")"
             if let master = link.masterIndex.flatMap({ linksByIndex[$0]?.name }) { detail += ", master \(master)" }
             if !link.addresses.isEmpty { detail += ", " + link.addresses.map(\.description).joined(separator: " ") }
@@ -38,27 +38,33 @@ public struct StatusReport: Sendable, Codable, Equatable {
             rows.append(Row(kind: "link", name: link.name, state: label, detail: detail, changes: changes))
         }
         if let table = observed.nftables {
-            let (label, changes) = state("nftables/inet mooring")
+            let (label, changes) = state(.nftTable)
             rows.append(Row(kind: "nftables", name: "inet mooring", state: label,
                             detail: "\(table.rules.count) rules, \(table.maps.reduce(0) { $0 + $1.elements.count }) map elements",
                             changes: changes))
         }
         for unit in observed.units {
-            let (label, changes) = state("unit/\(unit.name)")
+            let (label, changes) = state(.unit(unit.name))
             var detail = "\(unit.activeState)/\(unit.subState)"
             if unit.mainPID != 0 { detail += ", pid \(unit.mainPID)" }
             detail += ", \(unit.restarts) restart\(unit.restarts == 1 ? "" : "s")"
             rows.append(Row(kind: "unit", name: unit.name, state: label, detail: detail, changes: changes))
         }
         // What the manifests want but the host lacks entirely.
-        let present = Set(rows.map { "\($0.kind == "nftables" ? "nftables/inet mooring" : "\($0.kind)/\($0.name)")" })
-        for (resource, changes) in byResource.sorted(by: { $0.key < $1.key }) where !present.contains(resource) {
-            let parts = resource.split(separator: "/", maxSplits: 1).map(String.init)
-            guard parts.count == 2, changes.contains(where: { $0.action == .create || $0.action == .start }) else { continue }
-            rows.append(Row(kind: parts[0], name: parts[1], state: "missing", detail: "", changes: changes.map(\.summary)))
+        let present = Set(rows.map { "\($0.kind)/\($0.name)" })
+        for (resource, changes) in byResource.sorted(by: { $0.key < $1.key }) where !present.contains(resource.description) {
+            guard changes.contains(where: { $0.action == .create || $0.action == .start }) else { continue }
+            rows.append(Row(kind: resource.kind, name: resource.name, state: "missing", detail: "", changes: changes.map(\.summary)))
         }
         self.rows = rows
         inSync = plan.isInSync
+    }
+
+    public var json: JSONValue {
+        ["inSync": .bool(inSync), "rows": .array(rows.map {
+            ["kind": .string($0.kind), "name": .string($0.name), "state": .string($0.state), "detail": .string($0.detail),
+             "changes": .array($0.changes.map(JSONValue.string))]
+        })]
     }
 
     public func text() -> String {

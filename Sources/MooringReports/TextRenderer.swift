@@ -29,15 +29,15 @@ public struct TextRenderer {
 
     /// Lines for the changes, grouped by the manifest they serve, in order of first appearance.
     public func changeLines(_ changes: [Change]) -> [String] {
-        var order: [String] = []
-        var groups: [String: [Change]] = [:]
+        var order: [ChangeGroup] = []
+        var groups: [ChangeGroup: [Change]] = [:]
         for change in changes {
             if groups[change.group] == nil { order.append(change.group) }
             groups[change.group, default: []].append(change)
         }
         var lines: [String] = []
         for group in order {
-            lines.append(paint(group == Change.staleGroup ? "not in the manifests" : group, "1"))
+            lines.append(paint(group == .stale ? "not in the manifests" : group.description, "1"))
             for change in groups[group]! {
                 var line = "  " + paint(Self.sign(change.action), colorCode(change.action)) + " " + change.summary
                 if change.disruptive { line += " " + paint("[disruptive]", "1;31") }

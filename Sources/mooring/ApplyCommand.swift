@@ -61,7 +61,7 @@ struct ApplyCommand: ParsableCommand {
             let elapsed = Int(Date().timeIntervalSince(started) * 1000)
             switch output {
             case .json:
-                print(JSONRenderer.render(ApplyReport(plan: plan, context: context, outcome: outcome)), terminator: "")
+                print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome)), terminator: "")
             case .text:
                 if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
                 if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
@@ -80,12 +80,19 @@ struct ApplyCommand: ParsableCommand {
         }
     }
 
+    /// The JSON document `apply --output json` prints: the plan it executed and what remained after.
+    static func report(plan: Plan, context: ReportContext, outcome: Reconciler.ApplyOutcome) -> JSONValue {
+        ["formatVersion": JSONValue(PlanJSON.formatVersion), "plan": PlanJSON.report(plan, context: context),
+         "applied": JSONValue(outcome.completed), "converged": .bool(outcome.converged),
+         "remaining": PlanJSON.report(outcome.remaining, context: nil)]
+    }
+
     /// The plan to run for `--plan FILE`: the fresh one, when it is exactly the reviewed one; otherwise says
     /// what differs and changes nothing. The file's actions are never executed themselves (SavedPlan).
     private func savedPlan(_ path: String, fresh: Plan, observed: ObservedState, desired: DesiredState) throws -> Plan {
         let data = try TrustedFile.read(path, what: "saved plan")
-        guard let saved = try? JSONDecoder().decode(SavedPlan.self, from: data), saved.formatVersion == SavedPlan.currentFormat else {
-            throw ValidationError("\(path) is not a plan saved by `mooring plan --out` (format \(SavedPlan.currentFormat))")
+        guard let saved = SavedPlan(text: String(decoding: data, as: UTF8.self)) else {
+            throw ValidationError("\(path) is not a plan saved by `mooring plan --out` (format \(SavedPlan.formatVersion))")
         }
         if let reasons = saved.differences(manifests: Fingerprint.desired(desired),
                                            observed: Fingerprint.observed(observed, for: desired), freshPlan: fresh) {
@@ -93,21 +100,5 @@ struct ApplyCommand: ParsableCommand {
             throw ExitCode(MooringExit.error)
         }
         return fresh
-    }
-}
-
-/// The JSON document `apply --output json` prints: the plan it executed and what remained after.
-struct ApplyReport: Codable {
-    var formatVersion = PlanReport.currentFormat
-    var plan: PlanReport
-    var applied: Int?
-    var converged: Bool?
-    var remaining: PlanReport?
-
-    init(plan: Plan, context: ReportContext, outcome: Reconciler.ApplyOutcome?) {
-        self.plan = PlanReport(plan: plan, context: context)
-        applied = outcome?.completed
-        converged = outcome?.converged
-        remaining = outcome.map { PlanReport(plan: $0.remaining, context: nil) }
     }
 }

@@ -38,7 +38,7 @@ struct DoctorCommand: ParsableCommand {
             let findings = HostDoctor(drivers: drivers, desired: desired).run()
             switch output {
             case .json:
-                print(JSONRenderer.render(findings), terminator: "")
+                print(JSONRenderer.render(.array(findings.map(\.json))), terminator: "")
             case .text:
                 let color = Terminal.stdoutIsTerminal
                 for finding in findings {

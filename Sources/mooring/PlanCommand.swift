@@ -32,15 +32,14 @@ struct PlanCommand: ParsableCommand {
             }
             Reporting.warnings(loaded.warnings)
             let context = try pendingContext.wait()
-            let report = PlanReport(plan: plan, context: context)
             switch output {
             case .text: print(TextRenderer(color: Terminal.stdoutIsTerminal).render(plan: plan, context: context), terminator: "")
-            case .json: print(JSONRenderer.render(report), terminator: "")
+            case .json: print(JSONRenderer.render(PlanJSON.report(plan, context: context)), terminator: "")
             }
             if let out {
-                let saved = SavedPlan(report: report, manifestsFingerprint: Fingerprint.desired(loaded.desired),
+                let saved = SavedPlan(plan: plan, context: context, manifestsFingerprint: Fingerprint.desired(loaded.desired),
                                       observedFingerprint: Fingerprint.observed(observed, for: loaded.desired))
-                try JSONRenderer.render(saved).write(toFile: out, atomically: true, encoding: .utf8)
+                try JSONRenderer.render(saved.json).write(toFile: out, atomically: true, encoding: .utf8)
                 if output == .text { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             if !plan.conflicts.isEmpty { return MooringExit.error }

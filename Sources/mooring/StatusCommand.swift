@@ -27,7 +27,7 @@ struct StatusCommand: ParsableCommand {
             case .text:
                 print("Manifests: \(reconciler.context().sourceLine)")
                 print(report.text(), terminator: "")
-            case .json: print(JSONRenderer.render(report), terminator: "")
+            case .json: print(JSONRenderer.render(report.json), terminator: "")
             }
             return report.inSync ? MooringExit.inSync : MooringExit.drift
         }

@@ -86,7 +86,7 @@ struct MicroVMPlannerTests {
         links.add("microvm", .bridge)
         vm.vmm = .none
         let plan = Planner(desired: DesiredState(microVMs: [vm]), observed: links.state).plan()
-        let create = try #require(plan.changes.first { $0.resource == "link/vm-web-1-eth1" })
+        let create = try #require(plan.changes.first { $0.resource == .link("vm-web-1-eth1") })
         guard case let .createMacvtap(_, _, _, mode, mac, _) = create.operation else { Issue.record("\(create)"); return }
         #expect(mode == .passthru && mac == nil)
         #expect(!plan.changes.contains { if case .setMAC = $0.operation { true } else { false } })
@@ -161,7 +161,7 @@ struct MicroVMPlannerTests {
         func plan(_ units: [ObservedUnit]) -> Plan {
             Planner(desired: desired, observed: ObservedState(links: links.links, units: units, capabilities: capabilities)).plan()
         }
-        func unitChanges(_ plan: Plan) -> [String] { plan.changes.filter { $0.resource.hasPrefix("unit/") }.map(\.summary) }
+        func unitChanges(_ plan: Plan) -> [String] { plan.changes.filter { $0.resource.kind == "unit" }.map(\.summary) }
 
         #expect(unitChanges(plan([])) == ["start unit mooring-vm-web\\x2d1.service (qemu-microvm, 2 vcpu, 256 MiB)"])
         let running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
@@ -179,7 +179,7 @@ struct MicroVMPlannerTests {
         capabilities.kvmProblem = "no kvm"
         let missing = plan([])
         #expect(missing.conflicts.map(\.message).contains("MicroVM \"web-1\" spec.kernel /k/vmlinux does not exist"))
-        #expect(missing.conflicts.allSatisfy { $0.group == "MicroVM \"web-1\"" })
+        #expect(missing.conflicts.allSatisfy { $0.group == .manifest(kind: .microVM, name: "web-1") })
         #expect(missing.warnings.first?.contains("asks for KVM, but no kvm") == true)
     }
 }

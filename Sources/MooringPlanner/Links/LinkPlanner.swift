@@ -47,7 +47,7 @@ struct LinkPlanner {
         for spec in specs {
             for address in spec.addresses {
                 guard let holder = holders[address.address], holder != spec.name else { continue }
-                conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
+                conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
                                           message: "address \(address.address) for \(spec.label) is already on \(holder), which mooring does not own",
                                           fix: "remove it there (ip addr del \(address) dev \(holder)) or choose another address"))
             }
@@ -59,10 +59,10 @@ struct LinkPlanner {
     private mutating func deleteStale(keeping wanted: Set<String>) {
         for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
             let reason = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
-            changes.append(Change(resource: "link/\(link.name)", group: Change.staleGroup, action: .delete,
+            changes.append(Change(resource: .link(link.name), group: .stale, action: .delete,
                                   summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
-                                  before: link.owner.map { "owner \($0)" }, operation: .deleteLink(name: link.name),
-                                  phase: deletePhase(link.kind)))
+                                  fields: [FieldChange("owner", before: JSONValue(link.owner), after: .null)],
+                                  operation: .deleteLink(name: link.name), phase: deletePhase(link.kind)))
         }
     }
 
@@ -83,20 +83,20 @@ struct LinkPlanner {
             return
         }
         if !link.isOwnedByMooring {
-            let differences = kindDifferences(spec, link) + settingDifferences(spec, link)
+            let differences = (kindDifferences(spec, link) + settingDifferences(spec, link)).map(\.text)
             if differences.isEmpty { return }  // an unowned link that already matches exactly is used as is
             conflicts.append(Conflict(
-                resource: "link/\(spec.name)", group: spec.group,
+                resource: .link(spec.name), group: spec.group,
                 message: "\(link.kind.name) \(spec.name) exists but mooring does not own it (its alias has no \"\(DeviceNaming.aliasPrefix)\" mark) and it differs from \(spec.label): \(differences.joined(separator: ", "))",
                 fix: "rename or delete it (ip link del \(spec.name)), or, if it is a host interface, list it under a Bridge's spec.ports instead of declaring it"))
             return
         }
         let kindChange = kindDifferences(spec, link)
         if !kindChange.isEmpty {
-            let why = kindChange.joined(separator: ", ")
-            changes.append(Change(resource: "link/\(spec.name)", group: spec.group, action: .replace,
+            let why = kindChange.map(\.text).joined(separator: ", ")
+            changes.append(Change(resource: .link(spec.name), group: spec.group, action: .replace,
                                   summary: "delete \(link.kind.name) \(spec.name) (\(spec.label)) to recreate it: \(why)",
-                                  reason: "\(why) cannot change in place", before: why, disruptive: true,
+                                  reason: "\(why) cannot change in place", fields: kindChange.map(\.field), disruptive: true,
                                   operation: .deleteLink(name: spec.name), phase: deletePhase(link.kind)))
             create(spec, reason: "recreated: \(why)", replacing: link)
             return
@@ -112,7 +112,7 @@ struct LinkPlanner {
         case let .vxlan(vxlan): if let device = vxlan.device { missing.append((device, "underlay device")) }
         case let .vlan(parent, _):
             if !observed.capabilities.vlan {
-                conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
+                conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
                                           message: "this kernel cannot create 802.1Q VLAN devices (no 8021q support) for \(spec.label)",
                                           fix: "load the 8021q module (modprobe 8021q), or remove spec.vlan"))
                 return false
@@ -122,7 +122,7 @@ struct LinkPlanner {
         }
         if let master = spec.master { missing.append((master, "bridge")) }
         for (name, role) in missing where byName[name] == nil && !creatable.contains(name) {
-            conflicts.append(Conflict(resource: "link/\(spec.name)", group: spec.group,
+            conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
                                       message: "\(role) \"\(name)\" of \(spec.label) does not exist on this host",
                                       fix: "create it, fix the name in the manifest, or declare it as a Bridge"))
             return false
@@ -131,54 +131,103 @@ struct LinkPlanner {
     }
 
     /// What cannot change without recreating the link.
-    private func kindDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [String] {
+    private func kindDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [LinkDifference] {
+        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
         switch (spec.kind, link.kind) {
         case (.bridge, .bridge):
             return []
         case let (.tap(vnetHeader, multiQueue), .tun(info)) where info.isTap:
-            var out: [String] = []
-            if info.vnetHeader != vnetHeader { out.append("vnet_hdr \(info.vnetHeader ? "on" : "off") -> \(vnetHeader ? "on" : "off")") }
-            if info.multiQueue != multiQueue { out.append("multi_queue \(info.multiQueue ? "on" : "off") -> \(multiQueue ? "on" : "off")") }
+            var out: [LinkDifference] = []
+            if info.vnetHeader != vnetHeader {
+                out.append(LinkDifference("vnet_hdr", .bool(info.vnetHeader), .bool(vnetHeader), "vnet_hdr \(onOff(info.vnetHeader)) -> \(onOff(vnetHeader))"))
+            }
+            if info.multiQueue != multiQueue {
+                out.append(LinkDifference("multi_queue", .bool(info.multiQueue), .bool(multiQueue),
+                                          "multi_queue \(onOff(info.multiQueue)) -> \(onOff(multiQueue))"))
+            }
             // Not compared: persistence. An owned tap is non-persistent only between its creation's two ioctls.
             return out
         case let (.macvtap(parent, mode), .macvtap(observedMode)):
-            var out: [String] = []
-            let observedParent = name(ofIndex: link.parentIndex) ?? "?"
-            if observedParent != parent { out.append("parent \(observedParent) -> \(parent)") }
-            if observedMode != mode { out.append("mode \(observedMode?.rawValue ?? "?") -> \(mode.rawValue)") }
+            var out: [LinkDifference] = []
+            let observedParent = name(ofIndex: link.parentIndex)
+            if observedParent != parent {
+                out.append(LinkDifference("parent", JSONValue(observedParent), .string(parent), "parent \(observedParent ?? "?") -> \(parent)"))
+            }
+            if observedMode != mode {
+                out.append(LinkDifference("mode", JSONValue(observedMode?.rawValue), .string(mode.rawValue),
+                                          "mode \(observedMode?.rawValue ?? "?") -> \(mode.rawValue)"))
+            }
             return out
         case let (.vxlan(want), .vxlan(have)):
-            var out: [String] = []
-            if have.vni != want.vni { out.append("vni \(have.vni) -> \(want.vni)") }
+            var out: [LinkDifference] = []
+            if have.vni != want.vni { out.append(LinkDifference("vni", JSONValue(have.vni), JSONValue(want.vni), "vni \(have.vni) -> \(want.vni)")) }
             let remote = want.remote ?? want.group
-            if have.remote != remote { out.append("remote \(have.remote?.description ?? "none") -> \(remote?.description ?? "none")") }
-            if let local = want.local, have.local != local { out.append("local \(have.local?.description ?? "none") -> \(local)") }
-            if have.port != want.dstPort { out.append("dstport \(have.port) -> \(want.dstPort)") }
+            if have.remote != remote {
+                out.append(LinkDifference("remote", JSONValue(have.remote?.description), JSONValue(remote?.description),
+                                          "remote \(have.remote?.description ?? "none") -> \(remote?.description ?? "none")"))
+            }
+            if let local = want.local, have.local != local {
+                out.append(LinkDifference("local", JSONValue(have.local?.description), .string(local.description),
+                                          "local \(have.local?.description ?? "none") -> \(local)"))
+            }
+            if have.port != want.dstPort {
+                out.append(LinkDifference("dstport", JSONValue(have.port), JSONValue(want.dstPort), "dstport \(have.port) -> \(want.dstPort)"))
+            }
             if let device = want.device, name(ofIndex: have.deviceIndex) != device {
-                out.append("device \(name(ofIndex: have.deviceIndex) ?? "none") -> \(device)")
+                let current = name(ofIndex: have.deviceIndex)
+                out.append(LinkDifference("device", JSONValue(current), .string(device), "device \(current ?? "none") -> \(device)"))
             }
             return out
         case let (.vlan(parent, id), .vlan(observedID)):
-            var out: [String] = []
-            if observedID != id { out.append("id \(observedID) -> \(id)") }
-            let observedParent = name(ofIndex: link.parentIndex) ?? "?"
-            if observedParent != parent { out.append("parent \(observedParent) -> \(parent)") }
+            var out: [LinkDifference] = []
+            if observedID != id { out.append(LinkDifference("id", JSONValue(observedID), JSONValue(id), "id \(observedID) -> \(id)")) }
+            let observedParent = name(ofIndex: link.parentIndex)
+            if observedParent != parent {
+                out.append(LinkDifference("parent", JSONValue(observedParent), .string(parent), "parent \(observedParent ?? "?") -> \(parent)"))
+            }
             return out
         default:
-            return ["kind \(link.kind.name) -> \(spec.kind.name)"]
+            return [LinkDifference("kind", .string(link.kind.name), .string(spec.kind.name), "kind \(link.kind.name) -> \(spec.kind.name)")]
         }
     }
 
-    /// Settings that can change in place, as readable differences.
-    private func settingDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [String] {
-        var out: [String] = []
-        if let mtu = spec.mtu, link.mtu != mtu { out.append("mtu \(link.mtu) -> \(mtu)") }
-        if let mac = spec.mac, link.mac != mac { out.append("mac \(link.mac?.description ?? "none") -> \(mac)") }
+    /// Settings that can change in place, each with the action that changes it. The one diff of a link's
+    /// settings: the conflict message for an unowned link and the updates of an owned one both read it.
+    private func settingDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [LinkDifference] {
+        var out: [LinkDifference] = []
+        if let mtu = spec.mtu, link.mtu != mtu {
+            let operation: Action = spec.kind == .bridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
+            out.append(LinkDifference("mtu", JSONValue(link.mtu), JSONValue(mtu), "mtu \(link.mtu) -> \(mtu)",
+                                      set: operation, summary: "set mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
+        }
+        if let mac = spec.mac, link.mac != mac {
+            out.append(LinkDifference("mac", JSONValue(link.mac?.description), .string(mac.description),
+                                      "mac \(link.mac?.description ?? "none") -> \(mac)", set: .setMAC(link: spec.name, mac: mac),
+                                      summary: "set mac \(mac)", reason: "mac differs from the manifest"))
+        }
         let master = name(ofIndex: link.masterIndex)
-        if master != spec.master { out.append("master \(master ?? "none") -> \(spec.master ?? "none")") }
-        if !link.isUp { out.append("down -> up") }
+        if master != spec.master {
+            out.append(LinkDifference("master", JSONValue(master), JSONValue(spec.master),
+                                      "master \(master ?? "none") -> \(spec.master ?? "none")",
+                                      set: .setMaster(link: spec.name, master: spec.master),
+                                      summary: spec.master.map { "set master \($0)" } ?? "release from \(master ?? "?")",
+                                      reason: "not attached to its bridge"))
+        }
+        if !link.isUp {
+            out.append(LinkDifference("up", false, true, "down -> up", set: .setUp(link: spec.name), summary: "set up",
+                                      reason: "the link is down"))
+        }
         let (add, remove) = addressDifference(spec, link)
-        out += add.map { "missing address \($0)" } + remove.map { "extra address \($0)" }
+        out += add.map { address in
+            LinkDifference("addresses", .null, .string(address.description), "missing address \(address)",
+                           set: .addAddress(link: spec.name, address: address), summary: "add address \(address)",
+                           reason: "declared in \(spec.group)", phase: .addAddresses)
+        }
+        out += remove.map { address in
+            LinkDifference("addresses", .string(address.description), .null, "extra address \(address)",
+                           set: .removeAddress(link: spec.name, address: address), summary: "remove address \(address)",
+                           reason: "not in \(spec.group)", phase: .removeAddresses)
+        }
         return out
     }
 
@@ -218,12 +267,17 @@ struct LinkPlanner {
         let vmRunning = spec.microVM.map(runningMicroVMs.contains) ?? false
         let disruptive = old != nil || vmRunning
         if (old != nil || vmRunning), let vm = spec.microVM { recreatedMicroVMs.insert(vm) }
-        changes.append(Change(resource: "link/\(spec.name)", group: spec.group, action: old == nil ? .create : .replace,
+        var fields = [FieldChange("kind", before: old.map { .string($0.kind.name) } ?? .null, after: .string(spec.kind.name))]
+        if let master = spec.master { fields.append(FieldChange("master", before: .null, after: .string(master))) }
+        if let mtu = spec.mtu { fields.append(FieldChange("mtu", before: .null, after: JSONValue(mtu))) }
+        changes.append(Change(resource: .link(spec.name), group: spec.group, action: old == nil ? .create : .replace,
                               summary: "create \(spec.kind.name) \(spec.name) (\(spec.label))\(details)", reason: reason,
-                              after: "\(spec.kind.name)\(details)", disruptive: disruptive, operation: operation,
-                              phase: spec.phase))
+                              fields: fields, disruptive: disruptive, operation: operation, phase: spec.phase))
         for address in spec.addresses {
-            changes.append(addressChange(spec, .addAddress(link: spec.name, address: address), "add address \(address)", reason: "declared in \(spec.group)"))
+            changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
+                                  summary: "\(spec.kind.name) \(spec.name): add address \(address)", reason: "declared in \(spec.group)",
+                                  fields: [FieldChange("addresses", before: .null, after: .string(address.description))],
+                                  operation: .addAddress(link: spec.name, address: address), phase: .addAddresses))
         }
     }
 
@@ -249,60 +303,28 @@ struct LinkPlanner {
     }
 
     private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
-        let kind = spec.kind.name
-        func update(_ what: String, _ operation: Action, before: String?, after: String?, reason: String) -> Change {
-            Change(resource: "link/\(spec.name)", group: spec.group, action: .update, summary: "\(kind) \(spec.name): \(what)",
-                   reason: reason, before: before, after: after, operation: operation,
-                   phase: spec.phase == Phase.createBridges ? Phase.updateBridges : spec.phase)
+        func update(_ what: String, _ operation: Action, _ fields: [FieldChange], reason: String, phase: Phase? = nil) -> Change {
+            Change(resource: .link(spec.name), group: spec.group, action: .update, summary: "\(spec.kind.name) \(spec.name): \(what)",
+                   reason: reason, fields: fields, operation: operation,
+                   phase: phase ?? (spec.phase == .createBridges ? .updateBridges : spec.phase))
         }
         if link.alias != spec.alias {
-            changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias), before: link.alias,
-                                  after: spec.alias, reason: "the link's owner changed"))
+            changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias),
+                                  [FieldChange("alias", before: JSONValue(link.alias), after: .string(spec.alias))],
+                                  reason: "the link's owner changed"))
         }
         if let mtu = spec.mtu, link.mtu == mtu, spec.kind == .bridge, let leaving = portsLeaving(link, declaredMTU: mtu) {
             // The bridge may be at its MTU only by following its ports (it was created without one); when they
             // leave it would fall to what the rest give. Whether it is pinned cannot be read back from the kernel,
             // so it is pinned again; without it the next apply could find it changed.
-            changes.append(update("pin mtu \(mtu)", .pinBridgeMTU(link: spec.name, mtu: mtu), before: "mtu \(mtu)",
-                                  after: "mtu \(mtu), pinned", reason: "\(leaving) leave\(leaving.contains(",") ? "" : "s") the bridge"))
+            changes.append(update("pin mtu \(mtu)", .pinBridgeMTU(link: spec.name, mtu: mtu),
+                                  [FieldChange("mtu", before: JSONValue(mtu), after: JSONValue(mtu))],
+                                  reason: "\(leaving) leave\(leaving.contains(",") ? "" : "s") the bridge"))
         }
-        if let mtu = spec.mtu, link.mtu != mtu {
-            let operation: Action = spec.kind == .bridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
-            changes.append(update("set mtu \(mtu)", operation, before: "mtu \(link.mtu)",
-                                  after: "mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
+        for difference in settingDifferences(spec, link) {
+            guard let operation = difference.set else { continue }
+            changes.append(update(difference.summary, operation, [difference.field], reason: difference.reason, phase: difference.phase))
         }
-        if let mac = spec.mac, link.mac != mac {
-            changes.append(update("set mac \(mac)", .setMAC(link: spec.name, mac: mac),
-                                  before: link.mac.map { "mac \($0)" }, after: "mac \(mac)", reason: "mac differs from the manifest"))
-        }
-        let master = name(ofIndex: link.masterIndex)
-        if master != spec.master {
-            let what = spec.master.map { "set master \($0)" } ?? "release from \(master ?? "?")"
-            changes.append(update(what, .setMaster(link: spec.name, master: spec.master), before: master.map { "master \($0)" },
-                                  after: spec.master.map { "master \($0)" }, reason: "not attached to its bridge"))
-        }
-        if !link.isUp {
-            changes.append(update("set up", .setUp(link: spec.name), before: "down", after: "up", reason: "the link is down"))
-        }
-        let (add, remove) = addressDifference(spec, link)
-        for address in remove {
-            changes.append(addressChange(spec, .removeAddress(link: spec.name, address: address), "remove address \(address)",
-                                         reason: "not in \(spec.group)"))
-        }
-        for address in add {
-            changes.append(addressChange(spec, .addAddress(link: spec.name, address: address), "add address \(address)",
-                                         reason: "declared in \(spec.group)"))
-        }
-    }
-
-    private func addressChange(_ spec: LinkSpec, _ operation: Action, _ what: String, reason: String) -> Change {
-        let isAdd: Bool
-        if case .addAddress = operation { isAdd = true } else { isAdd = false }
-        return Change(resource: "link/\(spec.name)", group: spec.group, action: .update,
-                      summary: "\(spec.kind.name) \(spec.name): \(what)", reason: reason,
-                      before: isAdd ? nil : what.replacingOccurrences(of: "remove address ", with: ""),
-                      after: isAdd ? what.replacingOccurrences(of: "add address ", with: "") : nil,
-                      operation: operation, phase: isAdd ? Phase.addAddresses : Phase.removeAddresses)
     }
 
     // MARK: Host ports
@@ -312,30 +334,31 @@ struct LinkPlanner {
         for bridge in desired.bridges {
             for port in bridge.ports {
                 guard let link = byName[port] else {
-                    conflicts.append(Conflict(resource: "link/\(port)", group: bridge.origin.subject,
+                    conflicts.append(Conflict(resource: .link(port), group: ChangeGroup(bridge.origin),
                                               message: "host interface \"\(port)\" (Bridge \(bridge.name) spec.ports) does not exist",
                                               fix: "create it or remove it from spec.ports"))
                     continue
                 }
                 if link.owner != nil {
-                    conflicts.append(Conflict(resource: "link/\(port)", group: bridge.origin.subject,
+                    conflicts.append(Conflict(resource: .link(port), group: ChangeGroup(bridge.origin),
                                               message: "\"\(port)\" is a device mooring created for \(link.owner!), not a host interface",
                                               fix: "remove it from Bridge \(bridge.name) spec.ports"))
                     continue
                 }
                 let master = name(ofIndex: link.masterIndex)
-                let group = bridge.origin.subject
+                let group = ChangeGroup(bridge.origin)
                 if master != bridge.name {
-                    changes.append(Change(resource: "link/\(port)", group: group, action: .update,
+                    changes.append(Change(resource: .link(port), group: group, action: .update,
                                           summary: "port \(port): enslave to bridge \(bridge.name)",
-                                          reason: "listed in \(group) spec.ports", before: master.map { "master \($0)" } ?? "no master",
-                                          after: "master \(bridge.name)", operation: .setMaster(link: port, master: bridge.name),
-                                          phase: Phase.hostPorts))
+                                          reason: "listed in \(group) spec.ports",
+                                          fields: [FieldChange("master", before: JSONValue(master), after: .string(bridge.name))],
+                                          operation: .setMaster(link: port, master: bridge.name), phase: .hostPorts))
                 }
                 if !link.isUp {
-                    changes.append(Change(resource: "link/\(port)", group: group, action: .update,
+                    changes.append(Change(resource: .link(port), group: group, action: .update,
                                           summary: "port \(port): set up", reason: "a bridge port must be up to forward",
-                                          before: "down", after: "up", operation: .setUp(link: port), phase: Phase.hostPorts))
+                                          fields: [FieldChange("up", before: false, after: true)],
+                                          operation: .setUp(link: port), phase: .hostPorts))
                 }
             }
         }

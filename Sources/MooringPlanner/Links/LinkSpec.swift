@@ -24,8 +24,8 @@ struct LinkSpec: Equatable {
     var name: String
     /// Recorded in the alias: `Bridge/microvm`, `MicroVM/web-1/eth0`.
     var owner: String
-    /// The plan group, e.g. `MicroVM "web-1"`.
-    var group: String
+    /// The manifest it serves, e.g. `MicroVM "web-1"`.
+    var group: ChangeGroup
     /// For humans: `MicroVM web-1 eth0`.
     var label: String
     var kind: Kind
@@ -52,7 +52,7 @@ struct LinkSpec: Equatable {
         var bridgeMTU: [String: Int] = [:]
         for bridge in desired.bridges {
             bridgeMTU[bridge.name] = bridge.mtu
-            let group = bridge.origin.subject
+            let group = ChangeGroup(bridge.origin)
             specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
                                   label: "Bridge \(bridge.name)", kind: .bridge, mtu: bridge.mtu,
                                   addresses: bridge.addresses))
@@ -87,10 +87,34 @@ struct LinkSpec: Equatable {
                 }
                 specs.append(LinkSpec(name: interface.hostDeviceName,
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
-                                      group: vm.origin.subject, label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
+                                      group: ChangeGroup(vm.origin), label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
                                       kind: kind, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name))
             }
         }
         return specs
+    }
+}
+
+/// One field in which a link differs from its spec: typed before/after values for the plan, a line for
+/// people, and, for settings that can change in place, the action that changes it.
+struct LinkDifference {
+    var field: FieldChange
+    /// `mtu 1500 -> 9000`.
+    var text: String
+    /// The in-place change; nil for what only recreating the link changes.
+    var set: Action?
+    var summary: String
+    var reason: String
+    /// Where the change runs when it is not the link's own phase (addresses).
+    var phase: Phase?
+
+    init(_ field: String, _ before: JSONValue, _ after: JSONValue, _ text: String, set: Action? = nil, summary: String = "",
+         reason: String = "", phase: Phase? = nil) {
+        self.field = FieldChange(field, before: before, after: after)
+        self.text = text
+        self.set = set
+        self.summary = summary
+        self.reason = reason
+        self.phase = phase
     }
 }

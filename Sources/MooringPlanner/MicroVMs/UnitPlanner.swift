@@ -42,7 +42,7 @@ struct UnitPlanner {
             guard let spec = VMMCommand.unit(for: vm, in: environment) else { continue }
             wanted.insert(spec.name)
             if let problem = observed.unitProblem {
-                conflicts.append(Conflict(resource: "unit/\(spec.name)", group: vm.origin.subject, message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
+                conflicts.append(Conflict(resource: .unit(spec.name), group: ChangeGroup(vm.origin), message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
                                           fix: "start systemd (or pass --user for a user manager), or set vmm: none"))
                 continue
             }
@@ -54,11 +54,13 @@ struct UnitPlanner {
                                 + "calibrating the TSC when several guests boot at once; add tsc_early_khz=KHZ to spec.kernelCmdline")
             }
             guard checkFiles(vm, &conflicts) else { continue }
-            let group = vm.origin.subject
+            let group = ChangeGroup(vm.origin)
             func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
                         disruptive: Bool = false, before: String? = nil) -> Change {
-                Change(resource: "unit/\(spec.name)", group: group, action: action, summary: summary, reason: reason,
-                       before: before, after: "running, spec \(spec.specHash.prefix(12))", disruptive: disruptive,
+                let state = FieldChange("state", before: JSONValue(before), after: "active/running")
+                let hash = FieldChange("specHash", before: JSONValue(units[spec.name]?.specHash), after: .string(spec.specHash))
+                return Change(resource: .unit(spec.name), group: group, action: action, summary: summary, reason: reason,
+                       fields: [state, hash], disruptive: disruptive,
                        operation: operation, phase: Phase.startUnits)
             }
             guard let unit = units[spec.name] else {
@@ -75,7 +77,7 @@ struct UnitPlanner {
                                       .startUnit(spec), before: state))
             } else if unit.specHash != spec.specHash {
                 changes.append(change(.restart, "restart unit \(spec.name): its spec changed", "the manifest changed the VMM's command line",
-                                      .restartUnit(spec), disruptive: true, before: "spec \(unit.specHash?.prefix(12) ?? "unknown")"))
+                                      .restartUnit(spec), disruptive: true, before: state))
             } else if recreatedDevices.contains(vm.name) {
                 changes.append(change(.restart, "restart unit \(spec.name): its network devices are recreated",
                                       "the VMM holds the old devices", .restartUnit(spec), disruptive: true, before: state))
@@ -86,9 +88,9 @@ struct UnitPlanner {
                 warnings.append("unit \(unit.name) carries mooring's prefix but names no valid MicroVM: it is stopped, "
                                 + "and no file is touched for it")
             }
-            changes.append(Change(resource: "unit/\(unit.name)", group: Change.staleGroup, action: .stop,
+            changes.append(Change(resource: .unit(unit.name), group: .stale, action: .stop,
                                   summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
-                                  before: "\(unit.activeState)/\(unit.subState)",
+                                  fields: [FieldChange("state", before: .string("\(unit.activeState)/\(unit.subState)"), after: "stopped")],
                                   operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.microVM(forUnit: unit.name)
                                       .map { "\(target.runRoot)/vms/\($0)" }),
                                   phase: Phase.stopUnits))
@@ -108,16 +110,16 @@ struct UnitPlanner {
     /// The kernel, initrd, disk and VMM program must exist before a unit can start.
     private func checkFiles(_ vm: DesiredMicroVM, _ conflicts: inout [Conflict]) -> Bool {
         var ok = true
-        let resource = "unit/\(SystemdNames.unitName(forMicroVM: vm.name))"
+        let resource = ResourceID.unit(SystemdNames.unitName(forMicroVM: vm.name))
         if let program = vm.vmm.program, observed.capabilities.executables[program] == nil {
             let package = vm.vmm == .qemuMicrovm ? " (apt install qemu-system-x86)" : ""
-            conflicts.append(Conflict(resource: resource, group: vm.origin.subject, message: "\(program) is not installed (not found on PATH)",
+            conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(program) is not installed (not found on PATH)",
                                       fix: "install it\(package), or set vmm: none"))
             ok = false
         }
         let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
         for case let (path?, field) in files where !observed.capabilities.existingFiles.contains(path) {
-            conflicts.append(Conflict(resource: resource, group: vm.origin.subject, message: "\(vm.origin.subject) \(field) \(path) does not exist",
+            conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                       fix: "put the file there or fix the path"))
             ok = false
         }

@@ -9,7 +9,6 @@ struct NATPlanner {
     /// Links that exist or that this plan creates.
     let availableLinks: Set<String>
 
-    static let resource = "nftables/inet mooring"
 
     func plan() -> (changes: [Change], conflicts: [Conflict]) {
         var changes: [Change] = []
@@ -17,10 +16,10 @@ struct NATPlanner {
         for nat in desired.nats {
             for (name, role) in [(nat.externalInterface, "external interface")] + nat.internalInterfaces.map({ ($0, "internal interface") })
             where !availableLinks.contains(name) {
-                conflicts.append(Conflict(resource: "link/\(name)", group: nat.origin.subject,
+                conflicts.append(Conflict(resource: .link(name), group: ChangeGroup(nat.origin),
                                           message: "\(role) \"\(name)\" of \(nat.origin.subject) does not exist on this host",
                                           fix: "create it, fix the name, or declare it as a Bridge",
-                                          holds: [Self.resource]))
+                                          holds: [.nftTable]))
             }
         }
         changes += sysctlChanges()
@@ -32,48 +31,49 @@ struct NATPlanner {
     /// never off: other things on the host may rely on it.
     func sysctlChanges() -> [Change] {
         guard let first = desired.nats.first else { return [] }
-        var wanted: [(String, NATOrigin)] = [("net.ipv4.ip_forward", NATOrigin(first))]
-        if let v6 = desired.nats.first(where: \.enableIPv6) { wanted.append(("net.ipv6.conf.all.forwarding", NATOrigin(v6))) }
-        return wanted.compactMap { name, origin in
+        var wanted: [(String, DesiredNAT)] = [("net.ipv4.ip_forward", first)]
+        if let v6 = desired.nats.first(where: \.enableIPv6) { wanted.append(("net.ipv6.conf.all.forwarding", v6)) }
+        return wanted.compactMap { name, nat in
             let current = observed.sysctls[name]
             guard current != "1" else { return nil }
-            return Change(resource: "sysctl/\(name)", group: origin.subject, action: .update,
+            return Change(resource: .sysctl(name), group: ChangeGroup(nat.origin), action: .update,
                           summary: "set \(name) = 1", reason: "NAT needs forwarding in this namespace",
-                          before: current, after: "1", operation: .setSysctl(name: name, value: "1"), phase: Phase.sysctls)
+                          fields: [FieldChange("value", before: JSONValue(current), after: "1")],
+                          operation: .setSysctl(name: name, value: "1"), phase: .sysctls)
         }
-    }
-
-    struct NATOrigin {
-        var subject: String
-        init(_ nat: DesiredNAT) { subject = nat.origin.subject }
     }
 
     func tableChange() -> Change? {
         let want = NftTableBuilder.table(for: desired.nats)
-        let group = desired.nats.first?.origin.subject ?? Change.staleGroup
+        let group = desired.nats.first.map { ChangeGroup($0.origin) } ?? .stale
+        func rules(_ before: NftTable?, _ after: NftTable?) -> [FieldChange] {
+            [FieldChange("rules", before: JSONValue(before?.rules.count), after: JSONValue(after?.rules.count)),
+             FieldChange("mapElements", before: JSONValue(before?.maps.reduce(0) { $0 + $1.elements.count }),
+                         after: JSONValue(after?.maps.reduce(0) { $0 + $1.elements.count }))]
+        }
         switch (want, observed.nftables) {
         case (nil, nil):
             return nil
         case let (nil, have?):
             // The whole table goes: its size says enough, without reading every forward back out of it.
-            return Change(resource: Self.resource, group: group, action: .delete,
+            return Change(resource: .nftTable, group: group, action: .delete,
                           summary: "delete table inet mooring (no NAT manifests)", reason: "no longer in manifests",
-                          before: "\(have.rules.count) rules, \(have.maps.count) maps",
+                          fields: rules(have, nil),
                           details: ["- \(have.chains.count) chains, \(have.rules.count) rules, \(have.maps.count) forward maps"],
                           operation: .deleteNftTable, phase: Phase.nftables)
         case let (want?, nil):
             let forwards = ForwardListing.lines(desired.nats)
-            return Change(resource: Self.resource, group: group, action: .create,
+            return Change(resource: .nftTable, group: group, action: .create,
                           summary: "create table inet mooring (\(want.rules.count) rules, \(forwards.count) forwards)",
                           reason: "declared in \(desired.nats.map(\.origin.subject).joined(separator: ", "))",
-                          after: "\(want.rules.count) rules",
+                          fields: rules(nil, want),
                           details: Self.details(from: NftTable(), to: want, haveForwards: [], wantForwards: forwards),
                           operation: .replaceNftTable(want), phase: Phase.nftables)
         case let (want?, have?):
             if want.isEquivalent(to: have) { return nil }
-            return Change(resource: Self.resource, group: group, action: .update,
+            return Change(resource: .nftTable, group: group, action: .update,
                           summary: "replace table inet mooring in one transaction", reason: "the live table differs from the manifests",
-                          before: "\(have.rules.count) rules", after: "\(want.rules.count) rules",
+                          fields: rules(have, want),
                           details: Self.details(from: have, to: want, wantForwards: ForwardListing.lines(desired.nats)),
                           operation: .replaceNftTable(want), phase: Phase.nftables)
         }

@@ -16,19 +16,19 @@ public enum ConflictScope {
     public static func split(_ changes: [Change], by conflicts: [Conflict]) -> (run: [Change], held: [Change]) {
         guard !conflicts.isEmpty else { return (changes, []) }
         var heldResources = Set(conflicts.map(\.resource) + conflicts.flatMap(\.holds))
-        var heldGroups = Set(conflicts.map(\.group)).subtracting([Change.staleGroup])
+        var heldGroups = Set(conflicts.map(\.group)).subtracting([.stale])
         var isHeld = [Bool](repeating: false, count: changes.count)
         var grew = true
         while grew {
             grew = false
             for (index, change) in changes.enumerated() where !isHeld[index] {
-                let references = linksReferenced(by: change.operation).map { "link/\($0)" }
+                let references = linksReferenced(by: change.operation).map(ResourceID.link)
                 guard heldResources.contains(change.resource) || heldGroups.contains(change.group)
                     || references.contains(where: heldResources.contains) else { continue }
                 isHeld[index] = true
                 grew = true
                 heldResources.insert(change.resource)
-                if change.group != Change.staleGroup { heldGroups.insert(change.group) }
+                if change.group != .stale { heldGroups.insert(change.group) }
             }
         }
         let indexed = changes.enumerated()

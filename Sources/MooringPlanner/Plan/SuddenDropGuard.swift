@@ -26,7 +26,7 @@ public enum SuddenDropGuard {
         let removed = Set(plan.changes.filter { $0.action == .delete || $0.action == .stop }.map(\.resource))
             .intersection(owned)
         guard removed.count > limit.floor, Double(removed.count) > Double(owned.count) * limit.percent / 100 else { return nil }
-        return Drop(removed: removed.count, owned: owned.count, examples: removed.sorted().prefix(4).map { $0 })
+        return Drop(removed: removed.count, owned: owned.count, examples: removed.sorted().prefix(4).map(\.description))
     }
 
     public struct Drop: Sendable, Equatable, CustomStringConvertible {

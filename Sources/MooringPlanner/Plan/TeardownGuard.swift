@@ -29,10 +29,10 @@ public enum TeardownGuard {
     }
 
     /// The plan resource names of everything mooring owns on the target.
-    static func ownedResources(_ observed: ObservedState) -> Set<String> {
-        var owned = Set(observed.links.filter(\.isOwnedByMooring).map { "link/\($0.name)" })
-        if observed.nftables != nil { owned.insert(NATPlanner.resource) }
-        owned.formUnion(observed.units.map { "unit/\($0.name)" })
+    static func ownedResources(_ observed: ObservedState) -> Set<ResourceID> {
+        var owned = Set(observed.links.filter(\.isOwnedByMooring).map { ResourceID.link($0.name) })
+        if observed.nftables != nil { owned.insert(.nftTable) }
+        owned.formUnion(observed.units.map { ResourceID.unit($0.name) })
         return owned
     }
 }

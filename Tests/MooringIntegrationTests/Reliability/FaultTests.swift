@@ -31,7 +31,7 @@ struct FaultTests {
         try harness.manifests.write("m.yaml", Manifests.header + "kind: MicroVM\nmetadata: {name: f}\nspec:\n  vmm: none\n"
             + "  networkInterfaces: [{guestDeviceName: eth0, type: macvtap, parentInterface: up0}]\n")
         let error = try #require(try applyAfter(harness) { try harness.ns.ip("link", "del", "up0") })
-        #expect(error.change.resource == "link/vm-f-eth0")
+        #expect(error.change.resource == .link("vm-f-eth0"))
         #expect(error.message.contains("create macvtap vm-f-eth0 on up0 failed: No such device"), "\(error.message)")
         let plan = try harness.plan()
         #expect(plan.conflicts.map(\.message) == ["parent interface \"up0\" of MicroVM f eth0 does not exist on this host"])

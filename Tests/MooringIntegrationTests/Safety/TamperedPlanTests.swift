@@ -19,7 +19,7 @@ struct TamperedPlanTests {
         defer { unlink(file) }
         // The attacker keeps every summary a reviewer reads and changes only what would be executed.
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        let tampered = text.replacingOccurrences(of: "\"address\" : \"10.7.0.1/24\"", with: "\"address\" : \"10.7.0.66/24\"")
+        let tampered = text.replacingOccurrences(of: "\"address\": \"10.7.0.1/24\"", with: "\"address\": \"10.7.0.66/24\"")
         #expect(tampered != text)
         try tampered.write(toFile: file, atomically: true, encoding: .utf8)
         let refused = try harness.cli("apply", ["--plan", file])

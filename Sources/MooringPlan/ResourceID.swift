@@ -1,0 +1,50 @@
+import MooringModel
+
+/// What a change touches: a link by name, mooring's nftables table, a sysctl, a MicroVM's unit.
+public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    case link(String)
+    /// `inet mooring`, the one table mooring owns.
+    case nftTable
+    case sysctl(String)
+    case unit(String)
+
+    /// `link`, `nftables`, `sysctl`, `unit`.
+    public var kind: String {
+        switch self {
+        case .link: return "link"
+        case .nftTable: return "nftables"
+        case .sysctl: return "sysctl"
+        case .unit: return "unit"
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case let .link(name), let .sysctl(name), let .unit(name): return name
+        case .nftTable: return "inet mooring"
+        }
+    }
+
+    /// `link/vm-web-1-eth0`, for people.
+    public var description: String { "\(kind)/\(name)" }
+
+    public var linkName: String? { if case let .link(name) = self { name } else { nil } }
+
+    public static func < (left: ResourceID, right: ResourceID) -> Bool { left.description < right.description }
+}
+
+/// The manifest a change serves, or none (`stale`: something mooring owns that no manifest wants any more).
+public enum ChangeGroup: Hashable, Sendable, CustomStringConvertible {
+    case manifest(kind: ManifestKind, name: String)
+    case stale
+
+    public init(_ origin: ManifestOrigin) { self = .manifest(kind: origin.kind, name: origin.name) }
+
+    /// `MicroVM "web-1"`, or `stale`.
+    public var description: String {
+        switch self {
+        case let .manifest(kind, name): return "\(kind.rawValue) \"\(name)\""
+        case .stale: return "stale"
+        }
+    }
+}

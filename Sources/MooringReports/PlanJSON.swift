@@ -1,0 +1,144 @@
+import MooringModel
+import MooringPlan
+
+/// The plan as JSON: a documented, versioned document (docs/drift-report.md, docs/schemas/plan.schema.json).
+/// Written field by field from the typed plan, so nothing an encoder invents (`_0`, dropped nulls) reaches it:
+/// every field is always present, `null` when it has no value.
+public enum PlanJSON {
+    /// 2: typed resources and groups, `fields` with before/after values, operations as `{"type": ...}`.
+    public static let formatVersion = 2
+
+    public static func report(_ plan: Plan, context: ReportContext?) -> JSONValue {
+        [
+            "formatVersion": JSONValue(formatVersion),
+            "context": context.map(Self.context) ?? .null,
+            "inSync": .bool(plan.isInSync),
+            "summary": summary(plan.summary),
+            "changes": .array(plan.changes.map(change)),
+            "conflicts": .array(plan.conflicts.map(conflict)),
+            "held": .array(plan.held.map(change)),
+            "warnings": .array(plan.warnings.map(JSONValue.string)),
+            "unchecked": .array(plan.unchecked.map(JSONValue.string)),
+        ]
+    }
+
+    /// The parts of a plan that say what it does, for a saved plan's digest: changes, conflicts, held.
+    public static func substance(_ plan: Plan) -> JSONValue {
+        ["changes": .array(plan.changes.map(change)), "conflicts": .array(plan.conflicts.map(conflict)),
+         "held": .array(plan.held.map(change))]
+    }
+
+    public static func context(_ context: ReportContext) -> JSONValue {
+        ["manifestDirectory": .string(context.manifestDirectory), "host": JSONValue(context.host),
+         "netns": JSONValue(context.netns), "gitCommit": JSONValue(context.gitCommit),
+         "gitDirty": context.gitDirty.map(JSONValue.bool) ?? .null, "provenanceProblem": JSONValue(context.provenanceProblem)]
+    }
+
+    public static func summary(_ summary: Plan.Summary) -> JSONValue {
+        ["create": JSONValue(summary.create), "update": JSONValue(summary.update), "replace": JSONValue(summary.replace),
+         "delete": JSONValue(summary.delete), "disruptive": JSONValue(summary.disruptive)]
+    }
+
+    public static func change(_ change: Change) -> JSONValue {
+        [
+            "resource": resource(change.resource),
+            "group": group(change.group),
+            "action": .string(change.action.rawValue),
+            "summary": .string(change.summary),
+            "reason": .string(change.reason),
+            "fields": .array(change.fields.map { ["field": .string($0.field), "before": $0.before, "after": $0.after] }),
+            "disruptive": .bool(change.disruptive),
+            "details": .array(change.details.map(JSONValue.string)),
+            "phase": JSONValue(change.phase.rawValue),
+            "operation": operation(change.operation),
+        ]
+    }
+
+    public static func conflict(_ conflict: Conflict) -> JSONValue {
+        ["resource": resource(conflict.resource), "group": group(conflict.group), "message": .string(conflict.message),
+         "fix": .string(conflict.fix), "holds": .array(conflict.holds.map(resource))]
+    }
+
+    /// `{"kind": "link", "name": "vm-web-1-eth0"}`.
+    public static func resource(_ id: ResourceID) -> JSONValue { ["kind": .string(id.kind), "name": .string(id.name)] }
+
+    /// `{"kind": "MicroVM", "name": "web-1"}`; null for objects no manifest wants.
+    public static func group(_ group: ChangeGroup) -> JSONValue {
+        switch group {
+        case let .manifest(kind, name): return ["kind": .string(kind.rawValue), "name": .string(name)]
+        case .stale: return .null
+        }
+    }
+
+    /// The exact step apply executes: `{"type": "createTap", "name": ..., "master": null, ...}`.
+    public static func operation(_ action: Action) -> JSONValue {
+        func text<T: CustomStringConvertible>(_ value: T?) -> JSONValue { value.map { .string($0.description) } ?? .null }
+        var fields: [(key: String, value: JSONValue)]
+        switch action {
+        case let .createBridge(name, alias, mtu):
+            fields = [("name", .string(name)), ("alias", .string(alias)), ("mtu", JSONValue(mtu))]
+        case let .createTap(name, alias, master, mtu, vnetHeader, multiQueue):
+            fields = [("name", .string(name)), ("alias", .string(alias)), ("master", JSONValue(master)), ("mtu", JSONValue(mtu)),
+                      ("vnetHeader", .bool(vnetHeader)), ("multiQueue", .bool(multiQueue))]
+        case let .createMacvtap(name, alias, parent, mode, mac, mtu):
+            fields = [("name", .string(name)), ("alias", .string(alias)), ("parent", .string(parent)),
+                      ("mode", .string(mode.rawValue)), ("mac", text(mac)), ("mtu", JSONValue(mtu))]
+        case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
+            fields = [("name", .string(name)), ("alias", .string(alias)), ("vni", JSONValue(vni)), ("local", text(local)),
+                      ("remote", text(remote)), ("group", text(group)), ("port", JSONValue(port)), ("device", JSONValue(device)),
+                      ("master", JSONValue(master)), ("mtu", JSONValue(mtu))]
+        case let .createVlan(name, alias, parent, id, master, mtu):
+            fields = [("name", .string(name)), ("alias", .string(alias)), ("parent", .string(parent)), ("id", JSONValue(id)),
+                      ("master", JSONValue(master)), ("mtu", JSONValue(mtu))]
+        case let .setMaster(link, master): fields = [("link", .string(link)), ("master", JSONValue(master))]
+        case let .setMTU(link, mtu), let .pinBridgeMTU(link, mtu): fields = [("link", .string(link)), ("mtu", JSONValue(mtu))]
+        case let .setMAC(link, mac): fields = [("link", .string(link)), ("mac", .string(mac.description))]
+        case let .setUp(link): fields = [("link", .string(link))]
+        case let .setAlias(link, alias): fields = [("link", .string(link)), ("alias", .string(alias))]
+        case let .deleteLink(name): fields = [("name", .string(name))]
+        case let .addAddress(link, address), let .removeAddress(link, address):
+            fields = [("link", .string(link)), ("address", .string(address.description))]
+        case let .replaceNftTable(table): fields = [("table", nftTable(table))]
+        case .deleteNftTable: fields = []
+        case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]
+        case let .startUnit(spec), let .restartUnit(spec): fields = [("unit", unit(spec))]
+        case let .stopUnit(name, runDirectory): fields = [("name", .string(name)), ("runDirectory", JSONValue(runDirectory))]
+        }
+        return .object([("type", .string(action.typeName))] + fields)
+    }
+
+    /// The table in libnftables' own vocabulary: chains, maps with `[key, value]` elements, rules' `expr`.
+    public static func nftTable(_ table: NftTable) -> JSONValue {
+        [
+            "chains": .array(table.chains.map {
+                ["name": .string($0.name), "type": .string($0.type), "hook": .string($0.hook), "prio": JSONValue($0.priority),
+                 "policy": .string($0.policy)]
+            }),
+            "maps": .array(table.maps.map {
+                ["name": .string($0.name), "type": .array($0.keyType.map(JSONValue.string)), "map": .string($0.dataType),
+                 "flags": .array($0.flags.map(JSONValue.string)), "elem": .array($0.elements.map(\.json))]
+            }),
+            "rules": .array(table.rules.map { ["chain": .string($0.chain), "comment": JSONValue($0.comment), "expr": $0.expression] }),
+        ]
+    }
+
+    /// Everything systemd is asked to start, properties by their D-Bus names.
+    public static func unit(_ spec: UnitSpec) -> JSONValue {
+        [
+            "name": .string(spec.name), "microVM": .string(spec.microVM), "description": .string(spec.description),
+            "argv": .array(spec.argv.map(JSONValue.string)), "environment": .array(spec.environment.map(JSONValue.string)),
+            "networkNamespacePath": JSONValue(spec.networkNamespacePath), "runDirectory": .string(spec.runDirectory),
+            "logFile": .string(spec.logFile),
+            "files": .array(spec.files.map { ["path": .string($0.path), "contents": .string($0.contents)] }),
+            "properties": .object(spec.properties.map { property in
+                switch property {
+                case let .string(name, value): return (name, .string(value))
+                case let .strings(name, values): return (name, .array(values.map(JSONValue.string)))
+                case let .uint64(name, value): return (name, JSONValue(value))
+                case let .bool(name, value): return (name, .bool(value))
+                }
+            }),
+            "specHash": .string(spec.specHash),
+        ]
+    }
+}
