@@ -1,0 +1,154 @@
+/// Decoding a MicroVM manifest's spec: boot files, volumes, network interfaces.
+extension ManifestDecoder {
+    // MARK: MicroVM
+
+    func decodeMicroVM(_ spec: MappingReader) -> MicroVMSpec? {
+        let vcpu = spec.int("vcpu", range: 1...256)
+        let memory = spec.int("memoryMb", range: 32...4_194_304, unit: " MiB")
+        let kernel = bootFile(spec, "kernel")
+        let initrd = bootFile(spec, "initrd")
+        var rootVolume: RootVolumeSpec?
+        if let volume = spec.mapping("rootVolume") {
+            let idNode = volume.string("id")
+            let id = idNode?.value
+            if let idNode, !idNode.value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
+                // The id becomes QEMU's drive id inside a comma-separated option string (`r,file=/etc/shadow`).
+                reader.error(at: idNode.location, volume.childPath("id"),
+                             "\"\(idNode.value.escapedForMessage)\" may hold only letters, digits, '-' and '_' (it names the VMM's drive)")
+            }
+            let image = volume.string("image")
+            let path = volume.string("path").flatMap(absolutePath)
+            let readOnly = volume.bool("readOnly")?.value ?? false
+            if image != nil && volume.take("path") == nil {
+                reader.warning(volume.node, volume.childPath("image"),
+                               "mooring pulls no images; rootVolume is ignored (set path to a host disk image)")
+            } else if image == nil && volume.take("path") == nil {
+                reader.error(volume.node, volume.childPath("path"), "is required (a host disk image, e.g. /var/lib/vms/web-1.img)")
+            }
+            rootVolume = RootVolumeSpec(id: id, path: path, readOnly: readOnly)
+            volume.finish()
+        }
+        var cmdline = ""
+        if let node = spec.take("kernelCmdline") {
+            if case .mapping = node {
+                let pairs = (reader.stringMap(node, "spec.kernelCmdline") ?? []).sorted { $0.key.value < $1.key.value }
+                for (key, _) in pairs where key.value.contains(where: { $0 == " " || $0 == "=" }) {
+                    reader.error(at: key.location, key.path, "kernel argument names cannot contain spaces or '='")
+                }
+                cmdline = pairs.map { $0.value.value.isEmpty ? $0.key.value : "\($0.key.value)=\($0.value.value)" }
+                    .joined(separator: " ")
+            } else if let text = reader.string(node, "spec.kernelCmdline") {
+                cmdline = text.value
+            }
+            if cmdline.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+                reader.error(node, "spec.kernelCmdline", "contains a control character")
+            }
+        }
+        let vmm = spec.oneOf("vmm", VMMKind.self)
+        var labels: [String: String] = [:]
+        if let node = spec.take("labels") { labels = decodeLabels(node, "spec.labels") }
+        var interfaces: [NetworkInterfaceSpec] = []
+        let listed = spec.sequence("networkInterfaces")
+        if listed == nil && spec.take("networkInterfaces") == nil {
+            reader.error(spec.node, spec.childPath("networkInterfaces"), "is required (at least one interface, e.g. - {guestDeviceName: eth0, type: tap})")
+        } else if let listed, listed.isEmpty {
+            reader.error(spec.take("networkInterfaces"), spec.childPath("networkInterfaces"), "needs at least one interface")
+        }
+        var seenGuestNames: [String: Int] = [:]
+        for (node, path) in listed ?? [] {
+            guard let entry = reader.mapping(node, path) else { continue }
+            defer { entry.finish() }
+            guard let decoded = decodeInterface(entry) else { continue }
+            if let firstLine = seenGuestNames[decoded.guestDeviceName.value] {
+                reader.error(at: decoded.guestDeviceName.location, decoded.guestDeviceName.path,
+                             "duplicate guestDeviceName \"\(decoded.guestDeviceName.value)\" (also on line \(firstLine))")
+                continue
+            }
+            seenGuestNames[decoded.guestDeviceName.value] = decoded.guestDeviceName.location.line
+            interfaces.append(decoded)
+        }
+        return MicroVMSpec(vcpu: vcpu, memoryMb: memory, kernel: kernel, initrd: initrd, rootVolume: rootVolume,
+                           kernelCmdline: cmdline, vmm: vmm, labels: labels, networkInterfaces: interfaces,
+                           specLocation: reader.location(of: spec.node),
+                           writtenFields: Set(spec.entries.map(\.key)))
+    }
+
+    func bootFile(_ spec: MappingReader, _ key: String) -> BootFileSpec? {
+        guard let node = spec.take(key) else { return nil }
+        let path = spec.childPath(key)
+        if case .mapping = node {
+            guard let object = reader.mapping(node, path) else { return nil }
+            defer { object.finish() }
+            if let image = object.string("image") {
+                reader.warning(at: image.location, image.path,
+                               "mooring pulls no images; \"\(image.value.escapedForMessage)\" is ignored and filename is used as a host path")
+            }
+            guard let filename = object.string("filename") else {
+                reader.error(node, object.childPath("filename"), "is required (mooring pulls no images; give the host path of the file)")
+                return nil
+            }
+            return absolutePath(filename).map { BootFileSpec(path: $0) }
+        }
+        guard let text = reader.string(node, path) else { return nil }
+        return absolutePath(text).map { BootFileSpec(path: $0) }
+    }
+
+    func decodeInterface(_ entry: MappingReader) -> NetworkInterfaceSpec? {
+        let guestName = entry.string("guestDeviceName")
+        if entry.take("guestDeviceName") == nil {
+            reader.error(entry.node, entry.childPath("guestDeviceName"), "is required (the device name inside the guest, e.g. eth0)")
+        }
+        if let guestName, !Self.isGuestDeviceName(guestName.value) {
+            reader.error(at: guestName.location, guestName.path,
+                         "\"\(guestName.value.escapedForMessage)\" is not a guest device name (want ^[a-z][a-z0-9_]*$, at most 15 bytes, e.g. eth0)")
+        }
+        let type = entry.oneOf("type", NetworkInterfaceType.self)
+        if entry.take("type") == nil { reader.error(entry.node, entry.childPath("type"), "is required (tap or macvtap)") }
+        var guestMac: Located<MACAddress>?
+        if let text = entry.string("guestMac") {
+            if let mac = MACAddress(text.value) {
+                if mac.isMulticast {
+                    reader.error(at: text.location, text.path,
+                                 "\"\(text.value.escapedForMessage)\" is a multicast MAC address (want a unicast one: the first byte even, e.g. 02:00:00:00:00:01)")
+                } else if mac.isZero {
+                    reader.error(at: text.location, text.path, "the all-zero MAC address cannot be used")
+                } else {
+                    guestMac = text.map { _ in mac }
+                }
+            } else {
+                reader.error(at: text.location, text.path,
+                             "\"\(text.value.escapedForMessage)\" is not a MAC address (want six hex pairs, e.g. 02:00:00:00:00:01)")
+            }
+        }
+        var address: Located<CIDR>?
+        if let text = entry.string("address"), let cidr = cidr(text) {
+            if cidr.value.address.isIPv4 { address = cidr } else {
+                reader.error(at: text.location, text.path,
+                             "only IPv4 addresses can be handed to the guest on the kernel command line (ip=); configure IPv6 inside the guest")
+            }
+        }
+        let bridge = interfaceName(entry.string("bridge"))
+        let parent = interfaceName(entry.string("parentInterface"))
+        let mode = entry.oneOf("macvtapMode", MacvtapMode.self)
+        let hostName = interfaceName(entry.string("hostDeviceName"))
+        if let type {
+            switch type.value {
+            case .tap:
+                if let parent { reader.error(at: parent.location, parent.path, "applies to macvtap interfaces only (a tap joins a bridge; set bridge)") }
+                if let mode { reader.error(at: mode.location, mode.path, "applies to macvtap interfaces only") }
+            case .macvtap:
+                if let bridge { reader.error(at: bridge.location, bridge.path, "applies to tap interfaces only (a macvtap sits on a parentInterface)") }
+            }
+        }
+        guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
+        return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, address: address,
+                                    bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+                                    hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
+    }
+
+    static func isGuestDeviceName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...15).contains(bytes.count), (0x61...0x7a).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5f }
+    }
+}

@@ -1,0 +1,118 @@
+/// Resolution: each manifest's spec, with defaults from the Host manifest and names derived, becomes its
+/// desired value. Errors found on the way are the ones only resolution can tell (a tap without any bridge).
+extension ManifestSetValidator {
+    // MARK: Bridges
+
+    func resolveBridge(_ manifest: Manifest, _ spec: BridgeSpec) -> DesiredBridge {
+        let name = manifest.origin.name
+        let vxlan = spec.vxlan.map {
+            DesiredVxlan(name: DeviceNaming.vxlanPort(bridge: name), vni: $0.vni.value, local: $0.local?.value,
+                         remote: $0.remote?.value, group: $0.group?.value, dstPort: $0.dstPort, device: $0.device?.value)
+        }
+        let vlan = spec.vlan.map {
+            DesiredVlan(name: DeviceNaming.vlanPort(parent: $0.parent.value, id: $0.id.value), parent: $0.parent.value, id: $0.id.value)
+        }
+        return DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
+                             mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan)
+    }
+
+    // MARK: MicroVMs
+
+    mutating func resolveMicroVM(_ manifest: Manifest, _ spec: MicroVMSpec, host: DesiredHost, hostSpec: HostSpec?,
+                                         bridges: [String: BridgeSpec]) -> DesiredMicroVM {
+        let origin = manifest.origin
+        let vmm = spec.vmm?.value ?? host.vmm
+        if vmm != .none {
+            if spec.vcpu == nil && !spec.writtenFields.contains("vcpu") { error(origin, at: spec.specLocation, "spec.vcpu", "is required (the number of virtual CPUs, e.g. 1)") }
+            if spec.memoryMb == nil && !spec.writtenFields.contains("memoryMb") { error(origin, at: spec.specLocation, "spec.memoryMb", "is required (guest memory in MiB, e.g. 256)") }
+            if spec.kernel == nil && !spec.writtenFields.contains("kernel") {
+                error(origin, at: spec.specLocation, "spec.kernel",
+                      "is required to run the VMM (a host path such as /var/lib/mooring/vmlinux); use vmm: none if another tool runs it")
+            }
+        }
+        var interfaces: [DesiredInterface] = []
+        for item in spec.networkInterfaces {
+            let guestName = item.guestDeviceName.value
+            let hostName = item.hostDeviceName?.value ?? DeviceNaming.microVMDevice(vm: origin.name, device: guestName)
+            let mac = item.guestMac?.value ?? DeviceNaming.guestMAC(vm: origin.name, device: guestName)
+            var bridge: String?
+            var parent: String?
+            var gateway: IPAddress?
+            switch item.type.value {
+            case .tap:
+                if let given = item.bridge {
+                    bridge = given.value
+                    if bridges[given.value] == nil { warnUndeclared(given.value, origin, given, role: "bridge") }
+                } else if let fallback = host.defaultBridge {
+                    bridge = fallback
+                } else {
+                    error(origin, at: item.location, "\(item.path).bridge",
+                          "a tap needs a bridge: set bridge here, or spec.defaultBridge in the Host manifest")
+                }
+                if let bridge, let address = item.address?.value,
+                   let match = bridges[bridge]?.addresses.first(where: { $0.value.contains(address.address) }) {
+                    gateway = match.value.address
+                }
+            case .macvtap:
+                if vmm == .firecracker {
+                    error(origin, at: item.type.location, "\(item.path).type",
+                          "firecracker cannot use macvtap devices; use type: tap, or vmm: qemu-microvm or cloud-hypervisor")
+                }
+                if let given = item.parentInterface {
+                    parent = given.value
+                    if bridges[given.value] == nil { warnUndeclared(given.value, origin, given, role: "parent interface") }
+                } else if let fallback = host.parentInterface {
+                    parent = fallback
+                } else {
+                    error(origin, at: item.location, "\(item.path).parentInterface",
+                          "a macvtap needs a parent interface: set parentInterface here, or spec.parentInterface in the Host manifest")
+                }
+            }
+            interfaces.append(DesiredInterface(guestDeviceName: guestName, type: item.type.value, hostDeviceName: hostName,
+                                               mac: mac, address: item.address?.value, gateway: gateway, bridge: bridge,
+                                               parentInterface: parent, macvtapMode: item.macvtapMode))
+        }
+        let volume = spec.rootVolume.flatMap { volume in
+            volume.path.map { DesiredVolume(id: volume.id ?? "root", path: $0.value, readOnly: volume.readOnly) }
+        }
+        return DesiredMicroVM(origin: origin, name: origin.name, vcpu: spec.vcpu?.value ?? 1,
+                              memoryMb: spec.memoryMb?.value ?? 256, kernel: spec.kernel?.path.value,
+                              initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
+                              vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces)
+    }
+
+    // MARK: NAT
+
+    mutating func resolveNAT(_ manifest: Manifest, _ spec: NATSpec, bridges: [String: BridgeSpec]) -> DesiredNAT {
+        let origin = manifest.origin
+        if bridges[spec.externalInterface.value] == nil {
+            warnUndeclared(spec.externalInterface.value, origin, spec.externalInterface, role: "external interface")
+        }
+        var internalSubnets: [CIDR] = []
+        for name in spec.internalInterfaces {
+            if let bridge = bridges[name.value] {
+                internalSubnets += bridge.addresses.map(\.value)
+            } else {
+                warnUndeclared(name.value, origin, name, role: "bridge")
+            }
+        }
+        for forward in spec.forwardPorts {
+            if !forward.destination.isIPv4 && !spec.enableIPv6 {
+                error(origin, at: forward.destinationLocation, "\(forward.path).destination",
+                      "\(forward.destination) is an IPv6 destination but spec.enableIPv6 is false; set enableIPv6: true")
+            }
+            let covered = spec.internalInterfaces.allSatisfy { bridges[$0.value] != nil }
+            if covered && !internalSubnets.contains(where: { $0.contains(forward.destination) }) {
+                warning(origin, at: forward.destinationLocation, "\(forward.path).destination",
+                        "\(forward.destination) is outside every internal bridge's subnets (\(internalSubnets.map(\.description).joined(separator: ", ")))")
+            }
+        }
+        let forwards = spec.forwardPorts.map {
+            DesiredForward(proto: $0.proto, sourcePort: $0.sourcePort, destination: $0.destination,
+                           destinationPort: $0.destinationPort, loopback: $0.loopback)
+        }
+        return DesiredNAT(origin: origin, externalInterface: spec.externalInterface.value,
+                          internalInterfaces: spec.internalInterfaces.map(\.value), enableIPv6: spec.enableIPv6,
+                          forwards: forwards)
+    }
+}
