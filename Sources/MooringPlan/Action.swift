@@ -5,13 +5,8 @@ import MooringModel
 public enum Action: Sendable, Equatable {
     // Links. A create carries the link's whole configuration: the driver sends the create and the
     // settings (alias, master, MTU, up) in one netlink buffer, so a kill never leaves an unmarked link.
-    case createBridge(name: String, alias: String, mtu: Int?)
-    case createTap(name: String, alias: String, master: String?, mtu: Int?, vnetHeader: Bool, multiQueue: Bool)
-    /// `mac` is nil for passthru: the macvtap keeps its parent's MAC, and setting one would rewrite the parent's.
-    case createMacvtap(name: String, alias: String, parent: String, mode: MacvtapMode, mac: MACAddress?, mtu: Int?)
-    case createVxlan(name: String, alias: String, vni: Int, local: IPAddress?, remote: IPAddress?, group: IPAddress?,
-                     port: Int, device: String?, master: String?, mtu: Int?)
-    case createVlan(name: String, alias: String, parent: String, id: Int, master: String?, mtu: Int?)
+    // What each kind adds is its `LinkConfig` (LinkKinds/).
+    case createLink(name: String, alias: String, master: String?, mtu: Int?, config: LinkConfig)
     case setMaster(link: String, master: String?)
     case setMTU(link: String, mtu: Int)
     /// Sets a bridge's MTU so that it stays: the driver steps through a neighbouring value first, because the
@@ -37,9 +32,7 @@ public enum Action: Sendable, Equatable {
     /// The link this operation is about, for links.
     public var linkName: String? {
         switch self {
-        case let .createBridge(name, _, _), let .createTap(name, _, _, _, _, _), let .createMacvtap(name, _, _, _, _, _),
-             let .createVxlan(name, _, _, _, _, _, _, _, _, _), let .createVlan(name, _, _, _, _, _),
-             let .deleteLink(name):
+        case let .createLink(name, _, _, _, _), let .deleteLink(name):
             return name
         case let .setMaster(link, _), let .setMTU(link, _), let .pinBridgeMTU(link, _), let .setMAC(link, _), let .setUp(link),
              let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
@@ -54,11 +47,7 @@ extension Action {
     /// The case's name, as the plan's JSON `operation.type` shows it.
     public var typeName: String {
         switch self {
-        case .createBridge: return "createBridge"
-        case .createTap: return "createTap"
-        case .createMacvtap: return "createMacvtap"
-        case .createVxlan: return "createVxlan"
-        case .createVlan: return "createVlan"
+        case .createLink: return "createLink"
         case .setMaster: return "setMaster"
         case .setMTU: return "setMTU"
         case .pinBridgeMTU: return "pinBridgeMTU"

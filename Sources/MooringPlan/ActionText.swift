@@ -4,11 +4,8 @@ import MooringModel
 public enum ActionText {
     public static func describe(_ operation: Action) -> String {
         switch operation {
-        case let .createBridge(name, _, _): return "create bridge \(name)"
-        case let .createTap(name, _, _, _, _, _): return "create tap \(name)"
-        case let .createMacvtap(name, _, parent, _, _, _): return "create macvtap \(name) on \(parent)"
-        case let .createVxlan(name, _, vni, _, _, _, _, _, _, _): return "create vxlan \(name) (vni \(vni))"
-        case let .createVlan(name, _, parent, id, _, _): return "create vlan \(name) (\(parent) id \(id))"
+        case let .createLink(name, _, _, _, config):
+            return "create \(config.kind.name) \(name)" + config.kind.references.map { " on \($0.link)" }.joined()
         case let .setMaster(link, master): return master.map { "enslave \(link) to \($0)" } ?? "release \(link) from its bridge"
         case let .setMTU(link, mtu): return "set mtu \(mtu) on \(link)"
         case let .pinBridgeMTU(link, mtu): return "pin mtu \(mtu) on bridge \(link)"

@@ -70,26 +70,14 @@ public enum PlanJSON {
         }
     }
 
-    /// The exact step apply executes: `{"type": "createTap", "name": ..., "master": null, ...}`.
+    /// The exact step apply executes: `{"type": "createLink", "kind": "tap", "name": ..., "master": null, ...}`.
     public static func operation(_ action: Action) -> JSONValue {
         func text<T: CustomStringConvertible>(_ value: T?) -> JSONValue { value.map { .string($0.description) } ?? .null }
         var fields: [(key: String, value: JSONValue)]
         switch action {
-        case let .createBridge(name, alias, mtu):
-            fields = [("name", .string(name)), ("alias", .string(alias)), ("mtu", JSONValue(mtu))]
-        case let .createTap(name, alias, master, mtu, vnetHeader, multiQueue):
-            fields = [("name", .string(name)), ("alias", .string(alias)), ("master", JSONValue(master)), ("mtu", JSONValue(mtu)),
-                      ("vnetHeader", .bool(vnetHeader)), ("multiQueue", .bool(multiQueue))]
-        case let .createMacvtap(name, alias, parent, mode, mac, mtu):
-            fields = [("name", .string(name)), ("alias", .string(alias)), ("parent", .string(parent)),
-                      ("mode", .string(mode.rawValue)), ("mac", text(mac)), ("mtu", JSONValue(mtu))]
-        case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
-            fields = [("name", .string(name)), ("alias", .string(alias)), ("vni", JSONValue(vni)), ("local", text(local)),
-                      ("remote", text(remote)), ("group", text(group)), ("port", JSONValue(port)), ("device", JSONValue(device)),
-                      ("master", JSONValue(master)), ("mtu", JSONValue(mtu))]
-        case let .createVlan(name, alias, parent, id, master, mtu):
-            fields = [("name", .string(name)), ("alias", .string(alias)), ("parent", .string(parent)), ("id", JSONValue(id)),
-                      ("master", JSONValue(master)), ("mtu", JSONValue(mtu))]
+        case let .createLink(name, alias, master, mtu, config):
+            fields = [("name", .string(name)), ("kind", .string(config.kind.name)), ("alias", .string(alias)),
+                      ("master", JSONValue(master)), ("mtu", JSONValue(mtu)), ("settings", .object(config.kind.settings))]
         case let .setMaster(link, master): fields = [("link", .string(link)), ("master", JSONValue(master))]
         case let .setMTU(link, mtu), let .pinBridgeMTU(link, mtu): fields = [("link", .string(link)), ("mtu", JSONValue(mtu))]
         case let .setMAC(link, mac): fields = [("link", .string(link)), ("mac", .string(mac.description))]

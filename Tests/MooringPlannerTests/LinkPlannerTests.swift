@@ -15,8 +15,9 @@ struct LinkPlannerTests {
             "bridge br0: add address 10.0.0.1/24",
         ])
         #expect(plan.changes.map(\.operation) == [
-            .createBridge(name: "br0", alias: "mooring:Bridge/br0", mtu: 9000),
-            .createTap(name: "vm-a-eth0", alias: "mooring:MicroVM/a/eth0", master: "br0", mtu: 9000, vnetHeader: true, multiQueue: false),
+            .createLink(name: "br0", alias: "mooring:Bridge/br0", master: nil, mtu: 9000, config: .bridge(BridgeConfig())),
+            .createLink(name: "vm-a-eth0", alias: "mooring:MicroVM/a/eth0", master: "br0", mtu: 9000,
+                        config: .tap(TapConfig(vnetHeader: true, multiQueue: false))),
             .addAddress(link: "br0", address: CIDR("10.0.0.1/24")!),
         ])
         // Counted by resource: the bridge's address is part of creating it.
@@ -195,7 +196,8 @@ struct LinkPlannerTests {
         let bridge = try #require(report["changes"]?.array?.first)
         #expect(bridge["resource"] == ["kind": "link", "name": "br0"])
         #expect(bridge["group"] == ["kind": "Bridge", "name": "br0"])
-        #expect(bridge["operation"] == ["type": "createBridge", "name": "br0", "alias": "mooring:Bridge/br0", "mtu": .null])
+        #expect(bridge["operation"] == ["type": "createLink", "kind": "bridge", "name": "br0", "alias": "mooring:Bridge/br0",
+                                        "master": .null, "mtu": .null, "settings": [:]])
         #expect(!text.contains("\"_0\""))
         #expect(report["context"]?["gitCommit"] == .null, "absent values are null, not missing")
     }

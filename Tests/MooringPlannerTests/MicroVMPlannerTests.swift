@@ -87,8 +87,8 @@ struct MicroVMPlannerTests {
         vm.vmm = .none
         let plan = Planner(desired: DesiredState(microVMs: [vm]), observed: links.state).plan()
         let create = try #require(plan.changes.first { $0.resource == .link("vm-web-1-eth1") })
-        guard case let .createMacvtap(_, _, _, mode, mac, _) = create.operation else { Issue.record("\(create)"); return }
-        #expect(mode == .passthru && mac == nil)
+        guard case let .createLink(_, _, _, _, .macvtap(config)) = create.operation else { Issue.record("\(create)"); return }
+        #expect(config.mode == .passthru && config.mac == nil)
         #expect(!plan.changes.contains { if case .setMAC = $0.operation { true } else { false } })
     }
 

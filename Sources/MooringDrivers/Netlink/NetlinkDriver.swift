@@ -63,7 +63,7 @@ public final class NetlinkDriver: @unchecked Sendable {
         try batch.flush(completed)
     }
 
-    private func index(of name: String, _ batch: inout Batch, _ completed: (Int) throws -> Void) throws -> Int32 {
+    func index(of name: String, _ batch: inout Batch, _ completed: (Int) throws -> Void) throws -> Int32 {
         if let known = indexes[name] { return known }
         // Created in this run: its requests must reach the kernel before it has an index.
         try batch.flush(completed)
@@ -76,61 +76,14 @@ public final class NetlinkDriver: @unchecked Sendable {
     private func queue(_ position: Int, _ operation: Action, _ batch: inout Batch,
                        _ completed: (Int) throws -> Void) throws {
         switch operation {
-        case let .createBridge(name, alias, mtu):
-            // A bridge follows its ports' MTUs unless its own was *changed* by a user: an MTU given at
-            // creation, or set to the value it already has, does not count. Stepping through a neighbouring
-            // value pins the declared MTU.
-            let pin: (Int32) -> [NetlinkRequest] = { index in
-                guard let mtu else { return [] }
-                return LinkRequests.pinnedMTU(index: index, mtu: mtu)
-            }
-            try createMarked(name, alias: alias, mtu: nil, position, operation, &batch, alloc: { rtnl_link_alloc() },
-                             then: pin) { link in _ = rtnl_link_set_type(link, "bridge") }
-
-        case let .createTap(name, alias, master, mtu, vnetHeader, multiQueue):
-            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
-            // The ioctl acts at once, so earlier requests (deleting an old device of the same name) go first.
-            if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
-            created(name)
-            let newIndex = reserveIndex(for: name)
-            // At a reserved index the tap is recognisably mooring's from its first moment; the request that
-            // marks it and sets it up addresses it by that index, so it can only ever touch this tap.
-            try TapDevice.create(name: name, index: newIndex, vnetHeader: vnetHeader, multiQueue: multiQueue)
-            TestHooks.tapCreated()
-            let finish = LinkRequests.set(index: newIndex, alias: alias, master: masterIndex, mtu: mtu, up: true)
-            batch.add([finish], for: position, operation, kind: .tapFinish)
-
-        case let .createMacvtap(name, alias, parent, mode, mac, mtu):
-            let parentIndex = try index(of: parent, &batch, completed)
-            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_macvtap_alloc() }) { link in
-                rtnl_link_set_link(link, parentIndex)
-                _ = rtnl_link_macvtap_set_mode(link, LinkDumpParser.macvtapModeValue(mode))
-                if let mac, let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
-            }
-
-        case let .createVxlan(name, alias, vni, local, remote, group, port, device, master, mtu):
-            let deviceIndex = try device.map { try index(of: $0, &batch, completed) }
-            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
-            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_vxlan_alloc() }) { link in
-                _ = rtnl_link_vxlan_set_id(link, UInt32(vni))
-                if let peer = remote ?? group, let address = LinkRequests.nlAddress(peer) {
-                    _ = rtnl_link_vxlan_set_group(link, address); nl_addr_put(address)
-                }
-                if let local, let address = LinkRequests.nlAddress(local) {
-                    _ = rtnl_link_vxlan_set_local(link, address); nl_addr_put(address)
-                }
-                _ = rtnl_link_vxlan_set_port(link, UInt32(port))
-                if let deviceIndex { _ = rtnl_link_vxlan_set_link(link, UInt32(deviceIndex)) }
-                if let masterIndex { rtnl_link_set_master(link, masterIndex) }
-            }
-
-        case let .createVlan(name, alias, parent, id, master, mtu):
-            let parentIndex = try index(of: parent, &batch, completed)
-            let masterIndex = try master.map { try index(of: $0, &batch, completed) }
-            try createMarked(name, alias: alias, mtu: mtu, position, operation, &batch, alloc: { rtnl_link_vlan_alloc() }) { link in
-                rtnl_link_set_link(link, parentIndex)
-                _ = rtnl_link_vlan_set_id(link, UInt16(id))
-                if let masterIndex { rtnl_link_set_master(link, masterIndex) }
+        case let .createLink(name, alias, master, mtu, config):
+            let create = LinkCreation(name: name, alias: alias, master: master, mtu: mtu, position: position, operation: operation)
+            switch config {
+            case let .bridge(bridge): try queue(create, bridge, &batch, completed)
+            case let .tap(tap): try queue(create, tap, &batch, completed)
+            case let .macvtap(macvtap): try queue(create, macvtap, &batch, completed)
+            case let .vxlan(vxlan): try queue(create, vxlan, &batch, completed)
+            case let .vlan(vlan): try queue(create, vlan, &batch, completed)
             }
 
         case let .setMaster(link, master):
@@ -161,12 +114,12 @@ public final class NetlinkDriver: @unchecked Sendable {
     }
 
     /// Forgets a name's old index: the next lookup finds the new link.
-    private func created(_ name: String) { indexes[name] = nil }
+    func created(_ name: String) { indexes[name] = nil }
 
     /// Queues the creation of `name` at a reserved index, up, and its marking, in one send: the link is
     /// recognisably mooring's from its first moment. `configure` sets what is particular to its kind;
     /// `then` adds requests that need the new index.
-    private func createMarked(_ name: String, alias: String, mtu: Int?, _ position: Int, _ operation: Action,
+    func createMarked(_ name: String, alias: String, mtu: Int?, _ position: Int, _ operation: Action,
                               _ batch: inout Batch, alloc: () -> OpaquePointer?,
                               then: (Int32) -> [NetlinkRequest] = { _ in [] },
                               configure: (OpaquePointer) -> Void) throws {
@@ -186,7 +139,7 @@ public final class NetlinkDriver: @unchecked Sendable {
     /// counts up from 1) never reaches. The create requests it, and the request that marks the link as
     /// mooring's addresses the link by it: if the create fails (someone else took the name meanwhile), the
     /// mark finds no such link instead of marking theirs.
-    private func reserveIndex(for name: String) -> Int32 {
+    func reserveIndex(for name: String) -> Int32 {
         var candidate = Int32(0x4000_0000 | Int32(truncatingIfNeeded: StableHash.fnv1a64(name) & 0x1fff_ffff))
         while indexesInUse.contains(candidate) { candidate = candidate == Int32.max ? 0x4000_0000 : candidate + 1 }
         indexesInUse.insert(candidate)
@@ -218,7 +171,7 @@ public final class NetlinkDriver: @unchecked Sendable {
 }
 
 /// Requests waiting to be sent, each tied to the plan operation it serves.
-private struct Batch {
+struct Batch {
     enum Kind { case general, tapFinish }
 
     let socket: NetlinkSocket

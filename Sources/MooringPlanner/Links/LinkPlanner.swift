@@ -104,22 +104,13 @@ struct LinkPlanner {
         updateInPlace(spec, link)
     }
 
-    /// Parents, underlay devices and VLAN support must be there for the link to be created.
+    /// Parents, underlay devices and kernel support must be there for the link to be created.
     private mutating func checkReferences(_ spec: LinkSpec, creatable: Set<String>) -> Bool {
-        var missing: [(String, String)] = []
-        switch spec.kind {
-        case let .macvtap(parent, _): missing.append((parent, "parent interface"))
-        case let .vxlan(vxlan): if let device = vxlan.device { missing.append((device, "underlay device")) }
-        case let .vlan(parent, _):
-            if !observed.capabilities.vlan {
-                conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
-                                          message: "this kernel cannot create 802.1Q VLAN devices (no 8021q support) for \(spec.label)",
-                                          fix: "load the 8021q module (modprobe 8021q), or remove spec.vlan"))
-                return false
-            }
-            missing.append((parent, "VLAN parent"))
-        default: break
+        if let (message, fix) = spec.config.planned.unsupported(on: observed.capabilities) {
+            conflicts.append(Conflict(resource: .link(spec.name), group: spec.group, message: "\(message) for \(spec.label)", fix: fix))
+            return false
         }
+        var missing = spec.config.kind.references
         if let master = spec.master { missing.append((master, "bridge")) }
         for (name, role) in missing where byName[name] == nil && !creatable.contains(name) {
             conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
@@ -130,65 +121,10 @@ struct LinkPlanner {
         return true
     }
 
-    /// What cannot change without recreating the link.
+    /// What cannot change without recreating the link: its kind, and the kind's fixed fields.
     private func kindDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [LinkDifference] {
-        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
-        switch (spec.kind, link.kind) {
-        case (.bridge, .bridge):
-            return []
-        case let (.tap(vnetHeader, multiQueue), .tun(info)) where info.isTap:
-            var out: [LinkDifference] = []
-            if info.vnetHeader != vnetHeader {
-                out.append(LinkDifference("vnet_hdr", .bool(info.vnetHeader), .bool(vnetHeader), "vnet_hdr \(onOff(info.vnetHeader)) -> \(onOff(vnetHeader))"))
-            }
-            if info.multiQueue != multiQueue {
-                out.append(LinkDifference("multi_queue", .bool(info.multiQueue), .bool(multiQueue),
-                                          "multi_queue \(onOff(info.multiQueue)) -> \(onOff(multiQueue))"))
-            }
-            // Not compared: persistence. An owned tap is non-persistent only between its creation's two ioctls.
-            return out
-        case let (.macvtap(parent, mode), .macvtap(observedMode)):
-            var out: [LinkDifference] = []
-            let observedParent = name(ofIndex: link.parentIndex)
-            if observedParent != parent {
-                out.append(LinkDifference("parent", JSONValue(observedParent), .string(parent), "parent \(observedParent ?? "?") -> \(parent)"))
-            }
-            if observedMode != mode {
-                out.append(LinkDifference("mode", JSONValue(observedMode?.rawValue), .string(mode.rawValue),
-                                          "mode \(observedMode?.rawValue ?? "?") -> \(mode.rawValue)"))
-            }
-            return out
-        case let (.vxlan(want), .vxlan(have)):
-            var out: [LinkDifference] = []
-            if have.vni != want.vni { out.append(LinkDifference("vni", JSONValue(have.vni), JSONValue(want.vni), "vni \(have.vni) -> \(want.vni)")) }
-            let remote = want.remote ?? want.group
-            if have.remote != remote {
-                out.append(LinkDifference("remote", JSONValue(have.remote?.description), JSONValue(remote?.description),
-                                          "remote \(have.remote?.description ?? "none") -> \(remote?.description ?? "none")"))
-            }
-            if let local = want.local, have.local != local {
-                out.append(LinkDifference("local", JSONValue(have.local?.description), .string(local.description),
-                                          "local \(have.local?.description ?? "none") -> \(local)"))
-            }
-            if have.port != want.dstPort {
-                out.append(LinkDifference("dstport", JSONValue(have.port), JSONValue(want.dstPort), "dstport \(have.port) -> \(want.dstPort)"))
-            }
-            if let device = want.device, name(ofIndex: have.deviceIndex) != device {
-                let current = name(ofIndex: have.deviceIndex)
-                out.append(LinkDifference("device", JSONValue(current), .string(device), "device \(current ?? "none") -> \(device)"))
-            }
-            return out
-        case let (.vlan(parent, id), .vlan(observedID)):
-            var out: [LinkDifference] = []
-            if observedID != id { out.append(LinkDifference("id", JSONValue(observedID), JSONValue(id), "id \(observedID) -> \(id)")) }
-            let observedParent = name(ofIndex: link.parentIndex)
-            if observedParent != parent {
-                out.append(LinkDifference("parent", JSONValue(observedParent), .string(parent), "parent \(observedParent ?? "?") -> \(parent)"))
-            }
-            return out
-        default:
-            return [LinkDifference("kind", .string(link.kind.name), .string(spec.kind.name), "kind \(link.kind.name) -> \(spec.kind.name)")]
-        }
+        spec.config.planned.fixedDifferences(link, names: LinkNames(byIndex: byIndex))
+            ?? [LinkDifference("kind", .string(link.kind.name), .string(spec.kindName), "kind \(link.kind.name) -> \(spec.kindName)")]
     }
 
     /// Settings that can change in place, each with the action that changes it. The one diff of a link's
@@ -196,7 +132,7 @@ struct LinkPlanner {
     private func settingDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [LinkDifference] {
         var out: [LinkDifference] = []
         if let mtu = spec.mtu, link.mtu != mtu {
-            let operation: Action = spec.kind == .bridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
+            let operation: Action = spec.isBridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
             out.append(LinkDifference("mtu", JSONValue(link.mtu), JSONValue(mtu), "mtu \(link.mtu) -> \(mtu)",
                                       set: operation, summary: "set mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
         }
@@ -240,26 +176,8 @@ struct LinkPlanner {
     // MARK: Create
 
     private mutating func create(_ spec: LinkSpec, reason: String, replacing old: ObservedLink?) {
-        let operation: Action
-        var details = ""
-        switch spec.kind {
-        case .bridge:
-            operation = .createBridge(name: spec.name, alias: spec.alias, mtu: spec.mtu)
-        case let .tap(vnetHeader, multiQueue):
-            operation = .createTap(name: spec.name, alias: spec.alias, master: spec.master, mtu: spec.mtu,
-                                   vnetHeader: vnetHeader, multiQueue: multiQueue)
-        case let .macvtap(parent, mode):
-            operation = .createMacvtap(name: spec.name, alias: spec.alias, parent: parent, mode: mode, mac: spec.mac, mtu: spec.mtu)
-            details = " on \(parent) mode \(mode.rawValue)" + (spec.mac.map { " mac \($0)" } ?? " (the parent's own mac)")
-        case let .vxlan(vxlan):
-            operation = .createVxlan(name: spec.name, alias: spec.alias, vni: vxlan.vni, local: vxlan.local,
-                                     remote: vxlan.remote, group: vxlan.group, port: vxlan.dstPort, device: vxlan.device,
-                                     master: spec.master, mtu: spec.mtu)
-            details = " vni \(vxlan.vni)" + (vxlan.remote.map { " remote \($0)" } ?? "") + (vxlan.group.map { " group \($0)" } ?? "")
-        case let .vlan(parent, id):
-            operation = .createVlan(name: spec.name, alias: spec.alias, parent: parent, id: id, master: spec.master, mtu: spec.mtu)
-            details = " on \(parent) id \(id)"
-        }
+        let operation = Action.createLink(name: spec.name, alias: spec.alias, master: spec.master, mtu: spec.mtu, config: spec.config)
+        var details = spec.config.kind.summary
         if let master = spec.master { details += " master \(master)" }
         if let mtu = spec.mtu { details += " mtu \(mtu)" }
         // A running VMM holds the device it opened; a new one (recreated, or replacing one deleted by hand)
@@ -267,15 +185,15 @@ struct LinkPlanner {
         let vmRunning = spec.microVM.map(runningMicroVMs.contains) ?? false
         let disruptive = old != nil || vmRunning
         if (old != nil || vmRunning), let vm = spec.microVM { recreatedMicroVMs.insert(vm) }
-        var fields = [FieldChange("kind", before: old.map { .string($0.kind.name) } ?? .null, after: .string(spec.kind.name))]
+        var fields = [FieldChange("kind", before: old.map { .string($0.kind.name) } ?? .null, after: .string(spec.kindName))]
         if let master = spec.master { fields.append(FieldChange("master", before: .null, after: .string(master))) }
         if let mtu = spec.mtu { fields.append(FieldChange("mtu", before: .null, after: JSONValue(mtu))) }
         changes.append(Change(resource: .link(spec.name), group: spec.group, action: old == nil ? .create : .replace,
-                              summary: "create \(spec.kind.name) \(spec.name) (\(spec.label))\(details)", reason: reason,
+                              summary: "create \(spec.kindName) \(spec.name) (\(spec.label))\(details)", reason: reason,
                               fields: fields, disruptive: disruptive, operation: operation, phase: spec.phase))
         for address in spec.addresses {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
-                                  summary: "\(spec.kind.name) \(spec.name): add address \(address)", reason: "declared in \(spec.group)",
+                                  summary: "\(spec.kindName) \(spec.name): add address \(address)", reason: "declared in \(spec.group)",
                                   fields: [FieldChange("addresses", before: .null, after: .string(address.description))],
                                   operation: .addAddress(link: spec.name, address: address), phase: .addAddresses))
         }
@@ -304,7 +222,7 @@ struct LinkPlanner {
 
     private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
         func update(_ what: String, _ operation: Action, _ fields: [FieldChange], reason: String, phase: Phase? = nil) -> Change {
-            Change(resource: .link(spec.name), group: spec.group, action: .update, summary: "\(spec.kind.name) \(spec.name): \(what)",
+            Change(resource: .link(spec.name), group: spec.group, action: .update, summary: "\(spec.kindName) \(spec.name): \(what)",
                    reason: reason, fields: fields, operation: operation,
                    phase: phase ?? (spec.phase == .createBridges ? .updateBridges : spec.phase))
         }
@@ -313,7 +231,7 @@ struct LinkPlanner {
                                   [FieldChange("alias", before: JSONValue(link.alias), after: .string(spec.alias))],
                                   reason: "the link's owner changed"))
         }
-        if let mtu = spec.mtu, link.mtu == mtu, spec.kind == .bridge, let leaving = portsLeaving(link, declaredMTU: mtu) {
+        if let mtu = spec.mtu, link.mtu == mtu, spec.isBridge, let leaving = portsLeaving(link, declaredMTU: mtu) {
             // The bridge may be at its MTU only by following its ports (it was created without one); when they
             // leave it would fall to what the rest give. Whether it is pinned cannot be read back from the kernel,
             // so it is pinned again; without it the next apply could find it changed.

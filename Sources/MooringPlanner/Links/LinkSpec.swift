@@ -3,24 +3,6 @@ import MooringPlan
 
 /// A link mooring should own, derived from the desired state: the unit the link planner compares.
 struct LinkSpec: Equatable {
-    enum Kind: Equatable {
-        case bridge
-        case tap(vnetHeader: Bool, multiQueue: Bool)
-        case macvtap(parent: String, mode: MacvtapMode)
-        case vxlan(DesiredVxlan)
-        case vlan(parent: String, id: Int)
-
-        var name: String {
-            switch self {
-            case .bridge: return "bridge"
-            case .tap: return "tap"
-            case .macvtap: return "macvtap"
-            case .vxlan: return "vxlan"
-            case .vlan: return "vlan"
-            }
-        }
-    }
-
     var name: String
     /// Recorded in the alias: `Bridge/microvm`, `MicroVM/web-1/eth0`.
     var owner: String
@@ -28,7 +10,8 @@ struct LinkSpec: Equatable {
     var group: ChangeGroup
     /// For humans: `MicroVM web-1 eth0`.
     var label: String
-    var kind: Kind
+    /// What it is made of, by kind (LinkKinds/ in MooringPlan; how each kind is planned in Links/Kinds/).
+    var config: LinkConfig
     var master: String?
     var mtu: Int?
     var mac: MACAddress?
@@ -38,13 +21,10 @@ struct LinkSpec: Equatable {
 
     var alias: String { DeviceNaming.alias(owner) }
 
-    var phase: Phase {
-        switch kind {
-        case .bridge: return Phase.createBridges
-        case .vxlan, .vlan: return Phase.bridgePorts
-        case .tap, .macvtap: return Phase.microVMDevices
-        }
-    }
+    /// `bridge`, `tap`, ...
+    var kindName: String { config.kind.name }
+    var isBridge: Bool { if case .bridge = config { true } else { false } }
+    var phase: Phase { config.planned.phase }
 
     /// Every link the desired state implies, masters first.
     static func all(in desired: DesiredState) -> [LinkSpec] {
@@ -54,41 +34,44 @@ struct LinkSpec: Equatable {
             bridgeMTU[bridge.name] = bridge.mtu
             let group = ChangeGroup(bridge.origin)
             specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
-                                  label: "Bridge \(bridge.name)", kind: .bridge, mtu: bridge.mtu,
+                                  label: "Bridge \(bridge.name)", config: .bridge(BridgeConfig()), mtu: bridge.mtu,
                                   addresses: bridge.addresses))
             if let vxlan = bridge.vxlan {
                 specs.append(LinkSpec(name: vxlan.name, owner: "\(bridge.origin.reference)/vxlan", group: group,
-                                      label: "Bridge \(bridge.name) vxlan", kind: .vxlan(vxlan), master: bridge.name,
+                                      label: "Bridge \(bridge.name) vxlan",
+                                      config: .vxlan(VxlanConfig(vni: vxlan.vni, local: vxlan.local, remote: vxlan.remote,
+                                                                 group: vxlan.group, port: vxlan.dstPort, device: vxlan.device)),
+                                      master: bridge.name,
                                       mtu: bridge.mtu, addresses: []))
             }
             if let vlan = bridge.vlan {
                 specs.append(LinkSpec(name: vlan.name, owner: "\(bridge.origin.reference)/vlan", group: group,
-                                      label: "Bridge \(bridge.name) vlan", kind: .vlan(parent: vlan.parent, id: vlan.id),
+                                      label: "Bridge \(bridge.name) vlan", config: .vlan(VlanConfig(parent: vlan.parent, id: vlan.id)),
                                       master: bridge.name, mtu: bridge.mtu, addresses: []))
             }
         }
         for vm in desired.microVMs {
             for interface in vm.interfaces {
-                let kind: Kind
+                let config: LinkConfig
                 var master: String?
                 var mtu: Int?
                 var mac: MACAddress?
                 switch interface.type {
                 case .tap:
-                    kind = .tap(vnetHeader: true, multiQueue: false)
+                    config = .tap(TapConfig(vnetHeader: true, multiQueue: false))
                     master = interface.bridge
                     mtu = interface.bridge.flatMap { bridgeMTU[$0] }
                 case .macvtap:
-                    kind = .macvtap(parent: interface.parentInterface ?? "", mode: interface.macvtapMode)
                     // The guest's MAC is the macvtap's: the kernel delivers only frames addressed to it. A passthru
                     // macvtap has no MAC of its own: it is its parent's, and setting it rewrites the parent's (the
                     // kernel passes it down), so mooring never sets it; the guest uses the parent's (VMMEnvironment).
                     mac = interface.macvtapMode == .passthru ? nil : interface.mac
+                    config = .macvtap(MacvtapConfig(parent: interface.parentInterface ?? "", mode: interface.macvtapMode, mac: mac))
                 }
                 specs.append(LinkSpec(name: interface.hostDeviceName,
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
                                       group: ChangeGroup(vm.origin), label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
-                                      kind: kind, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name))
+                                      config: config, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name))
             }
         }
         return specs

@@ -38,10 +38,7 @@ public enum ConflictScope {
     /// The other links an action needs to exist: a create's master, parent or underlay; a new master.
     static func linksReferenced(by action: Action) -> [String] {
         switch action {
-        case let .createTap(_, _, master, _, _, _): return [master].compactMap { $0 }
-        case let .createMacvtap(_, _, parent, _, _, _): return [parent]
-        case let .createVxlan(_, _, _, _, _, _, _, device, master, _): return [device, master].compactMap { $0 }
-        case let .createVlan(_, _, parent, _, master, _): return [parent, master].compactMap { $0 }
+        case let .createLink(_, _, master, _, config): return config.kind.references.map(\.link) + [master].compactMap { $0 }
         case let .setMaster(_, master): return [master].compactMap { $0 }
         default: return []
         }

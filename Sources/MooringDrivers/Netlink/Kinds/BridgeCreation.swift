@@ -1,0 +1,14 @@
+import CNetlink
+import MooringPlan
+
+extension NetlinkDriver {
+    /// A bridge follows its ports' MTUs unless its own was *changed* by a user: an MTU given at creation, or
+    /// set to the value it already has, does not count. Stepping through a neighbouring value pins the
+    /// declared MTU (the same two requests as `Action.pinBridgeMTU`).
+    func queue(_ create: LinkCreation, _ config: BridgeConfig, _ batch: inout Batch, _ completed: (Int) throws -> Void) throws {
+        let mtu = create.mtu
+        let pin: (Int32) -> [NetlinkRequest] = { index in mtu.map { LinkRequests.pinnedMTU(index: index, mtu: $0) } ?? [] }
+        try createMarked(create.name, alias: create.alias, mtu: nil, create.position, create.operation, &batch,
+                         alloc: { rtnl_link_alloc() }, then: pin) { link in _ = rtnl_link_set_type(link, "bridge") }
+    }
+}

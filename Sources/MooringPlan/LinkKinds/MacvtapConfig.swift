@@ -1,0 +1,23 @@
+import MooringModel
+
+/// A macvtap on a host interface, handed to the VMM as a file descriptor.
+public struct MacvtapConfig: LinkKind, Equatable {
+    public static let name = "macvtap"
+    public var parent: String
+    public var mode: MacvtapMode
+    /// The guest's MAC; nil for passthru: the macvtap keeps its parent's MAC, and setting one would rewrite the
+    /// parent's (the kernel passes it down).
+    public var mac: MACAddress?
+
+    public init(parent: String, mode: MacvtapMode, mac: MACAddress?) {
+        self.parent = parent
+        self.mode = mode
+        self.mac = mac
+    }
+
+    public var references: [(link: String, role: String)] { [(parent, "parent interface")] }
+    public var settings: [(key: String, value: JSONValue)] {
+        [("parent", .string(parent)), ("mode", .string(mode.rawValue)), ("mac", JSONValue(mac?.description))]
+    }
+    public var summary: String { " on \(parent) mode \(mode.rawValue)" + (mac.map { " mac \($0)" } ?? " (the parent's own mac)") }
+}

@@ -1,0 +1,23 @@
+import MooringModel
+import MooringPlan
+
+extension TapConfig: PlannedLinkKind {
+    var phase: Phase { .microVMDevices }
+
+    /// The TUNSETIFF flags are fixed at creation. Not compared: persistence, since an owned tap is
+    /// non-persistent only between its creation's two ioctls.
+    func fixedDifferences(_ link: ObservedLink, names: LinkNames) -> [LinkDifference]? {
+        guard case let .tun(info) = link.kind, info.isTap else { return nil }
+        func onOff(_ flag: Bool) -> String { flag ? "on" : "off" }
+        var out: [LinkDifference] = []
+        if info.vnetHeader != vnetHeader {
+            out.append(LinkDifference("vnet_hdr", .bool(info.vnetHeader), .bool(vnetHeader),
+                                      "vnet_hdr \(onOff(info.vnetHeader)) -> \(onOff(vnetHeader))"))
+        }
+        if info.multiQueue != multiQueue {
+            out.append(LinkDifference("multi_queue", .bool(info.multiQueue), .bool(multiQueue),
+                                      "multi_queue \(onOff(info.multiQueue)) -> \(onOff(multiQueue))"))
+        }
+        return out
+    }
+}
