@@ -44,13 +44,38 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         case let (.array(a), .array(b)): return a == b
         case let (.object(a), .object(b)):
             guard a.count == b.count else { return false }
+            // The common case, keys in the same order (both written by mooring, or both listed by libnftables).
+            if zip(a, b).allSatisfy({ $0.key == $1.key }) { return zip(a, b).allSatisfy { $0.value == $1.value } }
             let sortedA = a.sorted { $0.key < $1.key }, sortedB = b.sorted { $0.key < $1.key }
             return zip(sortedA, sortedB).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(canonicalText) }
+    /// Structural, consistent with `==`: object keys in any order hash alike (their pairs' hashes are combined
+    /// order-free), numbers by their canonical spelling.
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .string(let value): hasher.combine(0); hasher.combine(value)
+        case .number(let text): hasher.combine(1); hasher.combine(Self.numberText(text))
+        case .bool(let value): hasher.combine(2); hasher.combine(value)
+        case .null: hasher.combine(3)
+        case .array(let values):
+            hasher.combine(4)
+            hasher.combine(values.count)
+            for value in values { value.hash(into: &hasher) }
+        case .object(let pairs):
+            hasher.combine(5)
+            var combined = 0
+            for pair in pairs {
+                var pairHasher = Hasher()
+                pairHasher.combine(pair.key)
+                pair.value.hash(into: &pairHasher)
+                combined ^= pairHasher.finalize()
+            }
+            hasher.combine(combined)
+        }
+    }
 
     /// Keys sorted, no whitespace: one text per value.
     public var canonicalText: String {
@@ -88,7 +113,9 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
             out += "]"
         case .object(let pairs):
             out += "{"
-            for (index, pair) in pairs.sorted(by: { $0.key < $1.key }).enumerated() {
+            // Most objects mooring builds or reads have one key, or keys already in order: no sort, no copy.
+            let inOrder = pairs.count < 2 || zip(pairs, pairs.dropFirst()).allSatisfy { $0.key < $1.key }
+            for (index, pair) in (inOrder ? pairs : pairs.sorted(by: { $0.key < $1.key })).enumerated() {
                 if index > 0 { out += "," }
                 newline(level + 1)
                 Self.writeString(pair.key, into: &out)
@@ -114,6 +141,12 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
 
     static func writeString(_ string: String, into out: inout String) {
         out += "\""
+        // Interface names, addresses, keys: nothing to escape, so the text goes in as one piece.
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out += string
+            out += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

