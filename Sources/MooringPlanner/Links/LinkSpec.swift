@@ -76,4 +76,18 @@ struct LinkSpec: Equatable {
         }
         return specs
     }
+
+    /// Every link name the manifests make or build on: mooring's own links, their masters and what their kinds
+    /// reference (parents, underlays), host ports, and the interfaces NAT names.
+    static func namesReferenced(by desired: DesiredState) -> Set<String> {
+        var names: Set<String> = []
+        for spec in all(in: desired) {
+            names.insert(spec.name)
+            if let master = spec.master { names.insert(master) }
+            names.formUnion(spec.config.kind.references.map(\.link))
+        }
+        names.formUnion(desired.bridges.flatMap(\.ports))
+        names.formUnion(desired.nats.flatMap { [$0.externalInterface] + $0.internalInterfaces })
+        return names
+    }
 }

@@ -31,10 +31,7 @@ public enum Fingerprint {
             var sysctls: [String: String]
             var units: [UnitFacts]
         }
-        let named = Set(LinkSpec.all(in: desired).map(\.name)
-            + desired.bridges.flatMap { $0.ports + [$0.vxlan?.device, $0.vlan?.parent].compactMap { $0 } }
-            + desired.nats.flatMap { [$0.externalInterface] + $0.internalInterfaces }
-            + desired.microVMs.flatMap { $0.interfaces.compactMap(\.parentInterface) })
+        let named = LinkSpec.namesReferenced(by: desired)
         let byIndex = observed.linksByIndex
         let links = observed.links.filter { $0.isOwnedByMooring || named.contains($0.name) }.map { link in
             LinkFacts(name: link.name, kind: link.kind,
