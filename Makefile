@@ -22,8 +22,9 @@ build: deps
 
 ## A release binary with the Swift runtime linked in: it runs on hosts without a Swift toolchain, and starts
 ## faster (no dynamic loading of Foundation and ICU).
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 release: deps
-	swift build -c release --static-swift-stdlib
+	swift build -c release --static-swift-stdlib -Xcc -DMOORING_COMMIT='"$(COMMIT)"'
 
 ## make bench: the benchmarks against the kernel's limit and other tools (writes docs/performance.md).
 bench: release

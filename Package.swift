@@ -49,8 +49,10 @@ let package = Package(
             "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "CGit2",
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: testHooks),
+        // The commit a binary was built from (`mooring --version`), set by `make release` through the C compiler.
+        .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
         .executableTarget(name: "mooring", dependencies: [
-            "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
+            "CBuildInfo", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -5,6 +5,7 @@ struct MooringCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mooring",
         abstract: "Make this host's bridges, taps, NAT and MicroVMs match a directory of YAML manifests.",
+        version: Version.text,
         subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ExecVMCommand.self]
     )
 }

@@ -1,0 +1,3 @@
+#include "build_info.h"
+
+const char *mooring_build_commit(void) { return MOORING_COMMIT; }
