@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: demo test deps build release bench clean
+.PHONY: demo test deps build release deb install uninstall bench clean
 
 ## make demo: install what is needed, build, and run mooring on manifests/examples in a throw-away namespace.
 demo: build
@@ -25,6 +25,26 @@ build: deps
 COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 release: deps
 	swift build -c release --static-swift-stdlib -Xcc -DMOORING_COMMIT='"$(COMMIT)"'
+
+## make deb: a Debian package of the release binary (scripts/make-deb), in .build/deb/.
+deb: release
+	scripts/make-deb
+
+## make install / make uninstall, for people who build from source: the binary and the units (naming the
+## installed path), the docs, an empty /etc/mooring/manifests. Nothing is enabled or started.
+PREFIX ?= /usr/local
+install: release
+	install -D -m 0755 .build/release/mooring $(DESTDIR)$(PREFIX)/bin/mooring
+	install -d -m 0755 $(DESTDIR)/etc/mooring/manifests $(DESTDIR)$(PREFIX)/share/doc/mooring $(DESTDIR)/etc/systemd/system
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mooring/
+	for unit in units/*; do sed 's|/usr/bin/mooring|$(PREFIX)/bin/mooring|; s|/usr/share/doc/mooring|$(PREFIX)/share/doc/mooring|' \
+	  $$unit > $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+
+uninstall:
+	for unit in units/*; do rm -f $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
+	rm -rf $(DESTDIR)$(PREFIX)/bin/mooring $(DESTDIR)$(PREFIX)/share/doc/mooring
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 ## make bench: the benchmarks against the kernel's limit and other tools (writes docs/performance.md).
 bench: release
