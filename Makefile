@@ -8,9 +8,12 @@ export PATH := $(PATH):/opt/swift/usr/bin
 demo: build
 	scripts/testbed run -- scripts/demo
 
-## make test: install what is needed, build, and run every test (unit and integration).
+## make test: install what is needed, build, and run every test (unit, integration, and on a PID 1 host).
+## The PID 1 tests install the package (make deb) into a cached Debian tree booted with systemd-nspawn.
 test: deps
 	swift build --build-tests
+	$(MAKE) --no-print-directory deb
+	scripts/pid1bed tree >/dev/null
 	scripts/testbed selftest
 	scripts/testbed run -- swift test --skip-build
 

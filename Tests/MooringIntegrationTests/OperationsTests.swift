@@ -201,15 +201,15 @@ struct OperationsTests {
             .deletingLastPathComponent().appendingPathComponent("units")
         let names = try FileManager.default.contentsOfDirectory(atPath: units.path).sorted()
         #expect(Set(names) == ["mooring-apply.service", "mooring-apply.timer", "mooring.service", "mooring-gitops.service",
-                               "mooring-gitops.timer", "mooring-drift.service", "mooring-drift.timer"])
+                               "mooring-gitops.timer", "mooring-drift.service", "mooring-drift.timer", "mooring-boot.service"])
         // verify checks that ExecStart binaries exist: the copies point at the freshly built mooring instead of
-        // /usr/local/bin/mooring, and differ in nothing else.
+        // /usr/bin/mooring (where the package installs it), and differ in nothing else.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("units-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         for name in names {
             let text = try String(contentsOf: units.appendingPathComponent(name), encoding: .utf8)
-            try text.replacingOccurrences(of: "/usr/local/bin/mooring", with: TestEnvironment.mooringBinary)
+            try text.replacingOccurrences(of: "/usr/bin/mooring", with: TestEnvironment.mooringBinary)
                 .write(to: scratch.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         for name in names {

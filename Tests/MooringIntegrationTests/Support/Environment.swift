@@ -18,6 +18,23 @@ enum TestEnvironment {
     }()
     static let testbedReason: Comment = "needs the MicroVM test bed (a guest image and a systemd user manager): run `make test`, or `scripts/testbed run -- swift test`"
 
+    /// The repository's root.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The Debian package `make deb` (part of `make test`) built, newest first.
+    static let debianPackage: String? = {
+        let directory = repository.appendingPathComponent(".build/deb")
+        let packages = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".deb") }
+        return packages.map { directory.appendingPathComponent($0).path }.max { modified($0) < modified($1) }
+    }()
+    private static func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
+    }
+    static let hasPID1Bed = isRoot && debianPackage != nil && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
+        && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
+    static let pid1BedReason: Comment = "needs the PID 1 test host (systemd-nspawn, debootstrap) and the package from `make deb`: run `make test`"
+
     /// The `mooring` executable built next to the test bundle.
     static let mooringBinary: String = {
         if let explicit = ProcessInfo.processInfo.environment["MOORING_BIN"] { return explicit }

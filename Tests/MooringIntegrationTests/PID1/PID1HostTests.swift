@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+/// mooring as it ships, on a real host: the Debian package installed with dpkg into a Debian 12 booted with
+/// systemd as PID 1 (scripts/pid1bed), its units run by the system manager over the system bus, no `--user`.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasPID1Bed, TestEnvironment.pid1BedReason))
+struct PID1HostTests {
+    static let manifests = """
+        apiVersion: mooring.dev/v1alpha1
+        kind: Bridge
+        metadata: {name: up0}
+        spec: {addresses: [192.0.2.1/24]}
+        ---
+        apiVersion: mooring.dev/v1alpha1
+        kind: Bridge
+        metadata: {name: br0}
+        spec: {addresses: [10.0.0.1/24]}
+        ---
+        apiVersion: mooring.dev/v1alpha1
+        kind: MicroVM
+        metadata: {name: web}
+        spec:
+          vmm: none
+          networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
+        ---
+        apiVersion: mooring.dev/v1alpha1
+        kind: NAT
+        metadata: {name: edge}
+        spec: {externalInterface: up0, internalInterfaces: [br0], forwardPorts: [{proto: tcp, sourcePort: 8080, destination: "10.0.0.10:80"}]}
+
+        """
+
+    private func installed() throws -> PID1Host {
+        let host = try PID1Host("p1")
+        let install = try host.installPackage()
+        #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
+        return host
+    }
+
+    /// Everything mooring declared is there: links with their addresses and the NAT table.
+    private func converged(_ host: PID1Host) throws -> Bool {
+        let links = try host.run("ip", "-br", "addr").stdout
+        let table = try host.run("nft", "list", "table", "inet", "mooring").stdout
+        return links.contains("br0") && links.contains("10.0.0.1/24") && links.contains("vm-web-eth0")
+            && links.contains("192.0.2.1/24") && table.contains("fwd4_addr")
+    }
+
+    @Test func thePackageInstallsAndStartsNothing() throws {
+        let host = try installed()
+        let version = try host.run("mooring", "--version")
+        #expect(version.status == 0 && version.stdout.hasPrefix("mooring "), "\(version.stdout)\(version.stderr)")
+        #expect(!(try host.run("ldd", "/usr/bin/mooring").stdout.contains("not found")), "every library the binary links is installed")
+        #expect(try host.run("stat", "-c", "%U %a", "/etc/mooring/manifests").stdout == "root 755\n")
+        let units = try host.run("systemctl", "list-unit-files", "mooring*", "--no-legend", "--no-pager").stdout
+        for unit in ["mooring.service", "mooring-boot.service", "mooring-apply.timer", "mooring-drift.timer", "mooring-gitops.timer"] {
+            #expect(units.contains(unit), "\(unit) is installed: \(units)")
+        }
+        #expect(try host.unit("mooring.service", "ActiveState")["ActiveState"] == "inactive", "installing starts nothing")
+        #expect(try host.run("ip", "-br", "link").stdout.split(separator: "\n").count == 1, "installing changes no link")
+        #expect(try host.run("dpkg", "-r", "mooring").status == 0)
+        #expect(try host.run("test", "-e", "/usr/bin/mooring").status != 0)
+    }
+
+    /// The boot unit converges before network-online.target, after every reboot, with no timer involved.
+    @Test func aRebootBringsEveryDeclaredObjectBack() throws {
+        let host = try installed()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
+        #expect(try host.run("systemctl", "enable", "--now", "mooring-boot.service").status == 0)
+        #expect(try converged(host))
+        let seconds = try host.reboot()
+        #expect(try converged(host), "after a reboot the links, addresses and the NAT table are back")
+        let order = try host.run("systemctl", "show", "mooring-boot.service", "-p", "Before", "--value").stdout
+        #expect(order.contains("network-online.target"), "\(order)")
+        let took = try host.run("systemctl", "show", "mooring-boot.service", "-p", "ExecMainStartTimestampMonotonic",
+                                "-p", "ExecMainExitTimestampMonotonic", "--value").stdout.split(separator: "\n").compactMap { Double($0) }
+        print("pid1: reboot to running in \(seconds) s; mooring-boot converged in \(took.count == 2 ? (took[1] - took[0]) / 1000 : -1) ms")
+    }
+
+    /// `mooring.service` is Type=notify: active only once the first round ran, STATUS= says what it did, the
+    /// watchdog restarts a mooring that hangs, and SIGTERM (systemctl stop) ends it cleanly.
+    @Test func theWatchServiceNotifiesAndTheWatchdogRestartsAHungLoop() throws {
+        let host = try installed()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
+        // A shorter watchdog than the shipped 2 min, so the test waits seconds.
+        try host.write("/etc/systemd/system/mooring.service.d/test.conf", "[Service]\nWatchdogSec=3s\nRestartSec=1s\n")
+        #expect(try host.run("systemctl", "daemon-reload").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring.service").status == 0)
+        // `systemctl start` of a notify service returns at READY=1: the first round is done by then.
+        #expect(try converged(host), "READY=1 came before the first reconcile finished")
+        let started = try host.unit("mooring.service", "ActiveState", "StatusText", "MainPID")
+        #expect(started["ActiveState"] == "active")
+        #expect(started["StatusText"]?.contains("in sync") == true, "\(started)")
+        let pid = try #require(started["MainPID"])
+
+        #expect(try host.run("kill", "-STOP", pid).status == 0)
+        #expect(try eventually(timeout: 20) {
+            let now = try host.unit("mooring.service", "MainPID", "NRestarts", "ActiveState")
+            return now["NRestarts"] == "1" && now["ActiveState"] == "active" && now["MainPID"] != pid
+        }, "the watchdog restarted the frozen loop")
+        #expect(try host.run("journalctl", "-u", "mooring.service", "--no-pager").stdout.contains("Watchdog timeout"))
+
+        #expect(try host.run("systemctl", "stop", "mooring.service").status == 0)
+        let stopped = try host.unit("mooring.service", "ActiveState", "Result", "ExecMainStatus")
+        #expect(stopped["Result"] == "success" && stopped["ExecMainStatus"] == "0", "SIGTERM stops it cleanly: \(stopped)")
+    }
+
+    /// The drift check fails its unit (for OnFailure=) when the host differs, and succeeds when in sync.
+    @Test func theDriftUnitFailsOnDrift() throws {
+        let host = try installed()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
+        #expect(try host.run("systemctl", "start", "mooring-apply.service").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring-drift.service").status == 0, "in sync: the drift check passes")
+        #expect(try host.run("ip", "link", "del", "vm-web-eth0").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring-drift.service").status != 0)
+        let failed = try host.unit("mooring-drift.service", "ActiveState", "ExecMainStatus")
+        #expect(failed["ActiveState"] == "failed" && failed["ExecMainStatus"] == "2", "exit 2 on drift: \(failed)")
+        #expect(try host.run("systemctl", "start", "mooring-apply.service").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring-drift.service").status == 0)
+    }
+}
