@@ -61,14 +61,47 @@ struct PID1HostTests {
         #expect(try host.run("test", "-e", "/usr/bin/mooring").status != 0)
     }
 
-    /// The boot unit converges before network-online.target, after every reboot, with no timer involved.
+    /// A MicroVM whose VMM runs as a unit of the real system manager. The VMM here is a stand-in (`sleep`):
+    /// what is tested is the unit mooring asks systemd for over the system bus, not a guest.
+    static let microVM = """
+        apiVersion: mooring.dev/v1alpha1
+        kind: MicroVM
+        metadata: {name: api}
+        spec:
+          vcpu: 1
+          memoryMb: 128
+          vmm: qemu-microvm
+          kernel: /var/lib/mooring-test/vmlinux
+          networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.11/24}]
+
+        """
+
+    private func standInVMM(_ host: PID1Host) throws {
+        try host.write("/usr/local/bin/qemu-system-x86_64", "#!/bin/sh\nexec sleep infinity\n")
+        try host.write("/var/lib/mooring-test/vmlinux", "not a kernel: the stand-in VMM never reads it\n")
+        #expect(try host.run("chmod", "0755", "/usr/local/bin/qemu-system-x86_64").status == 0)
+    }
+
+    private func microVMRunning(_ host: PID1Host) throws -> Bool {
+        let unit = try host.unit("mooring-vm-api.service", "ActiveState", "SubState")
+        return unit["ActiveState"] == "active" && unit["SubState"] == "running"
+    }
+
+    /// The boot unit converges before network-online.target, after every reboot, with no timer involved:
+    /// links, addresses, the NAT table, and the MicroVM's unit on the system manager.
     @Test func aRebootBringsEveryDeclaredObjectBack() throws {
         let host = try installed()
+        try standInVMM(host)
         try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
-        #expect(try host.run("systemctl", "enable", "--now", "mooring-boot.service").status == 0)
+        try host.write("/etc/mooring/manifests/vm.yaml", Self.microVM)
+        let enabled = try host.run("systemctl", "enable", "--now", "mooring-boot.service")
+        let journal = try host.run("journalctl", "-u", "mooring-boot", "--no-pager").stdout
+        #expect(enabled.status == 0, "\(enabled.stderr) \(journal)")
         #expect(try converged(host))
+        #expect(try microVMRunning(host), "the MicroVM's unit runs on the system manager")
         let seconds = try host.reboot()
         #expect(try converged(host), "after a reboot the links, addresses and the NAT table are back")
+        #expect(try microVMRunning(host), "after a reboot the MicroVM's unit is back")
         let order = try host.run("systemctl", "show", "mooring-boot.service", "-p", "Before", "--value").stdout
         #expect(order.contains("network-online.target"), "\(order)")
         let took = try host.run("systemctl", "show", "mooring-boot.service", "-p", "ExecMainStartTimestampMonotonic",
