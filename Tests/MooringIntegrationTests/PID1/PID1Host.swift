@@ -26,6 +26,31 @@ final class PID1Host {
         return try run("dpkg", "-i", "/root/mooring.deb")
     }
 
+    /// Puts the host's QEMU (binary, the libraries it links, its modules and firmware) and the test bed's guest
+    /// into the container: Debian's qemu-system-x86 is not in the cached tree, and the container has no network
+    /// to install it. `/usr/local/bin/qemu-system-x86_64` runs it, so mooring finds it on PATH as it would.
+    func installHostQEMU(guest: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/opt/host/lib", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/var/lib/mooring-test", withIntermediateDirectories: true)
+        try Shell.must("cp", "/usr/bin/qemu-system-x86_64", root + "/opt/host/qemu")
+        try Shell.must("cp", "-rL", "/usr/share/qemu", root + "/usr/share/")
+        try Shell.must("cp", "-r", "/usr/lib/x86_64-linux-gnu/qemu", root + "/usr/lib/x86_64-linux-gnu/")
+        let libraries = try Shell.must("sh", "-c", "ldd /usr/bin/qemu-system-x86_64 /usr/lib/x86_64-linux-gnu/qemu/*.so | awk '/=>/ { print $3 }' | sort -u")
+        for library in libraries.split(separator: "\n") { _ = try Shell.run(["cp", "-Ln", String(library), root + "/opt/host/lib/"]) }
+        try Shell.must("cp", guest + "/vmlinux", guest + "/initrd.cpio.gz", root + "/var/lib/mooring-test/")
+        // QEMU finds its modules and firmware relative to its own path unless told: tell it.
+        try write("/usr/local/bin/qemu-system-x86_64", """
+            #!/bin/sh
+            QEMU_MODULE_DIR=/usr/lib/x86_64-linux-gnu/qemu LD_LIBRARY_PATH=/opt/host/lib exec /opt/host/qemu -L /usr/share/qemu "$@"
+
+            """)
+        try Shell.must("chmod", "0755", root + "/usr/local/bin/qemu-system-x86_64")
+    }
+
+    /// A file as the container sees it (its /run and /tmp are its own mounts, not the overlay underneath).
+    func read(_ path: String) -> String { (try? run("cat", path).stdout) ?? "" }
+
     func write(_ path: String, _ text: String) throws {
         let url = URL(fileURLWithPath: root + path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -150,4 +150,42 @@ struct PID1HostTests {
         #expect(try host.run("systemctl", "start", "mooring-apply.service").status == 0)
         #expect(try host.run("systemctl", "start", "mooring-drift.service").status == 0)
     }
+
+    /// A real guest: QEMU (TCG) started by mooring as a unit of the system manager inside the PID 1 host boots
+    /// its kernel, and boots again after the host reboots, started by the boot unit.
+    @Test(.enabled(if: TestEnvironment.guestDirectory != nil, "needs the test bed's guest image (scripts/testbed run)"))
+    func aGuestBootsUnderTheSystemManagerAndAgainAfterAReboot() throws {
+        let host = try installed()
+        try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
+        try host.write("/etc/mooring/manifests/host.yaml", """
+            apiVersion: mooring.dev/v1alpha1
+            kind: Host
+            metadata: {name: pid1}
+            spec: {accelerator: tcg}
+            ---
+            apiVersion: mooring.dev/v1alpha1
+            kind: Bridge
+            metadata: {name: br0}
+            spec: {addresses: [10.0.0.1/24]}
+            ---
+            apiVersion: mooring.dev/v1alpha1
+            kind: MicroVM
+            metadata: {name: guest}
+            spec:
+              vcpu: 1
+              memoryMb: 128
+              vmm: qemu-microvm
+              kernel: /var/lib/mooring-test/vmlinux
+              initrd: /var/lib/mooring-test/initrd.cpio.gz
+              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
+
+            """)
+        let console = "/run/mooring/vms/guest/console.log"
+        let enabled = try host.run("systemctl", "enable", "--now", "mooring-boot.service")
+        #expect(enabled.status == 0, "\(enabled.stderr)")
+        #expect(eventually(timeout: 60) { host.read(console).contains("MVM-READY") }, "the guest booted: \(host.read(console).suffix(300))")
+        _ = try host.reboot()
+        #expect(eventually(timeout: 60) { host.read(console).contains("MVM-READY") },
+                "the guest booted again after the reboot: \(host.read(console).suffix(300))")
+    }
 }
