@@ -137,6 +137,25 @@ struct PID1HostTests {
         #expect(stopped["Result"] == "success" && stopped["ExecMainStatus"] == "0", "SIGTERM stops it cleanly: \(stopped)")
     }
 
+    /// The shipped timers fire their services under the real manager (a drop-in makes them fire within a second, without their random spread).
+    @Test func theApplyAndDriftTimersFire() throws {
+        let host = try installed()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
+        for timer in ["mooring-apply.timer", "mooring-drift.timer"] {
+            try host.write("/etc/systemd/system/\(timer).d/test.conf", "[Timer]\nOnActiveSec=1s\nAccuracySec=1ms\nRandomizedDelaySec=0\n")
+        }
+        #expect(try host.run("systemctl", "daemon-reload").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring-apply.timer").status == 0)
+        #expect(try eventually(timeout: 20) { try converged(host) }, "the apply timer ran mooring-apply.service")
+        #expect(try host.unit("mooring-apply.service", "Result")["Result"] == "success")
+        // Drift, then the drift timer: its service fails with exit 2, for OnFailure= to act on.
+        #expect(try host.run("ip", "link", "del", "vm-web-eth0").status == 0)
+        #expect(try host.run("systemctl", "start", "mooring-drift.timer").status == 0)
+        #expect(try eventually(timeout: 20) {
+            try host.unit("mooring-drift.service", "ExecMainStatus", "ActiveState") == ["ExecMainStatus": "2", "ActiveState": "failed"]
+        }, "the drift timer ran the check and it failed on drift")
+    }
+
     /// The drift check fails its unit (for OnFailure=) when the host differs, and succeeds when in sync.
     @Test func theDriftUnitFailsOnDrift() throws {
         let host = try installed()
