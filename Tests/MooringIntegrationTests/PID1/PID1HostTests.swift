@@ -51,6 +51,10 @@ struct PID1HostTests {
         #expect(version.status == 0 && version.stdout.hasPrefix("mooring "), "\(version.stdout)\(version.stderr)")
         #expect(!(try host.run("ldd", "/usr/bin/mooring").stdout.contains("not found")), "every library the binary links is installed")
         #expect(try host.run("stat", "-c", "%U %a", "/etc/mooring/manifests").stdout == "root 755\n")
+        for page in ["mooring.1.gz", "mooring-apply.1.gz", "mooring-plan.1.gz"] {
+            #expect(try host.run("test", "-s", "/usr/share/man/man1/\(page)").status == 0, "man page \(page)")
+        }
+        #expect(try host.run("test", "-s", "/usr/share/bash-completion/completions/mooring").status == 0)
         let units = try host.run("systemctl", "list-unit-files", "mooring*", "--no-legend", "--no-pager").stdout
         for unit in ["mooring.service", "mooring-boot.service", "mooring-apply.timer", "mooring-drift.timer", "mooring-gitops.timer"] {
             #expect(units.contains(unit), "\(unit) is installed: \(units)")
