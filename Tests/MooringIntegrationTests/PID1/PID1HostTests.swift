@@ -5,30 +5,17 @@ import Testing
 /// systemd as PID 1 (scripts/pid1bed), its units run by the system manager over the system bus, no `--user`.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasPID1Bed, TestEnvironment.pid1BedReason))
 struct PID1HostTests {
-    static let manifests = """
-        apiVersion: mooring.dev/v1alpha1
-        kind: Bridge
-        metadata: {name: up0}
-        spec: {addresses: [192.0.2.1/24]}
-        ---
-        apiVersion: mooring.dev/v1alpha1
-        kind: Bridge
-        metadata: {name: br0}
-        spec: {addresses: [10.0.0.1/24]}
-        ---
-        apiVersion: mooring.dev/v1alpha1
-        kind: MicroVM
-        metadata: {name: web}
-        spec:
-          vmm: none
-          networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
-        ---
-        apiVersion: mooring.dev/v1alpha1
-        kind: NAT
-        metadata: {name: edge}
-        spec: {externalInterface: up0, internalInterfaces: [br0], forwardPorts: [{proto: tcp, sourcePort: 8080, destination: "10.0.0.10:80"}]}
+    static let manifests = [
+        Manifests.bridge("up0", addresses: ["192.0.2.1/24"]),
+        Manifests.bridge("br0", addresses: ["10.0.0.1/24"]),
+        Manifests.microVM("web", bridge: "br0", extraInterfaceFields: ", address: 10.0.0.10/24"),
+        Manifests.header + """
+            kind: NAT
+            metadata: {name: edge}
+            spec: {externalInterface: up0, internalInterfaces: [br0], forwardPorts: [{proto: tcp, sourcePort: 8080, destination: "10.0.0.10:80"}]}
 
-        """
+            """,
+    ].joined(separator: "---\n")
 
     private func installed() throws -> PID1Host {
         let host = try PID1Host("p1")
@@ -180,18 +167,7 @@ struct PID1HostTests {
     func aGuestBootsUnderTheSystemManagerAndAgainAfterAReboot() throws {
         let host = try installed()
         try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
-        try host.write("/etc/mooring/manifests/host.yaml", """
-            apiVersion: mooring.dev/v1alpha1
-            kind: Host
-            metadata: {name: pid1}
-            spec: {accelerator: tcg}
-            ---
-            apiVersion: mooring.dev/v1alpha1
-            kind: Bridge
-            metadata: {name: br0}
-            spec: {addresses: [10.0.0.1/24]}
-            ---
-            apiVersion: mooring.dev/v1alpha1
+        let guest = Manifests.header + """
             kind: MicroVM
             metadata: {name: guest}
             spec:
@@ -202,7 +178,9 @@ struct PID1HostTests {
               initrd: /var/lib/mooring-test/initrd.cpio.gz
               networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
 
-            """)
+            """
+        try host.write("/etc/mooring/manifests/host.yaml",
+                       [Manifests.tcgHost, Manifests.bridge("br0", addresses: ["10.0.0.1/24"]), guest].joined(separator: "---\n"))
         let console = "/run/mooring/vms/guest/console.log"
         let enabled = try host.run("systemctl", "enable", "--now", "mooring-boot.service")
         #expect(enabled.status == 0, "\(enabled.stderr)")
