@@ -2,12 +2,13 @@
 public enum UnitProperty: Sendable, Equatable, CustomStringConvertible {
     case string(name: String, value: String)
     case strings(name: String, values: [String])
+    case uint32(name: String, value: UInt32)
     case uint64(name: String, value: UInt64)
     case bool(name: String, value: Bool)
 
     public var name: String {
         switch self {
-        case let .string(name, _), let .strings(name, _), let .uint64(name, _), let .bool(name, _): return name
+        case let .string(name, _), let .strings(name, _), let .uint32(name, _), let .uint64(name, _), let .bool(name, _): return name
         }
     }
 
@@ -16,6 +17,7 @@ public enum UnitProperty: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .string(name, value): return "\(name)=\(value)"
         case let .strings(name, values): return "\(name)=\(values.joined(separator: " "))"
+        case let .uint32(name, value): return "\(name)=\(value)"
         case let .uint64(name, value): return "\(name)=\(value)"
         case let .bool(name, value): return "\(name)=\(value ? "yes" : "no")"
         }

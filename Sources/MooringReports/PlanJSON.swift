@@ -122,6 +122,7 @@ public enum PlanJSON {
                 switch property {
                 case let .string(name, value): return (name, .string(value))
                 case let .strings(name, values): return (name, .array(values.map(JSONValue.string)))
+                case let .uint32(name, value): return (name, JSONValue(UInt64(value)))
                 case let .uint64(name, value): return (name, JSONValue(value))
                 case let .bool(name, value): return (name, .bool(value))
                 }

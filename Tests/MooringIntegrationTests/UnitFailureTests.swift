@@ -66,6 +66,29 @@ struct UnitFailureTests {
         #expect(result.stderr.contains("Result=exit-code"), "\(result.stderr)")
     }
 
+    /// A VMM that keeps dying is not restarted forever: after a bounded number of starts (StartLimitBurst) its
+    /// unit stays failed, with no restart scheduled, instead of an auto-restart every second for as long as the
+    /// host runs. (A unit in auto-restart is `activating`; `failed` means systemd gave up.)
+    @Test func aCrashLoopingVMMEndsFailed() throws {
+        let harness = try harness(kernel: "\(TestEnvironment.guestDirectory ?? "")/vmlinux")
+        defer { harness.tearDown() }
+        let bin = try ManifestDirectory()
+        // Lives past apply's settle check, then dies: the crash loop starts after apply succeeded.
+        try bin.write("qemu-system-x86_64", "#!/bin/sh\nsleep 1.5\necho 'stand-in VMM: giving up' >&2\nexit 1\n")
+        chmod(bin.path + "/qemu-system-x86_64", 0o755)
+        let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let applied = try harness.cli("apply", environment: ["PATH": path])
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        let unit = "mooring-vm-uf\\x2dvm.service"
+        func state() throws -> String {
+            try Shell.run(["systemctl", "--user", "show", unit, "-p", "ActiveState", "-p", "Result", "-p", "NRestarts"]).stdout
+        }
+        let limited = try eventually(timeout: 40) { try state().contains("ActiveState=failed") }
+        let final = try state()
+        #expect(limited, "\(final)")
+        #expect(final.contains("NRestarts=4") || final.contains("NRestarts=5"), "a bounded number of restarts: \(final)")
+    }
+
     /// A missing kernel is found before anything starts; a kernel file that is not a kernel makes QEMU exit at
     /// once, and its own words reach the operator with systemd's.
     @Test func aMissingOrBrokenKernelIsReportedWithTheVMMsOwnWords() throws {

@@ -34,6 +34,11 @@ final class BusMessage {
         try check(sd_bus_message_append_basic(message, BusType.boolean, &raw), "append bool")
     }
 
+    func append(_ value: UInt32) throws {
+        var raw = value
+        try check(sd_bus_message_append_basic(message, BusType.uint32, &raw), "append uint32")
+    }
+
     func append(_ value: UInt64) throws {
         var raw = value
         try check(sd_bus_message_append_basic(message, BusType.uint64, &raw), "append uint64")

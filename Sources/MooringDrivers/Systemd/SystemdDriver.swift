@@ -141,6 +141,7 @@ public final class SystemdDriver: @unchecked Sendable {
                 switch property {
                 case let .string(name, value): try call.property(name, "s") { try call.append(value) }
                 case let .strings(name, values): try call.property(name, "as") { try call.append(strings: values) }
+                case let .uint32(name, value): try call.property(name, "u") { try call.append(value) }
                 case let .uint64(name, value): try call.property(name, "t") { try call.append(value) }
                 case let .bool(name, value): try call.property(name, "b") { try call.append(value) }
                 }

@@ -108,7 +108,8 @@ public enum VMMCommand {
     /// How systemd runs every VMM. `Type=exec`: the start job is done only once the VMM binary was executed.
     /// A failed VMM restarts after a second; `KillMode=mixed` sends SIGTERM to the VMM only, then SIGKILL to
     /// what is left. A failed unit stays loaded until the next start resets it (`CollectMode=inactive`), so
-    /// plan and status can say it failed and why; a stopped one is collected.
+    /// plan and status can say it failed and why; a stopped one is collected. A VMM that keeps dying is not
+    /// restarted forever: after 5 starts within a minute the unit stays failed (`Result=start-limit-hit`).
     static let unitPolicy: [UnitProperty] = [
         .string(name: "Type", value: "exec"),
         .string(name: "Restart", value: "on-failure"),
@@ -117,6 +118,8 @@ public enum VMMCommand {
         .string(name: "CollectMode", value: "inactive"),
         .string(name: "Slice", value: "mooring.slice"),
         .uint64(name: "TimeoutStopUSec", value: 15_000_000),
+        .uint64(name: "StartLimitIntervalUSec", value: 60_000_000),
+        .uint32(name: "StartLimitBurst", value: 5),
     ]
 
     static func hash(_ spec: UnitSpec) -> String {
