@@ -52,15 +52,21 @@ struct UnitFailureTests {
         #expect(!result.stderr.contains("no output"), "\(result.stderr)")
     }
 
+    /// Applies with `script` as the `qemu-system-x86_64` found first on PATH; returns the result and the
+    /// directory holding the script (which must outlive any unit still running it).
+    private func applyWithStandInVMM(_ harness: Harness, _ script: String) throws -> (Shell.Output, ManifestDirectory) {
+        let bin = try ManifestDirectory()
+        try bin.write("qemu-system-x86_64", script)
+        chmod(bin.path + "/qemu-system-x86_64", 0o755)
+        let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return (try harness.cli("apply", environment: ["PATH": path]), bin)
+    }
+
     /// The VMM program cannot be executed (its interpreter does not exist): systemd's 203/EXEC.
     @Test func aVMMThatCannotBeExecutedIsReportedAsSystemdSaysIt() throws {
         let harness = try harness(kernel: "\(TestEnvironment.guestDirectory ?? "")/vmlinux")
         defer { harness.tearDown() }
-        let bin = try ManifestDirectory()
-        try bin.write("qemu-system-x86_64", "#!/nonexistent/interpreter\n")
-        chmod(bin.path + "/qemu-system-x86_64", 0o755)
-        let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        let result = try harness.cli("apply", environment: ["PATH": path])
+        let (result, _) = try applyWithStandInVMM(harness, "#!/nonexistent/interpreter\n")
         #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("status=203/EXEC"), "\(result.stderr)")
         #expect(result.stderr.contains("Result=exit-code"), "\(result.stderr)")
@@ -72,12 +78,10 @@ struct UnitFailureTests {
     @Test func aCrashLoopingVMMEndsFailed() throws {
         let harness = try harness(kernel: "\(TestEnvironment.guestDirectory ?? "")/vmlinux")
         defer { harness.tearDown() }
-        let bin = try ManifestDirectory()
-        // Lives past apply's settle check, then dies: the crash loop starts after apply succeeded.
-        try bin.write("qemu-system-x86_64", "#!/bin/sh\nsleep 1.5\necho 'stand-in VMM: giving up' >&2\nexit 1\n")
-        chmod(bin.path + "/qemu-system-x86_64", 0o755)
-        let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        let applied = try harness.cli("apply", environment: ["PATH": path])
+        // Lives past apply's settle check, then dies: the crash loop starts after apply succeeded. The directory
+        // holding it is kept until the end: the unit keeps running it.
+        let (applied, standIn) = try applyWithStandInVMM(harness, "#!/bin/sh\nsleep 1.5\necho 'stand-in VMM: giving up' >&2\nexit 1\n")
+        defer { _ = standIn }
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
         let unit = "mooring-vm-uf\\x2dvm.service"
         func state() throws -> String {
