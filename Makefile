@@ -40,12 +40,15 @@ install: release
 	install -D -m 0755 .build/release/mooring $(DESTDIR)$(PREFIX)/bin/mooring
 	install -d -m 0755 $(DESTDIR)/etc/mooring/manifests $(DESTDIR)$(PREFIX)/share/doc/mooring $(DESTDIR)/etc/systemd/system
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mooring/
-	for unit in units/*; do sed 's|/usr/bin/mooring|$(PREFIX)/bin/mooring|; s|/usr/share/doc/mooring|$(PREFIX)/share/doc/mooring|' \
+	for unit in units/*.service units/*.timer; do sed 's|/usr/bin/mooring|$(PREFIX)/bin/mooring|; s|/usr/share/doc/mooring|$(PREFIX)/share/doc/mooring|' \
 	  $$unit > $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
+	install -D -m 0644 units/sysusers.d/mooring.conf $(DESTDIR)/etc/sysusers.d/mooring.conf
+	if [ -z "$(DESTDIR)" ]; then systemd-sysusers /etc/sysusers.d/mooring.conf; fi
 	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 uninstall:
-	for unit in units/*; do rm -f $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
+	for unit in units/*.service units/*.timer; do rm -f $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
+	rm -f $(DESTDIR)/etc/sysusers.d/mooring.conf
 	rm -rf $(DESTDIR)$(PREFIX)/bin/mooring $(DESTDIR)$(PREFIX)/share/doc/mooring
 	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 

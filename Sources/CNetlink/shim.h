@@ -32,6 +32,8 @@ static inline unsigned long mooring_TUNSETIFF(void) { return TUNSETIFF; }
 static inline unsigned long mooring_TUNSETPERSIST(void) { return TUNSETPERSIST; }
 static inline unsigned long mooring_TUNGETIFF(void) { return TUNGETIFF; }
 static inline unsigned long mooring_TUNSETIFINDEX(void) { return TUNSETIFINDEX; }
+static inline unsigned long mooring_TUNSETOWNER(void) { return TUNSETOWNER; }
+static inline unsigned long mooring_TUNSETGROUP(void) { return TUNSETGROUP; }
 
 /* makedev() is a macro in glibc. */
 static inline dev_t mooring_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }

@@ -64,18 +64,23 @@ public final class HostDrivers: Sendable {
 
         /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
         ///   the table's shape is enough.
-        public func finish(files: Set<String>, tableElements: Bool = true) throws -> ObservedState {
+        /// - Parameter runRoot: where the VMs' run directories are, for a failed VMM's last output.
+        public func finish(files: Set<String>, writableFiles: Set<String> = [], runRoot: String = "/run/mooring",
+                           tableElements: Bool = true) throws -> ObservedState {
+            let (identity, identityProblem) = HostFacts.vmmIdentity(userManager: drivers.userBus)
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),
                                                 existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem(),
-                                                tscKHz: HostFacts.tscKHz())
+                                                tscKHz: HostFacts.tscKHz(), vmmIdentity: identity, vmmIdentityProblem: identityProblem,
+                                                vmmFileProblems: HostFacts.vmmFileProblems(read: files, write: writableFiles, identity: identity),
+                                                vhostNet: HostFacts.vhostNet())
             var units: [ObservedUnit] = []
             var unitProblem: String?
             var managerAbsent = false
             do {
                 let netnsPath = drivers.netns.map { "/run/netns/\($0)" }
                 // Units started for other targets (another namespace, or the host) are not this run's to touch.
-                units = try drivers.systemdDriver().listUnits().filter { $0.networkNamespacePath == netnsPath }
+                units = try drivers.systemdDriver().listUnits(runRoot: runRoot).filter { $0.networkNamespacePath == netnsPath }
             } catch {
                 unitProblem = "\(error)"
                 managerAbsent = (error as? NoBus)?.managerAbsent ?? false

@@ -48,6 +48,63 @@ public enum HostFacts {
         return Int(mhz.rounded()) * 1000
     }
 
+    /// Who VMMs run as: the `mooring-vmm` system user (and the `kvm` group) under the system manager; the
+    /// manager's own user under a user manager, which cannot switch users. Nil, with the reason, when missing.
+    public static func vmmIdentity(userManager: Bool) -> (identity: VMMIdentity?, problem: String?) {
+        if userManager { return (VMMIdentity(user: nil, uid: getuid(), gid: getgid()), nil) }
+        guard let entry = getpwnam(SystemdNames.vmmUser) else {
+            return (nil, "the user \(SystemdNames.vmmUser) does not exist (the package creates it; or run "
+                    + "`systemd-sysusers` with units/sysusers.d/mooring.conf)")
+        }
+        var identity = VMMIdentity(user: SystemdNames.vmmUser, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
+        if let group = getgrnam(SystemdNames.vmmDeviceGroup) {
+            identity.supplementaryGroups = [SystemdNames.vmmDeviceGroup]
+            identity.supplementaryGIDs = [group.pointee.gr_gid]
+        }
+        return (identity, nil)
+    }
+
+    /// Whether `identity` can open each file as its VMM needs (read, or read and write), by the permission
+    /// bits of the file and of every directory above it, as the kernel checks them for a process without
+    /// capabilities; and whether the sandbox hides it (`ProtectHome=yes`).
+    public static func vmmFileProblems(read: Set<String>, write: Set<String>, identity: VMMIdentity?) -> [String: String] {
+        guard let identity else { return [:] }
+        var problems: [String: String] = [:]
+        let groups = Set([identity.gid] + identity.supplementaryGIDs)
+        let who = identity.user ?? "uid \(identity.uid)"
+        func allowed(_ info: stat, _ bits: mode_t) -> Bool {
+            let shift: mode_t = info.st_uid == identity.uid ? 6 : groups.contains(info.st_gid) ? 3 : 0
+            return (info.st_mode >> shift) & bits == bits
+        }
+        for path in read.union(write).sorted() {
+            if ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
+                problems[path] = "it is under a home directory, which the VMM's sandbox hides (ProtectHome=yes)"
+                continue
+            }
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }  // a missing file is reported on its own
+            let components = path.split(separator: "/").dropLast()
+            var directory = ""
+            var blocked: String?
+            for component in components {
+                directory += "/" + component
+                var dirInfo = stat()
+                if stat(directory, &dirInfo) == 0, !allowed(dirInfo, 0o1) { blocked = directory; break }
+            }
+            let needs: mode_t = write.contains(path) ? 0o6 : 0o4
+            if let blocked {
+                problems[path] = "\(who) cannot enter \(blocked)"
+            } else if !allowed(info, needs) {
+                problems[path] = "\(who) cannot \(needs == 0o6 ? "read and write" : "read") it (owner \(info.st_uid), group \(info.st_gid), "
+                    + "mode \(String(info.st_mode & 0o777, radix: 8)))"
+            }
+        }
+        return problems
+    }
+
+    /// Whether the kernel offers vhost-net (the tap's packets move in the kernel, not through the VMM).
+    public static func vhostNet() -> Bool { FileManager.default.fileExists(atPath: "/dev/vhost-net") }
+
     /// Why KVM cannot run stock guest kernels here, or nil.
     public static func kvmProblem() -> String? {
         if access("/dev/kvm", R_OK | W_OK) != 0 { return "/dev/kvm is missing or not accessible" }

@@ -8,7 +8,9 @@ import Foundation
 /// enters a private mount namespace, mounts a fresh sysfs (which shows the unit's own namespace), makes its
 /// own device node, opens it and removes it again.
 public enum MacvtapLauncher {
-    public static func run(devices: [(fd: Int32, name: String)], argv: [String]) -> Never {
+    /// - Parameter identity: the VMM's user and groups (primary first): the launcher switches to them after
+    ///   opening the devices, so the VMM itself runs without root and without capabilities.
+    public static func run(devices: [(fd: Int32, name: String)], argv: [String], becoming identity: (uid: UInt32, gids: [UInt32])?) -> Never {
         do {
             guard !argv.isEmpty, argv[0].hasPrefix("/") else { throw DriverError("exec-vm: the VMM path must be absolute") }
             guard unshare(0x0002_0000 /* CLONE_NEWNS */) == 0 else {
@@ -33,12 +35,24 @@ public enum MacvtapLauncher {
                 // The VMM inherits it: clear close-on-exec.
                 _ = fcntl(device.fd, F_SETFD, 0)
             }
+            if let identity { try become(identity) }
             var pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
             execv(argv[0], &pointers)
             throw DriverError("exec-vm: cannot execute \(argv[0]): \(String(cString: strerror(errno)))")
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             exit(1)
+        }
+    }
+
+    /// Groups, then group, then user: once the user is not root the kernel clears every capability.
+    static func become(_ identity: (uid: UInt32, gids: [UInt32])) throws {
+        var groups = identity.gids.map { gid_t($0) }
+        guard setgroups(groups.count, &groups) == 0, setgid(groups[0]) == 0, setuid(identity.uid) == 0 else {
+            throw DriverError("exec-vm: cannot become uid \(identity.uid): \(String(cString: strerror(errno)))")
+        }
+        guard getuid() == identity.uid, geteuid() == identity.uid, setuid(0) != 0 else {
+            throw DriverError("exec-vm: the switch to uid \(identity.uid) did not hold")
         }
     }
 

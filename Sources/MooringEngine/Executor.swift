@@ -13,6 +13,8 @@ public struct Executor {
     public let drivers: HostDrivers
     /// Called after each change completes, with its position in the plan.
     public var progress: @Sendable (Int, Change) -> Void = { _, _ in }
+    /// How each MicroVM that was stopped (or restarted) went down, in order.
+    public let stops = StopReports()
 
     // Test hooks exist only in debug (test) builds: a release binary ignores these variables, so no environment
     // can make a production apply stop or stall at a chosen point.
@@ -103,7 +105,8 @@ public struct Executor {
                     if case let .restartUnit(spec) = change.operation { return spec.name } else { return nil }
                 })
                 do {
-                    try drivers.systemdDriver().start(run.compactMap(\.operation.unitToStart), restarting: restarting)
+                    let stopped = try drivers.systemdDriver().start(run.compactMap(\.operation.unitToStart), restarting: restarting)
+                    stops.append(stopped)
                 } catch let failure as UnitFailure {
                     let failed = run.first { $0.operation.unitToStart?.name == failure.unit } ?? run[0]
                     throw ExecutionError(change: failed, message: failure.description, completed: done.value)
@@ -117,7 +120,9 @@ public struct Executor {
             let change = changes[position]
             do {
                 if case let .stopUnit(name, runDirectory) = change.operation {
-                    try drivers.systemdDriver().stop(name)
+                    if let stop = try drivers.systemdDriver().stop(name, runDirectory: runDirectory) {
+                        stops.append([UnitStopReport(unit: name, microVM: SystemdNames.microVM(forUnit: name), stop: stop)])
+                    }
                     if let runDirectory, RunDirectory.isRemovable(runDirectory) {
                         try? FileManager.default.removeItem(atPath: runDirectory)
                     }
@@ -172,6 +177,13 @@ private final class Sideline: Sendable {
     }
 }
 
+/// The stops an apply made, for its report.
+public final class StopReports: Sendable {
+    private let reports = Mutex<[UnitStopReport]>([])
+    public var all: [UnitStopReport] { reports.withLock { $0 } }
+    func append(_ more: [UnitStopReport]) { reports.withLock { $0 += more } }
+}
+
 /// Changes completed so far, counted from the link thread and the thread running alongside.
 private final class CompletionCounter: Sendable {
     private let count = Atomic<Int>(0)
@@ -185,6 +197,8 @@ public struct ExecutionError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Changes completed before the failure.
     public var completed: Int
+    /// The stops made before the failure.
+    public var stops: [UnitStopReport] = []
 
     public var description: String {
         "\(change.resource) (\(change.group)): \(message)"

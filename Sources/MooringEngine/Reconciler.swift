@@ -109,7 +109,7 @@ public final class Reconciler: Sendable {
         let lock = self.lock()
         let holderBefore = lock.currentHolder()
         let observed = try PhaseTimer.measure("observe") {
-            try pending.finish(files: desired.referencedFiles, tableElements: !desired.nats.isEmpty)
+            try pending.finish(files: desired.referencedFiles, writableFiles: desired.writableFiles, runRoot: target.runRoot, tableElements: !desired.nats.isEmpty)
         }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,
@@ -122,6 +122,8 @@ public final class Reconciler: Sendable {
         public var completed: Int
         /// What is still different after applying; in sync when converged.
         public var remaining: Plan
+        /// How each stopped or restarted MicroVM went down: cleanly, or forced after its timeout.
+        public var stops: [UnitStopReport] = []
         public var converged: Bool { remaining.isInSync }
     }
 
@@ -130,8 +132,14 @@ public final class Reconciler: Sendable {
                       progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
         var executor = Executor(drivers: drivers)
         executor.progress = progress
-        let completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
+        let completed: Int
+        do {
+            completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
+        } catch var error as ExecutionError {
+            error.stops = executor.stops.all
+            throw error
+        }
         let (remaining, _) = try self.plan(desired)
-        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining)
+        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: executor.stops.all)
     }
 }

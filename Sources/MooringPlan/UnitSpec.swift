@@ -7,12 +7,19 @@ public struct UnitSpec: Sendable, Equatable {
     public var description: String
     /// The command line; argv[0] is an absolute path. Passed to systemd as an argv array, never a shell string.
     public var argv: [String]
+    /// `ExecStop=`: asks the guest to power off and waits for it (`mooring stop-vm`); systemd then terminates
+    /// whatever is left. It runs on every stop, including the host's own shutdown.
+    public var stopCommand: [String]?
+    /// How long the stop command waits for the guest.
+    public var stopTimeoutSeconds: Int
     /// Includes `MOORING_SPEC_HASH=<hash>`.
     public var environment: [String]
     /// `/run/netns/NAME` when mooring targets a network namespace.
     public var networkNamespacePath: String?
-    /// `/run/mooring/vms/<vm>`: the serial console, the VMM's output, sockets and configs.
+    /// `/run/mooring/vms/<vm>`: the serial console, the VMM's output, sockets and configs. Owned by mooring's
+    /// user, writable by the VMM's group (so mooring can always remove it).
     public var runDirectory: String
+    public var runDirectoryGroup: UInt32
     /// The VMM's stdout and stderr, appended to across starts.
     public var logFile: String
     /// Files to write before starting (firecracker's JSON config).
@@ -23,13 +30,16 @@ public struct UnitSpec: Sendable, Equatable {
     /// A hash of everything above but the hash itself: a different hash means a restart.
     public var specHash: String
 
-    public init(name: String, microVM: String, description: String, argv: [String], environment: [String],
-                networkNamespacePath: String?, runDirectory: String, logFile: String, files: [UnitFile],
-                properties: [UnitProperty], specHash: String) {
+    public init(name: String, microVM: String, description: String, argv: [String], stopCommand: [String]? = nil,
+                stopTimeoutSeconds: Int = 0, environment: [String], networkNamespacePath: String?, runDirectory: String,
+                runDirectoryGroup: UInt32 = 0, logFile: String, files: [UnitFile], properties: [UnitProperty], specHash: String) {
         self.name = name
         self.microVM = microVM
         self.description = description
         self.argv = argv
+        self.stopCommand = stopCommand
+        self.stopTimeoutSeconds = stopTimeoutSeconds
+        self.runDirectoryGroup = runDirectoryGroup
         self.environment = environment
         self.networkNamespacePath = networkNamespacePath
         self.runDirectory = runDirectory
@@ -40,6 +50,9 @@ public struct UnitSpec: Sendable, Equatable {
     }
 
     public var consoleFile: String { runDirectory + "/console.log" }
+    /// Where `mooring stop-vm` records how the last stop went (`GuestStop`).
+    public var stopRecordFile: String { runDirectory + "/" + UnitSpec.stopRecordName }
+    public static let stopRecordName = "last-stop.json"
 }
 
 /// A file the driver writes before starting the unit (firecracker's config), under the run directory.

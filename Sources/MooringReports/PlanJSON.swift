@@ -110,22 +110,36 @@ public enum PlanJSON {
         ]
     }
 
-    /// Everything systemd is asked to start, properties by their D-Bus names.
+    /// How a MicroVM went down during an apply.
+    public static func stop(_ report: UnitStopReport) -> JSONValue {
+        ["unit": .string(report.unit), "microVM": JSONValue(report.microVM), "outcome": .string(report.stop.outcome.rawValue),
+         "seconds": .number(String(format: "%.1f", report.stop.seconds)), "detail": .string(report.stop.detail)]
+    }
+
+    /// Everything systemd is asked to start; properties in order, by their D-Bus names (a name can repeat:
+    /// `SystemCallFilter` allows a set, then denies part of it, as in a unit file).
     public static func unit(_ spec: UnitSpec) -> JSONValue {
         [
             "name": .string(spec.name), "microVM": .string(spec.microVM), "description": .string(spec.description),
-            "argv": .array(spec.argv.map(JSONValue.string)), "environment": .array(spec.environment.map(JSONValue.string)),
+            "argv": .array(spec.argv.map(JSONValue.string)), "stopCommand": spec.stopCommand.map { .array($0.map(JSONValue.string)) } ?? .null,
+            "stopTimeoutSeconds": JSONValue(spec.stopTimeoutSeconds),
+            "environment": .array(spec.environment.map(JSONValue.string)),
             "networkNamespacePath": JSONValue(spec.networkNamespacePath), "runDirectory": .string(spec.runDirectory),
             "logFile": .string(spec.logFile),
             "files": .array(spec.files.map { ["path": .string($0.path), "contents": .string($0.contents)] }),
-            "properties": .object(spec.properties.map { property in
+            "properties": .array(spec.properties.map { property in
+                let value: JSONValue
                 switch property {
-                case let .string(name, value): return (name, .string(value))
-                case let .strings(name, values): return (name, .array(values.map(JSONValue.string)))
-                case let .uint32(name, value): return (name, JSONValue(UInt64(value)))
-                case let .uint64(name, value): return (name, JSONValue(value))
-                case let .bool(name, value): return (name, .bool(value))
+                case let .string(_, text): value = .string(text)
+                case let .strings(_, values): value = .array(values.map(JSONValue.string))
+                case let .uint32(_, number): value = JSONValue(UInt64(number))
+                case let .uint64(_, number): value = JSONValue(number)
+                case let .bool(_, flag): value = .bool(flag)
+                case let .pairs(_, pairs): value = .array(pairs.map { .array([.string($0.first), .string($0.second)]) })
+                case let .list(_, allow, values): value = ["allow": .bool(allow), "values": .array(values.map(JSONValue.string))]
+                case let .binds(_, paths): value = .array(paths.map(JSONValue.string))
                 }
+                return ["name": .string(property.name), "value": value]
             }),
             "specHash": .string(spec.specHash),
         ]

@@ -59,11 +59,15 @@ struct ApplyCommand: ParsableCommand {
                                                             "resource": "\(change.resource)", "commit": "\(commit)"])
             }
             let elapsed = Int(Date().timeIntervalSince(started) * 1000)
+            for report in outcome.stops {
+                logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
+            }
             switch output {
             case .json:
                 print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome)), terminator: "")
             case .text:
                 if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
+                for report in outcome.stops { print("  stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
                 if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
                     print("Not everything could be checked, so mooring cannot say the host matches the manifests:")
                     print(text.uncheckedLines(outcome.remaining).joined(separator: "\n"))
@@ -84,7 +88,8 @@ struct ApplyCommand: ParsableCommand {
     static func report(plan: Plan, context: ReportContext, outcome: Reconciler.ApplyOutcome) -> JSONValue {
         ["formatVersion": JSONValue(PlanJSON.formatVersion), "plan": PlanJSON.report(plan, context: context),
          "applied": JSONValue(outcome.completed), "converged": .bool(outcome.converged),
-         "remaining": PlanJSON.report(outcome.remaining, context: nil)]
+         "remaining": PlanJSON.report(outcome.remaining, context: nil),
+         "stops": .array(outcome.stops.map(PlanJSON.stop))]
     }
 
     /// The plan to run for `--plan FILE`: the fresh one, when it is exactly the reviewed one; otherwise says

@@ -12,6 +12,9 @@ struct ExecVMCommand: ParsableCommand {
     @Option(name: .customLong("device"), help: "FD=NAME: open macvtap NAME as file descriptor FD.")
     var devices: [String] = []
 
+    @Option(name: .customLong("user"), help: "UID:GID[:GID...]: become this user (and groups) after opening the devices.")
+    var user: String?
+
     @Argument(parsing: .captureForPassthrough, help: "The VMM command line.")
     var command: [String] = []
 
@@ -25,6 +28,14 @@ struct ExecVMCommand: ParsableCommand {
             opened.append((fd, String(parts[1])))
         }
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        MacvtapLauncher.run(devices: opened, argv: argv)
+        var identity: (uid: UInt32, gids: [UInt32])?
+        if let user {
+            let numbers = user.split(separator: ":").compactMap { UInt32($0) }
+            guard numbers.count >= 2, numbers.count == user.split(separator: ":").count else {
+                throw ValidationError("--user wants UID:GID[:GID...], got \(user)")
+            }
+            identity = (numbers[0], Array(numbers.dropFirst()))
+        }
+        MacvtapLauncher.run(devices: opened, argv: argv, becoming: identity)
     }
 }

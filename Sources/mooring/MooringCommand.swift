@@ -6,6 +6,7 @@ struct MooringCommand: ParsableCommand {
         commandName: "mooring",
         abstract: "Make this host's bridges, taps, NAT and MicroVMs match a directory of YAML manifests.",
         version: Version.text,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ExecVMCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ConsoleCommand.self,
+                      ExecVMCommand.self, StopVMCommand.self]
     )
 }

@@ -16,6 +16,7 @@ enum Reporting {
             let count = invalid.diagnostics.filter { $0.severity == .error }.count
             Terminal.printError("\(count) error(s) in the manifests; nothing was changed")
         case let execution as ExecutionError:
+            for report in execution.stops { Terminal.printError("stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
             Terminal.printError("error: \(execution.description)")
             Terminal.printError("\(execution.completed) change(s) were applied before it; run apply again after fixing the cause")
         default:

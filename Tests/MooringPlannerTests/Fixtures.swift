@@ -47,5 +47,6 @@ enum Fixture {
         var state: ObservedState { ObservedState(links: links) }
     }
 
+    /// A tap as mooring makes it for a `vmm: none` VM (`tapVM`): one queue, no owner.
     static let tap = ObservedLinkKind.tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: false, persistent: true))
 }

@@ -33,10 +33,11 @@ struct MicroVMPlannerTests {
         #expect(unit.argv == [
             "/usr/bin/qemu-system-x86_64", "-name", "web-1", "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-m", "256",
             "-smp", "2", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
-            "-serial", "file:/run/mooring/vms/web-1/console.log", "-kernel", "/k/vmlinux", "-initrd", "/k/initrd",
+            "-serial", "file:/run/mooring/vms/web-1/console.log", "-qmp", "unix:/run/mooring/vms/web-1/qmp.sock,server=on,wait=off",
+            "-kernel", "/k/vmlinux", "-initrd", "/k/initrd",
             "-append", "console=ttyS0 reboot=t panic=-1 tsc_early_khz=2445000 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
-            "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no",
-            "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
+            "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no,vhost=off,queues=2",
+            "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01,mq=on",
             "-drive", "id=root,file=/d/root.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
         ])
         #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)"])
@@ -66,7 +67,7 @@ struct MicroVMPlannerTests {
     @Test func macvtapGoesThroughExecVMAsAFileDescriptor() throws {
         let argv = try #require(VMMCommand.unit(for: Self.vm(macvtap: true), in: Self.environment)).argv
         #expect(Array(argv.prefix(5)) == ["/usr/local/bin/mooring", "exec-vm", "--device", "3=vm-web-1-eth1", "--"])
-        #expect(argv.contains("tap,id=net1,fd=3"))
+        #expect(argv.contains("tap,id=net1,fd=3,vhost=off"))
         #expect(argv.contains("virtio-net-device,netdev=net1,mac=02:00:00:00:00:02"))
     }
 
@@ -79,7 +80,7 @@ struct MicroVMPlannerTests {
         environment.parentMACs = ["eth0": MACAddress("02:00:00:00:bb:01")!]
         let argv = try #require(VMMCommand.unit(for: vm, in: environment)).argv
         #expect(argv.contains("virtio-net-device,netdev=net1,mac=02:00:00:00:bb:01"))
-        #expect(argv.contains("virtio-net-device,netdev=net0,mac=02:00:00:00:00:01"), "a tap keeps its own MAC")
+        #expect(argv.contains("virtio-net-device,netdev=net0,mac=02:00:00:00:00:01,mq=on"), "a tap keeps its own MAC")
 
         var links = Fixture.Links()
         links.add("eth0", .veth, mac: "02:00:00:00:bb:01")
@@ -100,7 +101,7 @@ struct MicroVMPlannerTests {
             "--kernel", "/k/vmlinux", "--initramfs", "/k/initrd",
             "--cmdline", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
             "--cpus", "boot=2", "--memory", "size=256M",
-            "--net", "tap=vm-web-1-eth0,mac=02:00:00:00:00:01", "fd=3,mac=02:00:00:00:00:02",
+            "--net", "tap=vm-web-1-eth0,mac=02:00:00:00:00:01,num_queues=4", "fd=3,mac=02:00:00:00:00:02",
             "--disk", "path=/d/root.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/console.log", "--console", "off",
         ])
     }
@@ -157,7 +158,8 @@ struct MicroVMPlannerTests {
         // The VM's bridge and tap exist: without the bridge the VM waits for that conflict, without the tap a
         // running VM restarts to use the new one.
         links.add("microvm", .bridge)
-        links.add("vm-web-1-eth0", Fixture.tap, owner: "MicroVM/web-1", master: "microvm")
+        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true, owner: 0, group: 0)),
+                  owner: "MicroVM/web-1", master: "microvm")
         func plan(_ units: [ObservedUnit]) -> Plan {
             Planner(desired: desired, observed: ObservedState(links: links.links, units: units, capabilities: capabilities)).plan()
         }
@@ -172,8 +174,15 @@ struct MicroVMPlannerTests {
         var failed = running
         failed.activeState = "failed"
         #expect(unitChanges(plan([failed])) == ["restart unit mooring-vm-web\\x2d1.service (it is failed/running)"])
+        // A failed VMM's account and last output are in the plan's reason, every time it is started again.
+        failed.failure = "Result=start-limit-hit, main process exited, code=exited, status=1/FAILURE"
+        failed.lastOutput = ["qemu-system-x86_64: -kernel /k/vmlinux: cannot load"]
+        let reason = try #require(plan([failed]).changes.first { $0.resource.kind == "unit" }?.reason)
+        #expect(reason.contains("start-limit-hit") && reason.contains("cannot load"), "\(reason)")
         let stray = ObservedUnit(name: "mooring-vm-old.service", activeState: "active", subState: "running")
-        #expect(unitChanges(plan([running, stray])) == ["stop unit mooring-vm-old.service (no longer in manifests)"])
+        let stop = try #require(plan([running, stray]).changes.first { $0.resource == .unit("mooring-vm-old.service") })
+        #expect(stop.summary == "stop unit mooring-vm-old.service (no longer in manifests): power button, then terminate")
+        #expect(stop.disruptive, "stopping a running guest is disruptive")
 
         capabilities.existingFiles = []
         capabilities.kvmProblem = "no kvm"

@@ -60,8 +60,12 @@ enum LinkDumpParser {
             let tun = parse(data, max: Int(mooring_IFLA_TUN_MAX))
             func flag(_ attribute: Int) -> Bool { tun.flatMap { u8($0[attribute]) } == 1 }
             let type = tun.flatMap { u8($0[Int(IFLA_TUN_TYPE)]) } ?? 0
+            // An unset owner or group is reported as (uid_t)-1.
+            func id(_ attribute: Int) -> UInt32? { tun.flatMap { u32($0[attribute]) }.flatMap { $0 == UInt32.max ? nil : $0 } }
             return .tun(TunInfo(isTap: type == UInt8(IFF_TAP), vnetHeader: flag(Int(IFLA_TUN_VNET_HDR)),
-                                multiQueue: flag(Int(IFLA_TUN_MULTI_QUEUE)), persistent: flag(Int(IFLA_TUN_PERSIST))))
+                                multiQueue: flag(Int(IFLA_TUN_MULTI_QUEUE)), persistent: flag(Int(IFLA_TUN_PERSIST)),
+                                owner: id(Int(IFLA_TUN_OWNER)), group: id(Int(IFLA_TUN_GROUP)),
+                                attachedQueues: Int(tun.flatMap { u32($0[Int(IFLA_TUN_NUM_QUEUES)]) } ?? 0)))
         case "macvtap":
             let mode = parse(data, max: Int(mooring_IFLA_MACVLAN_MAX)).flatMap { u32($0[Int(IFLA_MACVLAN_MODE)]) }
             return .macvtap(mode: mode.flatMap(macvtapMode))

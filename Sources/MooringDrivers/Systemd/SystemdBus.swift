@@ -62,19 +62,23 @@ final class SystemdBus {
     }
 
     func uint32Property(_ path: String, _ interface: String, _ name: String) throws -> UInt32 {
-        var error = sd_bus_error()
-        defer { sd_bus_error_free(&error) }
-        var value: UInt32 = 0
-        let rc = sd_bus_get_property_trivial(bus, Self.destination, path, interface, name, &error, BusType.uint32, &value)
-        guard rc >= 0 else { throw Self.error(error, rc) }
-        return value
+        try trivialProperty(path, interface, name, BusType.uint32, UInt32(0))
     }
 
     func int32Property(_ path: String, _ interface: String, _ name: String) throws -> Int32 {
+        try trivialProperty(path, interface, name, BusType.int32, Int32(0))
+    }
+
+    func uint64Property(_ path: String, _ interface: String, _ name: String) throws -> UInt64 {
+        try trivialProperty(path, interface, name, BusType.uint64, UInt64(0))
+    }
+
+    /// A fixed-size property (`u`, `i`, `t`) read into a value of the matching Swift type.
+    private func trivialProperty<Value>(_ path: String, _ interface: String, _ name: String, _ type: CChar, _ initial: Value) throws -> Value {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
-        var value: Int32 = 0
-        let rc = sd_bus_get_property_trivial(bus, Self.destination, path, interface, name, &error, BusType.int32, &value)
+        var value = initial
+        let rc = sd_bus_get_property_trivial(bus, Self.destination, path, interface, name, &error, type, &value)
         guard rc >= 0 else { throw Self.error(error, rc) }
         return value
     }

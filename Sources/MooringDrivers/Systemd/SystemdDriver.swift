@@ -38,8 +38,9 @@ public final class SystemdDriver: @unchecked Sendable {
 
     // MARK: Observe
 
-    /// `mooring-vm-*.service` units, with their state, main PID, restart count, spec hash and namespace.
-    public func listUnits() throws -> [ObservedUnit] {
+    /// `mooring-vm-*.service` units, with their state, main PID, restart count, spec hash and namespace; for a
+    /// failed one also why, and the last lines its VMM wrote to `<runRoot>/vms/<vm>/vmm.log`.
+    public func listUnits(runRoot: String = "/run/mooring") throws -> [ObservedUnit] {
         let call = try bus.methodCall("ListUnitsByPatterns")
         try call.append(strings: [])
         try call.append(strings: ["\(SystemdNames.unitPrefix)*.service"])
@@ -66,19 +67,38 @@ public final class SystemdDriver: @unchecked Sendable {
             let environment = (try? bus.stringsProperty(unit.path, service, "Environment")) ?? []
             let hash = environment.first { $0.hasPrefix("MOORING_SPEC_HASH=") }.map { String($0.dropFirst("MOORING_SPEC_HASH=".count)) }
             let netns = (try? bus.stringProperty(unit.path, service, "NetworkNamespacePath")).flatMap { $0.isEmpty ? nil : $0 }
-            return ObservedUnit(name: unit.name, activeState: unit.active, subState: unit.sub,
-                                mainPID: Int((try? bus.uint32Property(unit.path, service, "MainPID")) ?? 0),
-                                specHash: hash, restarts: Int((try? bus.uint32Property(unit.path, service, "NRestarts")) ?? 0),
-                                networkNamespacePath: netns)
+            var observed = ObservedUnit(name: unit.name, activeState: unit.active, subState: unit.sub,
+                                        mainPID: Int((try? bus.uint32Property(unit.path, service, "MainPID")) ?? 0),
+                                        specHash: hash, restarts: Int((try? bus.uint32Property(unit.path, service, "NRestarts")) ?? 0),
+                                        networkNamespacePath: netns)
+            if unit.active == "failed" || unit.sub == "auto-restart" {
+                let result = (try? bus.stringProperty(unit.path, service, "Result")) ?? "?"
+                let ended = UnitDiagnosis.mainProcessText(code: try? bus.int32Property(unit.path, service, "ExecMainCode"),
+                                                          status: try? bus.int32Property(unit.path, service, "ExecMainStatus"))
+                observed.failure = "Result=\(result)" + (ended.map { ", main process \($0)" } ?? "")
+                    + (observed.restarts > 0 ? ", \(observed.restarts) restart(s)" : "")
+                // Only a valid VM name becomes a path (a hostile unit name must not pick the file read).
+                if let vm = SystemdNames.microVM(forUnit: unit.name) {
+                    observed.lastOutput = Self.lastLines(of: "\(runRoot)/vms/\(vm)/vmm.log", count: 5)
+                }
+            }
+            return observed
         }
     }
 
     // MARK: Execute
 
     /// Starts the units (all jobs first, then one wait), then checks each VMM stays up for the settle time.
-    /// A restart stops the old unit first: a transient unit's command line cannot change in place.
-    public func start(_ specs: [UnitSpec], restarting: Set<String>) throws {
-        for spec in specs where restarting.contains(spec.name) { try stop(spec.name) }
+    /// A restart stops the old unit first: a transient unit's command line cannot change in place. Returns
+    /// how each of those stops went.
+    @discardableResult
+    public func start(_ specs: [UnitSpec], restarting: Set<String>) throws -> [UnitStopReport] {
+        var stops: [UnitStopReport] = []
+        for spec in specs where restarting.contains(spec.name) {
+            if let stop = try stop(spec.name, runDirectory: spec.runDirectory) {
+                stops.append(UnitStopReport(unit: spec.name, microVM: spec.microVM, stop: stop))
+            }
+        }
         var started: [(spec: UnitSpec, job: String, logOffset: UInt64)] = []
         let since = Date()
         for spec in specs {
@@ -98,27 +118,56 @@ public final class SystemdDriver: @unchecked Sendable {
             }
         }
         try settle(started.map { ($0.spec, $0.logOffset) }, since: since)
+        return stops
     }
 
-    public func stop(_ name: String) throws {
+    /// Stops a unit: systemd runs its ExecStop (`mooring stop-vm`: the power button, then a wait), then
+    /// terminates what is left. Returns how the guest went down, read from the stop command's record in
+    /// `runDirectory`; nil when the unit was not running.
+    @discardableResult
+    public func stop(_ name: String, runDirectory: String?) throws -> GuestStop? {
+        guard let path = try unitPath(name) else { return nil }
+        let state = try? bus.stringProperty(path, "org.freedesktop.systemd1.Unit", "ActiveState")
+        let running = state == "active" || state == "activating" || state == "reloading"
+        // The stop command's wait, then systemd's SIGTERM wait, each up to TimeoutStopUSec.
+        let stopTimeout = Double((try? bus.uint64Property(path, "org.freedesktop.systemd1.Service", "TimeoutStopUSec")) ?? 0) / 1e6
+        let record = runDirectory.map { $0 + "/" + UnitSpec.stopRecordName }
+        if let record { unlink(record) }
         let job: String
         do {
             job = try bus.callManager("StopUnit", [name, "replace"]).readString(BusType.objectPath)
         } catch let error as BusError where error.name == "org.freedesktop.systemd1.NoSuchUnit" {
-            return
+            return nil
         }
-        let result = try wait(forJob: job, what: "stop \(name)")
+        let result = try wait(forJob: job, what: "stop \(name)", timeout: max(jobTimeout, 2 * stopTimeout + 10))
         guard ["done", "skipped"].contains(result) else {
             throw UnitFailure(unit: name, message: "the stop job ended with \"\(result)\"", diagnosis: diagnose(name, since: nil), output: "")
         }
         _ = try? bus.callManager("ResetFailedUnit", [name])
+        guard running else { return nil }
+        if let record, let data = FileManager.default.contents(atPath: record), let stop = try? JSONDecoder().decode(GuestStop.self, from: data) {
+            return stop
+        }
+        return GuestStop(outcome: .forced, seconds: 0,
+                         detail: "the unit has no graceful stop (an older mooring started it): systemd terminated the VMM")
     }
 
+    /// The run directory belongs to mooring's user and is writable by the VMM's group, so mooring can always
+    /// remove it; what an earlier VMM left there (a console, a socket, another user's files) goes first.
     private func prepare(_ spec: UnitSpec) throws {
         try FileManager.default.createDirectory(atPath: spec.runDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o750])
+                                                attributes: [.posixPermissions: 0o770])
+        guard chown(spec.runDirectory, geteuid(), spec.runDirectoryGroup) == 0, chmod(spec.runDirectory, 0o770) == 0 else {
+            throw DriverError("cannot hand \(spec.runDirectory) to group \(spec.runDirectoryGroup): \(String(cString: strerror(errno)))")
+        }
+        for leftover in ["console.log", UnitSpec.stopRecordName] + (spec.stopCommand.flatMap { command in
+            command.firstIndex(of: "--socket").map { [URL(fileURLWithPath: command[$0 + 1]).lastPathComponent] } } ?? []) {
+            unlink(spec.runDirectory + "/" + leftover)
+        }
         for file in spec.files {
             try file.contents.write(toFile: file.path, atomically: true, encoding: .utf8)
+            _ = chown(file.path, geteuid(), spec.runDirectoryGroup)
+            _ = chmod(file.path, 0o640)
         }
     }
 
@@ -128,24 +177,9 @@ public final class SystemdDriver: @unchecked Sendable {
         try call.append("fail")
         try call.container(BusType.array, "(sv)") {
             try call.property("Description", "s") { try call.append(spec.description) }
-            try call.property("ExecStart", "a(sasb)") {
-                try call.container(BusType.array, "(sasb)") {
-                    try call.container(BusType.structure, "sasb") {
-                        try call.append(spec.argv[0])
-                        try call.append(strings: spec.argv)
-                        try call.append(false)
-                    }
-                }
-            }
-            for property in spec.properties {
-                switch property {
-                case let .string(name, value): try call.property(name, "s") { try call.append(value) }
-                case let .strings(name, values): try call.property(name, "as") { try call.append(strings: values) }
-                case let .uint32(name, value): try call.property(name, "u") { try call.append(value) }
-                case let .uint64(name, value): try call.property(name, "t") { try call.append(value) }
-                case let .bool(name, value): try call.property(name, "b") { try call.append(value) }
-                }
-            }
+            try command("ExecStart", spec.argv, in: call)
+            if let stop = spec.stopCommand { try command("ExecStop", stop, in: call) }
+            for property in spec.properties { try append(property, to: call) }
             try call.property("Environment", "as") { try call.append(strings: spec.environment) }
             try call.property("StandardOutputFileToAppend", "s") { try call.append(spec.logFile) }
             try call.property("StandardErrorFileToAppend", "s") { try call.append(spec.logFile) }
@@ -163,10 +197,57 @@ public final class SystemdDriver: @unchecked Sendable {
         }
     }
 
-    private func wait(forJob job: String, what: String) throws -> String {
-        let deadline = Date().addingTimeInterval(jobTimeout)
+    private func command(_ name: String, _ argv: [String], in call: BusMessage) throws {
+        try call.property(name, "a(sasb)") {
+            try call.container(BusType.array, "(sasb)") {
+                try call.container(BusType.structure, "sasb") {
+                    try call.append(argv[0])
+                    try call.append(strings: argv)
+                    try call.append(false)
+                }
+            }
+        }
+    }
+
+    /// One property in its D-Bus type, as `UnitProperty` names it.
+    private func append(_ property: UnitProperty, to call: BusMessage) throws {
+        switch property {
+        case let .string(name, value): try call.property(name, "s") { try call.append(value) }
+        case let .strings(name, values): try call.property(name, "as") { try call.append(strings: values) }
+        case let .uint32(name, value): try call.property(name, "u") { try call.append(value) }
+        case let .uint64(name, value): try call.property(name, "t") { try call.append(value) }
+        case let .bool(name, value): try call.property(name, "b") { try call.append(value) }
+        case let .pairs(name, values):
+            try call.property(name, "a(ss)") {
+                try call.container(BusType.array, "(ss)") {
+                    for pair in values {
+                        try call.container(BusType.structure, "ss") { try call.append(pair.first); try call.append(pair.second) }
+                    }
+                }
+            }
+        case let .list(name, allow, values):
+            try call.property(name, "(bas)") {
+                try call.container(BusType.structure, "bas") { try call.append(allow); try call.append(strings: values) }
+            }
+        case let .binds(name, paths):
+            try call.property(name, "a(ssbt)") {
+                try call.container(BusType.array, "(ssbt)") {
+                    for path in paths {
+                        try call.container(BusType.structure, "ssbt") {
+                            try call.append(path); try call.append(path); try call.append(false)
+                            try call.append(UInt64(16384))  // MS_REC
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func wait(forJob job: String, what: String, timeout: TimeInterval? = nil) throws -> String {
+        let limit = timeout ?? jobTimeout
+        let deadline = Date().addingTimeInterval(limit)
         while jobs.finished[job] == nil {
-            if Date() > deadline { throw DriverError("\(what): systemd did not finish the job within \(Int(jobTimeout)) s") }
+            if Date() > deadline { throw DriverError("\(what): systemd did not finish the job within \(Int(limit)) s") }
             bus.pump(waitMicroseconds: 100_000)
         }
         return jobs.finished.removeValue(forKey: job)!
@@ -215,6 +296,16 @@ public final class SystemdDriver: @unchecked Sendable {
         } catch let error as BusError where error.name == "org.freedesktop.systemd1.NoSuchUnit" {
             return nil
         }
+    }
+
+    /// The last `count` lines of a file, reading at most its last 16 KiB.
+    static func lastLines(of path: String, count: Int) -> [String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 16_384 ? size - 16_384 : 0)
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n").suffix(count).map(String.init)
     }
 
     /// The last lines the VMM wrote since `offset`, and the end of its serial console.

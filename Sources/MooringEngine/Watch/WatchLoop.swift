@@ -202,6 +202,9 @@ public final class WatchLoop {
                                                                 "commit": "\(context.gitCommit ?? "none")"])
                 }
                 applied += try executor.execute(plan)
+                for report in executor.stops.all {
+                    logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
+                }
                 monitor.drain()
                 remaining = try reconciler.plan(desired).0
                 if remaining.changes.isEmpty { break }

@@ -45,6 +45,7 @@ extension ManifestDecoder {
             }
         }
         let vmm = spec.oneOf("vmm", VMMKind.self)
+        let stopTimeout = spec.int("stopTimeoutSeconds", range: 1...3600, unit: " s")
         var labels: [String: String] = [:]
         if let node = spec.take("labels") { labels = decodeLabels(node, "spec.labels") }
         var interfaces: [NetworkInterfaceSpec] = []
@@ -68,7 +69,7 @@ extension ManifestDecoder {
             interfaces.append(decoded)
         }
         return MicroVMSpec(vcpu: vcpu, memoryMb: memory, kernel: kernel, initrd: initrd, rootVolume: rootVolume,
-                           kernelCmdline: cmdline, vmm: vmm, labels: labels, networkInterfaces: interfaces,
+                           kernelCmdline: cmdline, vmm: vmm, stopTimeoutSeconds: stopTimeout, labels: labels, networkInterfaces: interfaces,
                            specLocation: reader.location(of: spec.node),
                            writtenFields: Set(spec.entries.map(\.key)))
     }

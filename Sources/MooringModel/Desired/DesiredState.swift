@@ -147,12 +147,18 @@ public struct DesiredMicroVM: Sendable, Codable, Equatable {
     public var accelerator: Accelerator
     public var labels: [String: String]
     public var interfaces: [DesiredInterface]
+    /// A stop asks the guest to power off and waits this long before the VMM is terminated (`spec.stopTimeoutSeconds`).
+    public var stopTimeoutSeconds: Int
+
+    /// The default wait for a guest to shut down: long enough for a distribution's shutdown with a disk sync.
+    public static let defaultStopTimeoutSeconds = 30
 
     public init(origin: ManifestOrigin, name: String, vcpu: Int = 1, memoryMb: Int = 256, kernel: String? = nil,
                 initrd: String? = nil, rootVolume: DesiredVolume? = nil, kernelCmdline: String = "",
                 vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm, labels: [String: String] = [:],
-                interfaces: [DesiredInterface] = []) {
+                interfaces: [DesiredInterface] = [], stopTimeoutSeconds: Int = DesiredMicroVM.defaultStopTimeoutSeconds) {
         self.origin = origin
+        self.stopTimeoutSeconds = stopTimeoutSeconds
         self.name = name
         self.vcpu = vcpu
         self.memoryMb = memoryMb

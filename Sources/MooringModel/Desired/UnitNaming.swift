@@ -1,6 +1,10 @@
 /// systemd's unit-name escaping (`systemd-escape`): `web-1` -> `web\x2d1`.
 public enum SystemdNames {
     public static let unitPrefix = "mooring-vm-"
+    /// The system user every VMM runs as under the system manager (created by the package: sysusers.d).
+    public static let vmmUser = "mooring-vmm"
+    /// The group that grants /dev/kvm and /dev/vhost-net on Debian.
+    public static let vmmDeviceGroup = "kvm"
 
     public static func escape(_ text: String) -> String {
         var out = ""

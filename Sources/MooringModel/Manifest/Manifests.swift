@@ -125,6 +125,8 @@ public struct MicroVMSpec: Sendable {
     public var rootVolume: RootVolumeSpec?
     public var kernelCmdline: String
     public var vmm: Located<VMMKind>?
+    /// How long a stop waits for the guest to power off before the VMM is terminated.
+    public var stopTimeoutSeconds: Located<Int>?
     public var labels: [String: String]
     public var networkInterfaces: [NetworkInterfaceSpec]
     public var specLocation: SourceLocation

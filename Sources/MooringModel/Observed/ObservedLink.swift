@@ -75,12 +75,21 @@ public struct TunInfo: Sendable, Codable, Equatable {
     public var vnetHeader: Bool
     public var multiQueue: Bool
     public var persistent: Bool
+    /// IFLA_TUN_OWNER / IFLA_TUN_GROUP; nil when unset.
+    public var owner: UInt32?
+    public var group: UInt32?
+    /// IFLA_TUN_NUM_QUEUES: the queues a VMM has attached now.
+    public var attachedQueues: Int
 
-    public init(isTap: Bool, vnetHeader: Bool, multiQueue: Bool, persistent: Bool) {
+    public init(isTap: Bool, vnetHeader: Bool, multiQueue: Bool, persistent: Bool, owner: UInt32? = nil,
+                group: UInt32? = nil, attachedQueues: Int = 0) {
         self.isTap = isTap
         self.vnetHeader = vnetHeader
         self.multiQueue = multiQueue
         self.persistent = persistent
+        self.owner = owner
+        self.group = group
+        self.attachedQueues = attachedQueues
     }
 }
 

@@ -52,15 +52,47 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var kvmProblem: String?
     /// The host's TSC frequency in kHz, whole MHz (TCG guests run on the host's TSC); nil when unknown.
     public var tscKHz: Int?
+    /// Who VMMs run as; nil when that user is missing (`vmmIdentityProblem` says why).
+    public var vmmIdentity: VMMIdentity?
+    public var vmmIdentityProblem: String?
+    /// Files the manifests name that the VMM's user could not open as it needs to, with the reason.
+    public var vmmFileProblems: [String: String]
+    /// Whether /dev/vhost-net exists (the kernel moves tap packets without the VMM's help).
+    public var vhostNet: Bool
 
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
-                existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil) {
+                existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil,
+                vmmIdentity: VMMIdentity? = VMMIdentity(user: nil, uid: 0, gid: 0), vmmIdentityProblem: String? = nil,
+                vmmFileProblems: [String: String] = [:], vhostNet: Bool = false) {
+        self.vmmIdentity = vmmIdentity
+        self.vmmIdentityProblem = vmmIdentityProblem
+        self.vmmFileProblems = vmmFileProblems
+        self.vhostNet = vhostNet
         self.vlan = vlan
         self.executables = executables
         self.mooringExecutable = mooringExecutable
         self.existingFiles = existingFiles
         self.kvmProblem = kvmProblem
         self.tscKHz = tscKHz
+    }
+}
+
+/// Who a MicroVM's VMM runs as.
+public struct VMMIdentity: Sendable, Codable, Equatable {
+    /// The unit's `User=` and `Group=`; nil under a user manager, whose units run as the manager's own user.
+    public var user: String?
+    public var uid: UInt32
+    public var gid: UInt32
+    /// Groups that grant the VMM's devices (`kvm`: /dev/kvm, /dev/vhost-net), those that exist here.
+    public var supplementaryGroups: [String]
+    public var supplementaryGIDs: [UInt32]
+
+    public init(user: String?, uid: UInt32, gid: UInt32, supplementaryGroups: [String] = [], supplementaryGIDs: [UInt32] = []) {
+        self.user = user
+        self.uid = uid
+        self.gid = gid
+        self.supplementaryGroups = supplementaryGroups
+        self.supplementaryGIDs = supplementaryGIDs
     }
 }
 
@@ -75,9 +107,15 @@ public struct ObservedUnit: Sendable, Codable, Equatable {
     public var restarts: Int
     /// `NetworkNamespacePath=`: which target the unit belongs to.
     public var networkNamespacePath: String?
+    /// For a failed or restarting unit: systemd's account (`Result=start-limit-hit`, how the VMM ended) and the
+    /// last lines the VMM wrote, so a plan says why it failed before it is started again.
+    public var failure: String?
+    public var lastOutput: [String]
 
     public init(name: String, activeState: String, subState: String, mainPID: Int = 0, specHash: String? = nil,
-                restarts: Int = 0, networkNamespacePath: String? = nil) {
+                restarts: Int = 0, networkNamespacePath: String? = nil, failure: String? = nil, lastOutput: [String] = []) {
+        self.failure = failure
+        self.lastOutput = lastOutput
         self.name = name
         self.activeState = activeState
         self.subState = subState

@@ -78,7 +78,8 @@ extension ManifestSetValidator {
         return DesiredMicroVM(origin: origin, name: origin.name, vcpu: spec.vcpu?.value ?? 1,
                               memoryMb: spec.memoryMb?.value ?? 256, kernel: spec.kernel?.path.value,
                               initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
-                              vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces)
+                              vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
+                              stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
     }
 
     // MARK: NAT

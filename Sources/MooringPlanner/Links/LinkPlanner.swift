@@ -24,7 +24,7 @@ struct LinkPlanner {
     }
 
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
-        let specs = LinkSpec.all(in: desired)
+        let specs = LinkSpec.all(in: desired, vmmIdentity: observed.capabilities.vmmIdentity)
         let wanted = Set(specs.map(\.name))
         deleteStale(keeping: wanted)
         checkAddressOwners(specs)

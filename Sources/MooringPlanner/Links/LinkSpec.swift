@@ -27,7 +27,8 @@ struct LinkSpec: Equatable {
     var phase: Phase { config.planned.phase }
 
     /// Every link the desired state implies, masters first.
-    static func all(in desired: DesiredState) -> [LinkSpec] {
+    /// - Parameter vmmIdentity: who the VMMs run as: their taps are owned by that user and group.
+    static func all(in desired: DesiredState, vmmIdentity: VMMIdentity? = nil) -> [LinkSpec] {
         var specs: [LinkSpec] = []
         var bridgeMTU: [String: Int] = [:]
         for bridge in desired.bridges {
@@ -58,7 +59,10 @@ struct LinkSpec: Equatable {
                 var mac: MACAddress?
                 switch interface.type {
                 case .tap:
-                    config = .tap(TapConfig(vnetHeader: true, multiQueue: false))
+                    // A tap another tool's VMM opens (`vmm: none`) keeps the classic shape: one queue, no owner.
+                    let identity = vm.vmm == .none ? nil : vmmIdentity
+                    config = .tap(TapConfig(vnetHeader: true, multiQueue: VMMCommand.tapQueues(vm) > 1,
+                                            owner: identity?.uid, group: identity?.gid))
                     master = interface.bridge
                     mtu = interface.bridge.flatMap { bridgeMTU[$0] }
                 case .macvtap:

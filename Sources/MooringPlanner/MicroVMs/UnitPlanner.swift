@@ -34,7 +34,8 @@ struct UnitPlanner {
         let environment = VMMEnvironment(executables: observed.capabilities.executables,
                                          mooringExecutable: target.mooringExecutable ?? observed.capabilities.mooringExecutable,
                                          runRoot: target.runRoot, networkNamespace: target.networkNamespace,
-                                         tscKHz: observed.capabilities.tscKHz, parentMACs: passthruParentMACs())
+                                         tscKHz: observed.capabilities.tscKHz, parentMACs: passthruParentMACs(),
+                                         identity: observed.capabilities.vmmIdentity, vhostNet: observed.capabilities.vhostNet)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
 
@@ -70,7 +71,11 @@ struct UnitPlanner {
             }
             let state = "\(unit.activeState)/\(unit.subState)"
             if unit.activeState == "failed" || unit.subState == "auto-restart" {
-                changes.append(change(.restart, "restart unit \(spec.name) (it is \(state))", "the VMM failed",
+                // Say why it failed last time, every time it is started again: a VMM that keeps failing shows
+                // its error in every plan instead of being restarted blindly.
+                var reason = "the VMM failed" + (unit.failure.map { " (\($0))" } ?? "")
+                if !unit.lastOutput.isEmpty { reason += "; its last output: " + unit.lastOutput.joined(separator: " | ") }
+                changes.append(change(.restart, "restart unit \(spec.name) (it is \(state))", reason,
                                       .restartUnit(spec), before: state))
             } else if !unit.isRunning {
                 changes.append(change(.start, "start unit \(spec.name) (it is \(state))", "the MicroVM is not running",
@@ -88,9 +93,13 @@ struct UnitPlanner {
                 warnings.append("unit \(unit.name) carries mooring's prefix but names no valid MicroVM: it is stopped, "
                                 + "and no file is touched for it")
             }
+            // A running VM's guest is asked to power off first (the unit's ExecStop); either way it goes down.
+            let summary = unit.isRunning ? "stop unit \(unit.name) (no longer in manifests): power button, then terminate"
+                : "stop unit \(unit.name) (no longer in manifests)"
             changes.append(Change(resource: .unit(unit.name), group: .stale, action: .stop,
-                                  summary: "stop unit \(unit.name) (no longer in manifests)", reason: "no longer in manifests",
+                                  summary: summary, reason: "no longer in manifests",
                                   fields: [FieldChange("state", before: .string("\(unit.activeState)/\(unit.subState)"), after: "stopped")],
+                                  disruptive: unit.isRunning,
                                   operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.microVM(forUnit: unit.name)
                                       .map { "\(target.runRoot)/vms/\($0)" }),
                                   phase: Phase.stopUnits))
@@ -117,11 +126,25 @@ struct UnitPlanner {
                                       fix: "install it\(package), or set vmm: none"))
             ok = false
         }
-        let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
-        for case let (path?, field) in files where !observed.capabilities.existingFiles.contains(path) {
-            conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
-                                      fix: "put the file there or fix the path"))
+        if let problem = observed.capabilities.vmmIdentityProblem {
+            conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject)'s VMM cannot run unprivileged: \(problem)",
+                                      fix: "install the mooring package, or create the user: systemd-sysusers units/sysusers.d/mooring.conf"))
             ok = false
+        }
+        let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
+        for case let (path?, field) in files {
+            if !observed.capabilities.existingFiles.contains(path) {
+                conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
+                                          fix: "put the file there or fix the path"))
+                ok = false
+            } else if let problem = observed.capabilities.vmmFileProblems[path] {
+                // The VMM runs as its own user: a file only root may read would fail the start, so say it now.
+                let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
+                conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
+                                          message: "\(vm.origin.subject) \(field) \(path): \(problem)",
+                                          fix: "give \(user) access (e.g. chgrp \(user) FILE; chmod g+r\(field == "spec.rootVolume.path" && vm.rootVolume?.readOnly == false ? "w" : "") FILE), or move it out of home directories"))
+                ok = false
+            }
         }
         return ok
     }
@@ -131,6 +154,11 @@ extension DesiredState {
     /// The host files the manifests name, for the drivers to check.
     public var referencedFiles: Set<String> {
         Set(microVMs.flatMap { [$0.kernel, $0.initrd, $0.rootVolume?.path].compactMap { $0 } })
+    }
+
+    /// The files the VMMs write (disks not marked readOnly); the rest of `referencedFiles` they only read.
+    public var writableFiles: Set<String> {
+        Set(microVMs.compactMap { vm in vm.rootVolume.flatMap { $0.readOnly ? nil : $0.path } })
     }
 
     /// Whether any MicroVM needs a VMM unit.

@@ -14,10 +14,16 @@ public struct VMMEnvironment: Sendable, Codable, Equatable {
     public var tscKHz: Int?
     /// The MACs of host interfaces, by name, for passthru macvtap parents (see `guestMAC`).
     public var parentMACs: [String: MACAddress]
+    /// Who the VMM runs as (`VMMSandbox`); nil runs it as the manager's user.
+    public var identity: VMMIdentity?
+    /// /dev/vhost-net exists: taps are served by the kernel's vhost-net.
+    public var vhostNet: Bool
 
     public init(executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 runRoot: String = "/run/mooring", networkNamespace: String? = nil, tscKHz: Int? = nil,
-                parentMACs: [String: MACAddress] = [:]) {
+                parentMACs: [String: MACAddress] = [:], identity: VMMIdentity? = nil, vhostNet: Bool = false) {
+        self.identity = identity
+        self.vhostNet = vhostNet
         self.executables = executables
         self.mooringExecutable = mooringExecutable
         self.runRoot = runRoot
@@ -65,6 +71,25 @@ public enum VMMCommand {
         vm.accelerator == .tcg && !vm.kernelCmdline.contains("tsc_early_khz=")
     }
 
+    /// Queues per tap: one per vCPU, at most 8 (beyond that the virtio-mmio transport gains nothing), for the
+    /// VMMs that open a tap once per queue (QEMU, cloud-hypervisor); firecracker opens one.
+    public static func tapQueues(_ vm: DesiredMicroVM) -> Int {
+        switch vm.vmm {
+        case .qemuMicrovm, .cloudHypervisor: return min(vm.vcpu, 8)
+        case .firecracker, .none: return 1
+        }
+    }
+
+    /// The VMM's control socket, through which the stop command asks the guest to power off.
+    static func controlSocket(_ vm: DesiredMicroVM, runDirectory: String) -> String? {
+        switch vm.vmm {
+        case .qemuMicrovm: return runDirectory + "/qmp.sock"
+        case .cloudHypervisor: return runDirectory + "/cloud-hypervisor.sock"
+        case .firecracker: return runDirectory + "/firecracker.sock"
+        case .none: return nil
+        }
+    }
+
     /// The unit for `vm`, or nil for `vmm: none` (another tool runs the VMM).
     public static func unit(for vm: DesiredMicroVM, in environment: VMMEnvironment) -> UnitSpec? {
         guard let program = vm.vmm.program else { return nil }
@@ -87,19 +112,35 @@ public enum VMMCommand {
         case .firecracker:
             let config = runDirectory + "/firecracker.json"
             files.append(UnitFile(path: config, contents: firecrackerConfig(vm, environment: environment)))
-            argv = [executable, "--api-sock", runDirectory + "/firecracker.sock", "--config-file", config]
+            argv = [executable, "--api-sock", controlSocket(vm, runDirectory: runDirectory)!, "--config-file", config]
         case .none:
             return nil
         }
-        if !descriptors.isEmpty {
-            argv = [environment.mooringExecutable, "exec-vm"]
+        let launcher = !descriptors.isEmpty
+        if launcher {
+            // exec-vm opens the macvtaps as root, then becomes the VMM's user before it executes the VMM.
+            var user: [String] = []
+            if let identity = environment.identity, identity.user != nil {
+                user = ["--user", ([identity.uid, identity.gid] + identity.supplementaryGIDs).map(String.init).joined(separator: ":")]
+            }
+            argv = [environment.mooringExecutable, "exec-vm"] + user
                 + descriptors.flatMap { ["--device", "\($0.fd)=\($0.device)"] } + ["--"] + argv
         }
+        let stopCommand = controlSocket(vm, runDirectory: runDirectory).map { socket in
+            [environment.mooringExecutable, "stop-vm", "--vmm", vm.vmm.rawValue, "--socket", socket,
+             "--timeout", "\(vm.stopTimeoutSeconds)", "--record", runDirectory + "/" + UnitSpec.stopRecordName]
+        }
         let netnsPath = environment.networkNamespace.map { "/run/netns/\($0)" }
+        // systemd's own wait for the stop command, and then for the VMM after SIGTERM: the guest's time and a margin.
+        let stopTimeout = UnitProperty.uint64(name: "TimeoutStopUSec", value: UInt64(vm.stopTimeoutSeconds + 10) * 1_000_000)
+        let properties = unitPolicy + [stopTimeout]
+            + VMMSandbox.properties(vm, environment: environment, runDirectory: runDirectory, launcher: launcher)
         var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
-                            description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv, environment: [],
-                            networkNamespacePath: netnsPath, runDirectory: runDirectory, logFile: runDirectory + "/vmm.log",
-                            files: files, properties: unitPolicy, specHash: "")
+                            description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv,
+                            stopCommand: stopCommand, stopTimeoutSeconds: vm.stopTimeoutSeconds, environment: [],
+                            networkNamespacePath: netnsPath, runDirectory: runDirectory,
+                            runDirectoryGroup: environment.identity?.gid ?? 0, logFile: runDirectory + "/vmm.log",
+                            files: files, properties: properties, specHash: "")
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
         return spec
@@ -117,13 +158,13 @@ public enum VMMCommand {
         .string(name: "KillMode", value: "mixed"),
         .string(name: "CollectMode", value: "inactive"),
         .string(name: "Slice", value: "mooring.slice"),
-        .uint64(name: "TimeoutStopUSec", value: 15_000_000),
         .uint64(name: "StartLimitIntervalUSec", value: 60_000_000),
         .uint32(name: "StartLimitBurst", value: 5),
     ]
 
     static func hash(_ spec: UnitSpec) -> String {
         var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
+        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup)"
         for file in spec.files { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
         text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
         return StableHash.hex(text)
@@ -133,14 +174,21 @@ public enum VMMCommand {
         var argv = [executable, "-name", vm.name, "-M", "microvm", "-accel", vm.accelerator.rawValue,
                     "-cpu", vm.accelerator == .kvm ? "host" : "max", "-m", "\(vm.memoryMb)", "-smp", "\(vm.vcpu)",
                     "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
-                    "-serial", "file:\(runDirectory)/console.log"]
+                    "-serial", "file:\(runDirectory)/console.log",
+                    // The stop command's way in: system_powerdown presses the ACPI power button (microvm has ACPI).
+                    "-qmp", "unix:\(controlSocket(vm, runDirectory: runDirectory)!),server=on,wait=off"]
         if let kernel = vm.kernel { argv += ["-kernel", kernel] }
         if let initrd = vm.initrd { argv += ["-initrd", initrd] }
         argv += ["-append", kernelCommandLine(vm, in: environment)]
+        let vhost = environment.vhostNet ? "on" : "off"
         for (index, interface) in vm.interfaces.enumerated() {
-            let backend = fd(interface).map { "tap,id=net\(index),fd=\($0)" }
-                ?? "tap,id=net\(index),ifname=\(interface.hostDeviceName),script=no,downscript=no"
-            argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(environment.guestMAC(interface))"]
+            // A tap opened by name gets one queue per vCPU (mooring made it multi_queue); a macvtap comes as one fd.
+            let queues = fd(interface) == nil ? tapQueues(vm) : 1
+            let backend = fd(interface).map { "tap,id=net\(index),fd=\($0),vhost=\(vhost)" }
+                ?? "tap,id=net\(index),ifname=\(interface.hostDeviceName),script=no,downscript=no,vhost=\(vhost)"
+                    + (queues > 1 ? ",queues=\(queues)" : "")
+            argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(environment.guestMAC(interface))"
+                        + (queues > 1 ? ",mq=on" : "")]
         }
         if let volume = vm.rootVolume {
             // QEMU option values escape a comma by doubling it; a path is the operator's, but must stay one value.
@@ -153,14 +201,16 @@ public enum VMMCommand {
 
     static func cloudHypervisor(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String,
                                 fd: (DesiredInterface) -> Int?) -> [String] {
-        var argv = [executable, "--api-socket", "\(runDirectory)/cloud-hypervisor.sock"]
+        var argv = [executable, "--api-socket", controlSocket(vm, runDirectory: runDirectory)!]
         if let kernel = vm.kernel { argv += ["--kernel", kernel] }
         if let initrd = vm.initrd { argv += ["--initramfs", initrd] }
         argv += ["--cmdline", kernelCommandLine(vm, in: environment), "--cpus", "boot=\(vm.vcpu)", "--memory", "size=\(vm.memoryMb)M"]
         argv.append("--net")
         for interface in vm.interfaces {
             let mac = environment.guestMAC(interface)
-            argv.append(fd(interface).map { "fd=\($0),mac=\(mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(mac)")
+            // cloud-hypervisor counts queues one way each: a receive and a transmit queue per vCPU.
+            let queues = tapQueues(vm) > 1 ? ",num_queues=\(2 * tapQueues(vm))" : ""
+            argv.append(fd(interface).map { "fd=\($0),mac=\(mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(mac)\(queues)")
         }
         if let volume = vm.rootVolume {
             argv += ["--disk", "path=\(volume.path)\(volume.readOnly ? ",readonly=on" : "")"]

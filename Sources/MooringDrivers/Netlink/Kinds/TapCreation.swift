@@ -10,7 +10,7 @@ extension NetlinkDriver {
         if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
         created(create.name)
         let newIndex = reserveIndex(for: create.name)
-        try TapDevice.create(name: create.name, index: newIndex, vnetHeader: config.vnetHeader, multiQueue: config.multiQueue)
+        try TapDevice.create(name: create.name, index: newIndex, config: config)
         TestHooks.tapCreated()
         let finish = LinkRequests.set(index: newIndex, alias: create.alias, master: masterIndex, mtu: create.mtu, up: true)
         batch.add([finish], for: create.position, create.operation, kind: .tapFinish)

@@ -1,0 +1,125 @@
+import Foundation
+import MooringModel
+import MooringPlan
+@testable import MooringPlanner
+import Testing
+
+/// The unit a VMM runs in: unprivileged, sandboxed, stopped through the guest's power button; all of it in the
+/// UnitSpec (so in the plan and the spec hash). The real thing is tested under PID 1 (MicroVMSandboxTests).
+struct VMMSandboxTests {
+    static let identity = VMMIdentity(user: "mooring-vmm", uid: 998, gid: 997, supplementaryGroups: ["kvm"], supplementaryGIDs: [106])
+
+    static func environment(_ identity: VMMIdentity? = Self.identity) -> VMMEnvironment {
+        var environment = MicroVMPlannerTests.environment
+        environment.identity = identity
+        return environment
+    }
+
+    static func properties(_ unit: UnitSpec) -> [String: [String]] {
+        Dictionary(grouping: unit.properties, by: \.name).mapValues { $0.map(\.description) }
+    }
+
+    @Test func theVMMRunsAsItsOwnUserWithNoCapabilities() throws {
+        let unit = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(accelerator: .tcg, volume: true), in: Self.environment()))
+        let properties = Self.properties(unit)
+        #expect(properties["User"] == ["User=mooring-vmm"] && properties["Group"] == ["Group=mooring-vmm"])
+        #expect(properties["SupplementaryGroups"] == ["SupplementaryGroups=kvm"])
+        #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"] && properties["AmbientCapabilities"] == ["AmbientCapabilities=0"])
+        #expect(properties["NoNewPrivileges"] == ["NoNewPrivileges=yes"] && properties["ProtectSystem"] == ["ProtectSystem=strict"])
+        #expect(properties["ProtectHome"] == ["ProtectHome=yes"] && properties["PrivateTmp"] == ["PrivateTmp=yes"])
+        #expect(properties["DevicePolicy"] == ["DevicePolicy=closed"])
+        // TCG: no /dev/kvm; a tap: /dev/net/tun; no vhost-net on this host.
+        #expect(properties["DeviceAllow"] == ["DeviceAllow=/dev/net/tun:rw"])
+        #expect(properties["SystemCallFilter"] == ["SystemCallFilter=@system-service seccomp", "SystemCallFilter=~@privileged"])
+        #expect(properties["RestrictAddressFamilies"] == ["RestrictAddressFamilies=AF_UNIX"])
+        #expect(properties["BindPaths"] == ["BindPaths=/run/mooring/vms/web-1"])
+        #expect(properties["MemoryDenyWriteExecute"] == nil, "TCG's JIT writes code")
+        #expect(properties["ReadWritePaths"] == nil, "the disk is read-only")
+        #expect(unit.runDirectoryGroup == 997)
+    }
+
+    @Test func kvmGuestsGetTheirDevicesAndNoWritableCode() throws {
+        var environment = Self.environment()
+        environment.vhostNet = true
+        var vm = MicroVMPlannerTests.vm(volume: true)
+        vm.rootVolume?.readOnly = false
+        let properties = Self.properties(try #require(VMMCommand.unit(for: vm, in: environment)))
+        #expect(properties["DeviceAllow"] == ["DeviceAllow=/dev/kvm:rw /dev/net/tun:rw /dev/vhost-net:rw"])
+        #expect(properties["MemoryDenyWriteExecute"] == ["MemoryDenyWriteExecute=yes"])
+        #expect(properties["ReadWritePaths"] == ["ReadWritePaths=/d/root.img"], "a writable disk is the one writable file")
+        let argv = try #require(VMMCommand.unit(for: vm, in: environment)).argv
+        #expect(argv.contains { $0.hasPrefix("tap,id=net0,") && $0.contains("vhost=on") })
+    }
+
+    /// macvtap devices are opened as root by `exec-vm`, which then becomes the VMM's user itself.
+    @Test func theMacvtapLauncherDropsToTheVMMsUser() throws {
+        let unit = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(macvtap: true), in: Self.environment()))
+        #expect(Array(unit.argv.prefix(4)) == ["/usr/local/bin/mooring", "exec-vm", "--user", "998:997:106"])
+        let properties = Self.properties(unit)
+        #expect(properties["User"] == nil)
+        // CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN, CAP_MKNOD and nothing else.
+        #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=\((1 << 6) | (1 << 7) | (1 << 21) | (1 << 27))"])
+        #expect(properties["DeviceAllow"]?.first?.contains("char-macvtap:rw") == true)
+    }
+
+    /// Under a user manager the VMM runs as the manager's user: no User=, and no options the manager can only
+    /// apply through a user namespace.
+    @Test func aUserManagersUnitsSwitchNoUser() throws {
+        let unit = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(), in: Self.environment(VMMIdentity(user: nil, uid: 0, gid: 0))))
+        let properties = Self.properties(unit)
+        #expect(properties["User"] == nil && properties["ProtectHome"] == nil && properties["ProtectKernelTunables"] == nil)
+        #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"])
+    }
+
+    @Test func everyStopGoesThroughThePowerButtonWithinTheVMsTimeout() throws {
+        var vm = MicroVMPlannerTests.vm()
+        vm.stopTimeoutSeconds = 7
+        let unit = try #require(VMMCommand.unit(for: vm, in: Self.environment()))
+        #expect(unit.stopCommand == ["/usr/local/bin/mooring", "stop-vm", "--vmm", "qemu-microvm", "--socket", "/run/mooring/vms/web-1/qmp.sock",
+                                     "--timeout", "7", "--record", "/run/mooring/vms/web-1/last-stop.json"])
+        #expect(Self.properties(unit)["TimeoutStopUSec"] == ["TimeoutStopUSec=17000000"])
+        vm.stopTimeoutSeconds = 8
+        #expect(try #require(VMMCommand.unit(for: vm, in: Self.environment())).specHash != unit.specHash, "the timeout is part of the spec")
+        let firecracker = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(.firecracker), in: Self.environment()))
+        #expect(firecracker.stopCommand?.contains("/run/mooring/vms/web-1/firecracker.sock") == true)
+    }
+
+    /// Taps are made for the VMM: owned by its user and group, one queue per vCPU.
+    @Test func tapsAreOwnedByTheVMMsUserWithAQueuePerVCPU() throws {
+        var capabilities = HostCapabilities(executables: MicroVMPlannerTests.environment.executables,
+                                            existingFiles: ["/k/vmlinux", "/k/initrd"])
+        capabilities.vmmIdentity = Self.identity
+        var links = Fixture.Links()
+        links.add("microvm", .bridge)
+        let plan = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]),
+                           observed: ObservedState(links: links.links, capabilities: capabilities)).plan()
+        let create = try #require(plan.changes.first { $0.resource == .link("vm-web-1-eth0") })
+        guard case let .createLink(_, _, _, _, .tap(config)) = create.operation else { Issue.record("\(create)"); return }
+        #expect(config == TapConfig(vnetHeader: true, multiQueue: true, owner: 998, group: 997))
+        #expect(create.summary.contains("multi_queue owner 998 group 997"))
+
+        // A tap another owner (or an older mooring) made is replaced, and the VM restarts onto the new one.
+        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true)),
+                  owner: "MicroVM/web-1", master: "microvm")
+        let again = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]),
+                            observed: ObservedState(links: links.links, capabilities: capabilities)).plan()
+        #expect(again.changes.contains { $0.resource == .link("vm-web-1-eth0") && $0.action == .replace }, "\(again.changes.map(\.summary))")
+    }
+
+    /// What would fail the start is a conflict before anything starts: no VMM user, a file it cannot read.
+    @Test func aMissingUserOrAnUnreadableFileIsAConflict() throws {
+        var capabilities = HostCapabilities(executables: MicroVMPlannerTests.environment.executables,
+                                            existingFiles: ["/k/vmlinux", "/k/initrd"])
+        capabilities.vmmIdentity = nil
+        capabilities.vmmIdentityProblem = "the user mooring-vmm does not exist"
+        capabilities.vmmFileProblems = ["/k/initrd": "mooring-vmm cannot read it (owner 0, group 0, mode 600)"]
+        var links = Fixture.Links()
+        links.add("microvm", .bridge)
+        let plan = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]),
+                           observed: ObservedState(links: links.links, capabilities: capabilities)).plan()
+        let messages = plan.conflicts.map(\.message)
+        #expect(messages.contains { $0.contains("mooring-vmm does not exist") }, "\(messages)")
+        #expect(messages.contains { $0.contains("spec.initrd /k/initrd: mooring-vmm cannot read it") }, "\(messages)")
+        #expect(!plan.changes.contains { $0.resource.kind == "unit" })
+    }
+}
