@@ -77,8 +77,12 @@ public enum HostFacts {
             return (info.st_mode >> shift) & bits == bits
         }
         for path in read.union(write).sorted() {
-            if ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
+            if identity.user != nil, ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
                 problems[path] = "it is under a home directory, which the VMM's sandbox hides (ProtectHome=yes)"
+                continue
+            }
+            if ["/tmp/", "/var/tmp/"].contains(where: path.hasPrefix) {
+                problems[path] = "it is under a temporary directory, which the VMM's sandbox replaces with its own (PrivateTmp=yes)"
                 continue
             }
             var info = stat()

@@ -109,7 +109,8 @@ public final class Reconciler: Sendable {
         let lock = self.lock()
         let holderBefore = lock.currentHolder()
         let observed = try PhaseTimer.measure("observe") {
-            try pending.finish(files: desired.referencedFiles, writableFiles: desired.writableFiles, runRoot: target.runRoot, tableElements: !desired.nats.isEmpty)
+            try pending.finish(files: desired.referencedFiles.union(desired.vmmDevices),
+                           writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot, tableElements: !desired.nats.isEmpty)
         }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,

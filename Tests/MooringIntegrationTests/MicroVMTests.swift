@@ -76,7 +76,7 @@ struct MicroVMTests {
         let plan = try harness.plan()
         let start = try #require(plan.changes.compactMap(\.operation.unitToStart).first)
         #expect(start.argv.contains("exec-vm") && start.argv.contains("3=vm-tv-m-eth0"))
-        #expect(start.argv.contains("tap,id=net0,fd=3"))
+        #expect(start.argv.contains("tap,id=net0,fd=3,vhost=off"))
         #expect(try harness.apply().converged)
         #expect(try boots(peer, "http://10.30.0.20/", answer: "hello from tv-m"))
     }
@@ -133,12 +133,20 @@ struct MicroVMTests {
     @Test func aVMMThatExitsAtOnceIsAnErrorWithItsOutput() throws {
         let harness = try Harness("mv", userBus: true)
         defer { harness.tearDown() }
-        let junk = harness.manifests.url.appendingPathComponent("not-a-kernel").path
-        try "this is not a kernel".write(toFile: junk, atomically: true, encoding: .utf8)
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr"))
-        try harness.manifests.write("x.yaml", Manifests.bootableVM("tv-x", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: vmbr}"])
-            .replacingOccurrences(of: "\(TestEnvironment.guestDirectory!)/vmlinux", with: junk))
+        func useKernel(_ path: String) throws {
+            try "this is not a kernel".write(toFile: path, atomically: true, encoding: .utf8)
+            try harness.manifests.write("x.yaml", Manifests.bootableVM("tv-x", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: vmbr}"])
+                .replacingOccurrences(of: "\(TestEnvironment.guestDirectory!)/vmlinux", with: path))
+        }
+        // Under /tmp the VMM would not see it (its sandbox has its own /tmp): said before anything starts.
+        try useKernel(harness.manifests.url.appendingPathComponent("not-a-kernel").path)
+        let hidden = try harness.cli("apply")
+        #expect(hidden.status == 1 && hidden.stdout.contains("PrivateTmp=yes"), "\(hidden.stdout)\(hidden.stderr)")
+
+        let files = try ManifestDirectory(forVMMs: true)
+        try useKernel(files.path + "/not-a-kernel")
         let result = try harness.cli("apply")
         #expect(result.status == 1)
         #expect(result.stderr.contains("mooring-vm-tv\\x2dx.service: the VMM exited right after starting"), "\(result.stderr)")

@@ -55,7 +55,7 @@ struct UnitFailureTests {
     /// Applies with `script` as the `qemu-system-x86_64` found first on PATH; returns the result and the
     /// directory holding the script (which must outlive any unit still running it).
     private func applyWithStandInVMM(_ harness: Harness, _ script: String) throws -> (Shell.Output, ManifestDirectory) {
-        let bin = try ManifestDirectory()
+        let bin = try ManifestDirectory(forVMMs: true)
         try bin.write("qemu-system-x86_64", script)
         chmod(bin.path + "/qemu-system-x86_64", 0o755)
         let path = bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
@@ -91,12 +91,16 @@ struct UnitFailureTests {
         let final = try state()
         #expect(limited, "\(final)")
         #expect(final.contains("NRestarts=4") || final.contains("NRestarts=5"), "a bounded number of restarts: \(final)")
+        // The plan says why before it starts the VM again: systemd's account and the VMM's last words.
+        let plan = try harness.cli("plan")
+        #expect(plan.stdout.contains("last run: Result=start-limit-hit"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("stand-in VMM: giving up"), "\(plan.stdout)")
     }
 
     /// A missing kernel is found before anything starts; a kernel file that is not a kernel makes QEMU exit at
     /// once, and its own words reach the operator with systemd's.
     @Test func aMissingOrBrokenKernelIsReportedWithTheVMMsOwnWords() throws {
-        let files = try ManifestDirectory()
+        let files = try ManifestDirectory(forVMMs: true)
         let missing = try harness(kernel: files.path + "/no-such-vmlinux")
         defer { missing.tearDown() }
         let planned = try missing.cli("apply")

@@ -155,6 +155,9 @@ public final class SystemdDriver: @unchecked Sendable {
     /// The run directory belongs to mooring's user and is writable by the VMM's group, so mooring can always
     /// remove it; what an earlier VMM left there (a console, a socket, another user's files) goes first.
     private func prepare(_ spec: UnitSpec) throws {
+        // The directories above it (the run root, vms/) are made searchable by all: the VMM must pass through.
+        try FileManager.default.createDirectory(atPath: (spec.runDirectory as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try FileManager.default.createDirectory(atPath: spec.runDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o770])
         guard chown(spec.runDirectory, geteuid(), spec.runDirectoryGroup) == 0, chmod(spec.runDirectory, 0o770) == 0 else {

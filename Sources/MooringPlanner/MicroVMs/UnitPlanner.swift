@@ -57,11 +57,11 @@ struct UnitPlanner {
             guard checkFiles(vm, &conflicts) else { continue }
             let group = ChangeGroup(vm.origin)
             func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
-                        disruptive: Bool = false, before: String? = nil) -> Change {
+                        disruptive: Bool = false, before: String? = nil, details: [String] = []) -> Change {
                 let state = FieldChange("state", before: JSONValue(before), after: "active/running")
                 let hash = FieldChange("specHash", before: JSONValue(units[spec.name]?.specHash), after: .string(spec.specHash))
                 return Change(resource: .unit(spec.name), group: group, action: action, summary: summary, reason: reason,
-                       fields: [state, hash], disruptive: disruptive,
+                       fields: [state, hash], disruptive: disruptive, details: details,
                        operation: operation, phase: Phase.startUnits)
             }
             guard let unit = units[spec.name] else {
@@ -75,8 +75,10 @@ struct UnitPlanner {
                 // its error in every plan instead of being restarted blindly.
                 var reason = "the VMM failed" + (unit.failure.map { " (\($0))" } ?? "")
                 if !unit.lastOutput.isEmpty { reason += "; its last output: " + unit.lastOutput.joined(separator: " | ") }
+                let details = (unit.failure.map { ["last run: \($0)"] } ?? [])
+                    + (unit.lastOutput.isEmpty ? [] : ["its last output:"] + unit.lastOutput.map { "  " + $0 })
                 changes.append(change(.restart, "restart unit \(spec.name) (it is \(state))", reason,
-                                      .restartUnit(spec), before: state))
+                                      .restartUnit(spec), before: state, details: details))
             } else if !unit.isRunning {
                 changes.append(change(.start, "start unit \(spec.name) (it is \(state))", "the MicroVM is not running",
                                       .startUnit(spec), before: state))
@@ -131,6 +133,16 @@ struct UnitPlanner {
                                       fix: "install the mooring package, or create the user: systemd-sysusers units/sysusers.d/mooring.conf"))
             ok = false
         }
+        for device in DesiredState.devices(of: vm) {
+            // Without udev (a container, a minimal host) a device can be root's alone: the unprivileged VMM
+            // would fail to open it at start.
+            guard let problem = observed.capabilities.vmmFileProblems[device] else { continue }
+            let fix = device == "/dev/net/tun" ? "chmod 0666 /dev/net/tun (udev's default mode for it)"
+                : "give the \(SystemdNames.vmmDeviceGroup) group read and write on \(device) (udev's default), or set Host spec.accelerator: tcg"
+            conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
+                                      message: "\(vm.origin.subject)'s VMM cannot open \(device): \(problem)", fix: fix))
+            ok = false
+        }
         let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
         for case let (path?, field) in files {
             if !observed.capabilities.existingFiles.contains(path) {
@@ -155,6 +167,15 @@ extension DesiredState {
     public var referencedFiles: Set<String> {
         Set(microVMs.flatMap { [$0.kernel, $0.initrd, $0.rootVolume?.path].compactMap { $0 } })
     }
+
+    /// The devices a VMM opens itself: /dev/net/tun for taps, /dev/kvm under KVM.
+    static func devices(of vm: DesiredMicroVM) -> [String] {
+        guard vm.vmm != .none else { return [] }
+        return (vm.interfaces.contains { $0.type == .tap } ? ["/dev/net/tun"] : []) + (vm.accelerator == .kvm ? ["/dev/kvm"] : [])
+    }
+
+    /// Every device some VMM opens, for the drivers to check the VMM's user may.
+    public var vmmDevices: Set<String> { Set(microVMs.flatMap(DesiredState.devices(of:))) }
 
     /// The files the VMMs write (disks not marked readOnly); the rest of `referencedFiles` they only read.
     public var writableFiles: Set<String> {

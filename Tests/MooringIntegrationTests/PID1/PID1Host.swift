@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// A booted container of the PID 1 test host (scripts/pid1bed): a real systemd 252 as PID 1 with a system bus,
 /// mooring installed from the package `make deb` built.
@@ -46,6 +47,12 @@ final class PID1Host {
 
             """)
         try Shell.must("chmod", "0755", root + "/usr/local/bin/qemu-system-x86_64")
+    }
+
+    /// /dev/net/tun as udev leaves it on a Debian host (0666); the container copies this machine's, which has
+    /// no udev and keeps it root's alone, so an unprivileged VMM could not open it.
+    func openTunToAll() throws {
+        #expect(try run("chmod", "0666", "/dev/net/tun").status == 0)
     }
 
     /// A file as the container sees it (its /run and /tmp are its own mounts, not the overlay underneath).

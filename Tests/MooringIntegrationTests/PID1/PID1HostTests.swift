@@ -167,6 +167,7 @@ struct PID1HostTests {
     func aGuestBootsUnderTheSystemManagerAndAgainAfterAReboot() throws {
         let host = try installed()
         try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
+        try host.openTunToAll()
         let guest = Manifests.header + """
             kind: MicroVM
             metadata: {name: guest}

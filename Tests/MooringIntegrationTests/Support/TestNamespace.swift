@@ -85,8 +85,11 @@ final class ManifestDirectory: @unchecked Sendable {
     let url: URL
     var path: String { url.path }
 
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mooring-manifests-\(UUID().uuidString)")
+    /// - Parameter forVMMs: the files are for a VMM (a kernel, a stand-in VMM program): not under /tmp, which a
+    ///   VMM's sandbox replaces with its own (PrivateTmp).
+    init(forVMMs: Bool = false) throws {
+        let base = forVMMs ? URL(fileURLWithPath: "/var/lib/mooring/test-files") : FileManager.default.temporaryDirectory
+        url = base.appendingPathComponent("mooring-manifests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
     }

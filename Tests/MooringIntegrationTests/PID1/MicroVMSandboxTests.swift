@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// Production MicroVMs under the system manager (PID 1): the VMM runs as mooring-vmm with no capabilities in
+/// its sandbox, boots a real guest that serves through a port forward, gets a queue per vCPU on its tap, and
+/// is stopped through the guest's power button: a guest that powers off is reported clean (and its disk holds
+/// the marker it wrote on the way down); one that ignores the button is terminated after its timeout, reported
+/// forced.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasPID1Bed, TestEnvironment.pid1BedReason),
+       .enabled(if: TestEnvironment.guestDirectory != nil, "needs the test bed's guest image (scripts/testbed run)"))
+struct MicroVMSandboxTests {
+    static let unit = "mooring-vm-web.service"
+    static let disk = "/var/lib/mooring-test/web-disk.img"
+
+    static func guest(kernelCmdline: String = "", stopTimeout: Int = 30) -> String {
+        Manifests.header + """
+            kind: MicroVM
+            metadata: {name: web}
+            spec:
+              vcpu: 2
+              memoryMb: 128
+              vmm: qemu-microvm
+              kernel: /var/lib/mooring-test/vmlinux
+              initrd: /var/lib/mooring-test/initrd.cpio.gz
+              kernelCmdline: "\(kernelCmdline)"
+              stopTimeoutSeconds: \(stopTimeout)
+              rootVolume: {id: data, path: \(disk)}
+              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
+
+            """
+    }
+
+    static func manifests(withGuest guest: String?) -> String {
+        ([Manifests.tcgHost, Manifests.bridge("up0", addresses: ["192.0.2.1/24"]), Manifests.bridge("br0", addresses: ["10.0.0.1/24"]),
+          Manifests.header + """
+            kind: NAT
+            metadata: {name: edge}
+            spec: {externalInterface: up0, internalInterfaces: [br0], forwardPorts: [{proto: tcp, sourcePort: 8080, destination: "10.0.0.10:80"}]}
+
+            """] + (guest.map { [$0] } ?? [])).joined(separator: "---\n")
+    }
+
+    /// The package, the host's QEMU and the guest, and a 1 MiB disk the VMM's user may write.
+    private func host() throws -> PID1Host {
+        let host = try PID1Host("sb")
+        let install = try host.installPackage()
+        #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
+        try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
+        #expect(try host.run("sh", "-c", "truncate -s 1M \(Self.disk) && chown mooring-vmm:mooring-vmm \(Self.disk)").status == 0)
+        return host
+    }
+
+    private func apply(_ host: PID1Host) throws -> Shell.Output {
+        try host.run("mooring", "apply", "-f", "/etc/mooring/manifests")
+    }
+
+    private func booted(_ host: PID1Host) -> Bool {
+        eventually(timeout: 90) { host.read("/run/mooring/vms/web/console.log").contains("MVM-READY") }
+    }
+
+    @Test func anUnprivilegedSandboxedGuestServesThroughItsForwardAndShutsDownCleanly() throws {
+        let host = try host()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
+        // This machine has no udev: /dev/net/tun is root's alone. Said before the VM is started, not after.
+        let refused = try apply(host)
+        #expect(refused.status == 1 && refused.stdout.contains("VMM cannot open /dev/net/tun"), "\(refused.stdout)\(refused.stderr)")
+        try host.openTunToAll()
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+
+        // Unprivileged: the VMM's process is mooring-vmm's, with no capability at all.
+        let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
+        let owner = try host.run("ps", "-o", "user=", "-p", pid).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(owner == "mooring-vmm", "the VMM runs as \(owner)")
+        let status = host.read("/proc/\(pid)/status")
+        #expect(status.contains("CapEff:\t0000000000000000") && status.contains("CapBnd:\t0000000000000000"), "\(status)")
+        #expect(status.contains("NoNewPrivs:\t1") && status.contains("Seccomp:\t2"), "\(status)")
+
+        // Its tap: owned by that user, multi-queue, both queues attached (2 vCPUs).
+        let tap = try host.run("ip", "-d", "link", "show", "vm-web-eth0").stdout
+        #expect(tap.contains("multi_queue") && tap.contains("numqueues 2") && tap.contains("user mooring-vmm"), "\(tap)")
+
+        // It serves through the port forward, from a client on the uplink bridge.
+        let client = try host.run("sh", "-c", """
+            ip link add cl0 type veth peer name cl1 && ip link set cl1 master up0 && ip link set cl1 up &&
+            ip netns add client && ip link set cl0 netns client && ip -n client addr add 192.0.2.50/24 dev cl0 &&
+            ip -n client link set cl0 up
+            """)
+        #expect(client.status == 0, "\(client.stderr)")
+        let served = eventually(timeout: 30) {
+            let reply = (try? host.run("ip", "netns", "exec", "client", "bash", "-c",
+                                       "exec 3<>/dev/tcp/192.0.2.1/8080; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"))?.stdout ?? ""
+            return reply.contains("hello from web")
+        }
+        #expect(served, "the guest answers through 192.0.2.1:8080")
+
+        // systemd's own rating of the unit's exposure (0 is best, 10 worst).
+        let security = try host.run("systemd-analyze", "security", "--no-pager", Self.unit).stdout
+        let score = security.split(separator: "\n").last { $0.contains("Overall exposure level") }
+            .flatMap { line in line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) } }
+        #expect(score != nil && score! <= 2.0, "systemd-analyze security: \(security.split(separator: "\n").suffix(3).joined(separator: "\n"))")
+        print("systemd-analyze security \(Self.unit): \(score ?? -1)")
+
+        // The VM leaves the manifests: the power button, the guest writes its marker and powers off.
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: nil))
+        let stopped = try apply(host)
+        #expect(stopped.status == 0, "\(stopped.stdout)\(stopped.stderr)")
+        #expect(stopped.stdout.contains("stopped web: the guest shut down cleanly"), "\(stopped.stdout)")
+        #expect(host.read(Self.disk).hasPrefix("MVM-POWERDOWN web"), "the guest's disk holds its shutdown marker")
+    }
+
+    @Test func aGuestThatIgnoresThePowerButtonIsTerminatedAfterItsTimeout() throws {
+        let host = try host()
+        try host.openTunToAll()
+        try host.write("/etc/mooring/manifests/host.yaml",
+                       Self.manifests(withGuest: Self.guest(kernelCmdline: "mooring_test.ignore_power", stopTimeout: 2)))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: nil))
+        let stopped = try apply(host)
+        #expect(stopped.status == 0, "\(stopped.stdout)\(stopped.stderr)")
+        #expect(stopped.stdout.contains("stopped web: forced: the guest did not power off within 2 s"), "\(stopped.stdout)")
+        #expect(!host.read(Self.disk).hasPrefix("MVM-POWERDOWN"), "the guest never shut down")
+        #expect(try host.run("systemctl", "is-active", Self.unit).stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "active")
+    }
+}
