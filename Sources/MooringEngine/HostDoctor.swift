@@ -93,6 +93,19 @@ public struct HostDoctor {
         } else {
             add(.error, "tun", "/dev/net/tun is missing: taps cannot be created", fix: "modprobe tun")
         }
+        if HostFacts.vhostNet() {
+            add(.ok, "vhost-net", "/dev/vhost-net exists: taps are served by the kernel (vhost=on)")
+        } else {
+            add(.info, "vhost-net", "/dev/vhost-net is missing: the VMM moves every packet itself (vhost=off)", fix: "modprobe vhost_net")
+        }
+        let (identity, identityProblem) = HostFacts.vmmIdentity(userManager: drivers.userBus)
+        if let identity {
+            add(.ok, "vmm-user", identity.user.map { "VMMs run as \($0) (uid \(identity.uid))" }
+                ?? "VMMs run as the user manager's user (uid \(identity.uid))")
+        } else if let identityProblem {
+            add(desired?.needsUnits == true ? .error : .warning, "vmm-user", identityProblem,
+                fix: "install the package, or systemd-sysusers units/sysusers.d/mooring.conf")
+        }
         let needsKVM = desired?.microVMs.contains { $0.vmm != .none && $0.accelerator == .kvm } ?? true
         if let problem = HostFacts.kvmProblem() {
             add(needsKVM ? .warning : .info, "kvm", problem, fix: "use Host spec.accelerator: tcg (slow, emulated) or a host with hardware virtualisation")

@@ -48,6 +48,9 @@ public struct StatusReport: Sendable, Equatable {
             var detail = "\(unit.activeState)/\(unit.subState)"
             if unit.mainPID != 0 { detail += ", pid \(unit.mainPID)" }
             detail += ", \(unit.restarts) restart\(unit.restarts == 1 ? "" : "s")"
+            // A failed VMM: systemd's account and its last words, as the plan shows them.
+            if let failure = unit.failure { detail += "; last run: \(failure)" }
+            if let last = unit.lastOutput.last { detail += "; last output: \(last)" }
             rows.append(Row(kind: "unit", name: unit.name, state: label, detail: detail, changes: changes))
         }
         // What the manifests want but the host lacks entirely.

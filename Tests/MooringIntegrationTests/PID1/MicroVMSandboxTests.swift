@@ -69,6 +69,12 @@ struct MicroVMSandboxTests {
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
         #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
 
+        // The console, read-only, by the VM's name; a name that is not a VM's never becomes a path.
+        let console = try host.run("mooring", "console", "web", "-n", "0")
+        #expect(console.status == 0 && console.stdout.contains("MVM-READY web"), "\(console.stdout)\(console.stderr)")
+        let hostile = try host.run("mooring", "console", "../../etc")
+        #expect(hostile.status != 0 && hostile.stderr.contains("is not a MicroVM name"), "\(hostile.stderr)")
+
         // Unprivileged: the VMM's process is mooring-vmm's, with no capability at all.
         let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
         let owner = try host.run("ps", "-o", "user=", "-p", pid).stdout.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -50,8 +50,10 @@ final class PID1Host {
     }
 
     /// /dev/net/tun as udev leaves it on a Debian host (0666); the container copies this machine's, which has
-    /// no udev and keeps it root's alone, so an unprivileged VMM could not open it.
+    /// no udev and keeps it root's alone, so an unprivileged VMM could not open it. Now, and at every boot
+    /// (systemd-tmpfiles-setup-dev runs before sysinit.target, as udev's rule would apply).
     func openTunToAll() throws {
+        try write("/etc/tmpfiles.d/test-tun.conf", "z /dev/net/tun 0666 - - -\n")
         #expect(try run("chmod", "0666", "/dev/net/tun").status == 0)
     }
 

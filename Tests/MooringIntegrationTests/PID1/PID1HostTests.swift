@@ -21,6 +21,7 @@ struct PID1HostTests {
         let host = try PID1Host("p1")
         let install = try host.installPackage()
         #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
+        try host.openTunToAll()
         return host
     }
 
@@ -167,7 +168,6 @@ struct PID1HostTests {
     func aGuestBootsUnderTheSystemManagerAndAgainAfterAReboot() throws {
         let host = try installed()
         try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
-        try host.openTunToAll()
         let guest = Manifests.header + """
             kind: MicroVM
             metadata: {name: guest}
