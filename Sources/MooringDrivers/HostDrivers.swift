@@ -73,7 +73,7 @@ public final class HostDrivers: Sendable {
                                                 existingFiles: HostFacts.existing(files), kvmProblem: HostFacts.kvmProblem(),
                                                 tscKHz: HostFacts.tscKHz(), vmmIdentity: identity, vmmIdentityProblem: identityProblem,
                                                 vmmFileProblems: HostFacts.vmmFileProblems(read: files, write: writableFiles, identity: identity),
-                                                vhostNet: HostFacts.vhostNet())
+                                                vhostNet: HostFacts.vhostNet(), journal: HostFacts.journal())
             var units: [ObservedUnit] = []
             var unitProblem: String?
             var managerAbsent = false

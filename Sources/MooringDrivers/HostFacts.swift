@@ -106,6 +106,9 @@ public enum HostFacts {
         return problems
     }
 
+    /// Whether journald runs here.
+    public static func journal() -> Bool { FileManager.default.fileExists(atPath: "/run/systemd/journal/socket") }
+
     /// Whether the kernel offers vhost-net (the tap's packets move in the kernel, not through the VMM).
     public static func vhostNet() -> Bool { FileManager.default.fileExists(atPath: "/dev/vhost-net") }
 

@@ -11,11 +11,13 @@ public enum UnitProperty: Sendable, Equatable, CustomStringConvertible {
     case list(name: String, allow: Bool, values: [String])
     /// "a(ssbt)": `BindPaths`, each path bound onto itself, recursively.
     case binds(name: String, paths: [String])
+    /// "aay": `LogExtraFields`, `FIELD=value` entries.
+    case byteStrings(name: String, values: [String])
 
     public var name: String {
         switch self {
         case let .string(name, _), let .strings(name, _), let .uint32(name, _), let .uint64(name, _), let .bool(name, _),
-             let .pairs(name, _), let .list(name, _, _), let .binds(name, _):
+             let .pairs(name, _), let .list(name, _, _), let .binds(name, _), let .byteStrings(name, _):
             return name
         }
     }
@@ -31,6 +33,7 @@ public enum UnitProperty: Sendable, Equatable, CustomStringConvertible {
         case let .pairs(name, values): return "\(name)=\(values.map { "\($0.first):\($0.second)" }.joined(separator: " "))"
         case let .list(name, allow, values): return "\(name)=\(allow ? "" : "~")\(values.joined(separator: " "))"
         case let .binds(name, paths): return "\(name)=\(paths.joined(separator: " "))"
+        case let .byteStrings(name, values): return "\(name)=\(values.joined(separator: " "))"
         }
     }
 }

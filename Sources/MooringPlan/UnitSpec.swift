@@ -21,7 +21,7 @@ public struct UnitSpec: Sendable, Equatable {
     public var runDirectory: String
     public var runDirectoryGroup: UInt32
     /// The VMM's stdout and stderr, appended to across starts.
-    public var logFile: String
+    public var logFile: String?
     /// Files to write before starting (firecracker's JSON config).
     public var files: [UnitFile]
     /// Every other property of the unit (restart policy, kill mode, slice, timeouts, sandboxing), exactly as
@@ -32,7 +32,7 @@ public struct UnitSpec: Sendable, Equatable {
 
     public init(name: String, microVM: String, description: String, argv: [String], stopCommand: [String]? = nil,
                 stopTimeoutSeconds: Int = 0, environment: [String], networkNamespacePath: String?, runDirectory: String,
-                runDirectoryGroup: UInt32 = 0, logFile: String, files: [UnitFile], properties: [UnitProperty], specHash: String) {
+                runDirectoryGroup: UInt32 = 0, logFile: String?, files: [UnitFile], properties: [UnitProperty], specHash: String) {
         self.name = name
         self.microVM = microVM
         self.description = description

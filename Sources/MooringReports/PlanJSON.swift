@@ -125,7 +125,7 @@ public enum PlanJSON {
             "stopTimeoutSeconds": JSONValue(spec.stopTimeoutSeconds),
             "environment": .array(spec.environment.map(JSONValue.string)),
             "networkNamespacePath": JSONValue(spec.networkNamespacePath), "runDirectory": .string(spec.runDirectory),
-            "logFile": .string(spec.logFile),
+            "logFile": JSONValue(spec.logFile),
             "files": .array(spec.files.map { ["path": .string($0.path), "contents": .string($0.contents)] }),
             "properties": .array(spec.properties.map { property in
                 let value: JSONValue
@@ -137,7 +137,7 @@ public enum PlanJSON {
                 case let .bool(_, flag): value = .bool(flag)
                 case let .pairs(_, pairs): value = .array(pairs.map { .array([.string($0.first), .string($0.second)]) })
                 case let .list(_, allow, values): value = ["allow": .bool(allow), "values": .array(values.map(JSONValue.string))]
-                case let .binds(_, paths): value = .array(paths.map(JSONValue.string))
+                case let .binds(_, paths), let .byteStrings(_, paths): value = .array(paths.map(JSONValue.string))
                 }
                 return ["name": .string(property.name), "value": value]
             }),

@@ -50,6 +50,13 @@ final class BusMessage {
         try check(pointers.withUnsafeMutableBufferPointer { sd_bus_message_append_strv(message, $0.baseAddress) }, "append strv")
     }
 
+    /// An `ay`: the bytes of `text`, no terminator.
+    func append(bytes text: String) throws {
+        let bytes = Array(text.utf8)
+        try check(bytes.withUnsafeBytes { sd_bus_message_append_array(message, CChar(UInt8(ascii: "y")), $0.baseAddress, $0.count) },
+                  "append bytes")
+    }
+
     func container(_ type: CChar, _ contents: String, _ body: () throws -> Void) throws {
         try check(sd_bus_message_open_container(message, type, contents), "open \(contents)")
         try body()

@@ -81,6 +81,11 @@ public final class SystemdDriver: @unchecked Sendable {
                 if let vm = SystemdNames.microVM(forUnit: unit.name) {
                     observed.lastOutput = Self.lastLines(of: "\(runRoot)/vms/\(vm)/vmm.log", count: 5)
                 }
+                // Output sent to the journal: the unit's last lines there.
+                if observed.lastOutput.isEmpty {
+                    observed.lastOutput = UnitJournal.lines(unit: unit.name, userManager: userManager,
+                                                            since: Date().addingTimeInterval(-86_400), limit: 5).lines
+                }
             }
             return observed
         }
@@ -105,7 +110,7 @@ public final class SystemdDriver: @unchecked Sendable {
             try prepare(spec)
             // A failed transient unit keeps its name until reset.
             _ = try? bus.callManager("ResetFailedUnit", [spec.name])
-            let offset = (try? FileManager.default.attributesOfItem(atPath: spec.logFile)[.size] as? UInt64) ?? 0
+            let offset = (spec.logFile.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? UInt64 }) ?? 0
             let job = try startTransient(spec)
             started.append((spec, job, offset ?? 0))
         }
@@ -184,8 +189,10 @@ public final class SystemdDriver: @unchecked Sendable {
             if let stop = spec.stopCommand { try command("ExecStop", stop, in: call) }
             for property in spec.properties { try append(property, to: call) }
             try call.property("Environment", "as") { try call.append(strings: spec.environment) }
-            try call.property("StandardOutputFileToAppend", "s") { try call.append(spec.logFile) }
-            try call.property("StandardErrorFileToAppend", "s") { try call.append(spec.logFile) }
+            if let logFile = spec.logFile {
+                try call.property("StandardOutputFileToAppend", "s") { try call.append(logFile) }
+                try call.property("StandardErrorFileToAppend", "s") { try call.append(logFile) }
+            }
             if let netns = spec.networkNamespacePath {
                 try call.property("NetworkNamespacePath", "s") { try call.append(netns) }
             }
@@ -231,6 +238,10 @@ public final class SystemdDriver: @unchecked Sendable {
         case let .list(name, allow, values):
             try call.property(name, "(bas)") {
                 try call.container(BusType.structure, "bas") { try call.append(allow); try call.append(strings: values) }
+            }
+        case let .byteStrings(name, values):
+            try call.property(name, "aay") {
+                try call.container(BusType.array, "ay") { for value in values { try call.append(bytes: value) } }
             }
         case let .binds(name, paths):
             try call.property(name, "a(ssbt)") {
@@ -314,7 +325,8 @@ public final class SystemdDriver: @unchecked Sendable {
     /// The last lines the VMM wrote since `offset`, and the end of its serial console.
     static func tail(_ spec: UnitSpec, from offset: UInt64, lines: Int = 10) -> String {
         var text = ""
-        if let handle = FileHandle(forReadingAtPath: spec.logFile) {
+        // Output that went to the journal is in the diagnosis already (the unit's journal lines).
+        if let logFile = spec.logFile, let handle = FileHandle(forReadingAtPath: logFile) {
             try? handle.seek(toOffset: offset)
             let data = (try? handle.readToEnd()) ?? Data()
             try? handle.close()

@@ -22,7 +22,7 @@ struct UnitDiagnosis: Sendable, CustomStringConvertible {
         if let restarts, restarts > 0 { parts.append("\(restarts) restart(s)") }
         var text = parts.isEmpty ? "systemd has no record of the unit (it was collected)" : parts.joined(separator: ", ")
         if !journal.isEmpty {
-            text += "\nthe manager's journal for the unit:\n" + journal.map { "  " + $0 }.joined(separator: "\n")
+            text += "\nthe unit's journal (systemd's lines, and the VMM's own where its output goes there):\n" + journal.map { "  " + $0 }.joined(separator: "\n")
         } else if let journalNote {
             text += " (\(journalNote))"
         }

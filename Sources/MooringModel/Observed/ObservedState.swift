@@ -59,11 +59,14 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var vmmFileProblems: [String: String]
     /// Whether /dev/vhost-net exists (the kernel moves tap packets without the VMM's help).
     public var vhostNet: Bool
+    /// Whether journald runs (its socket exists): units' output can go to the journal.
+    public var journal: Bool
 
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil,
                 vmmIdentity: VMMIdentity? = VMMIdentity(user: nil, uid: 0, gid: 0), vmmIdentityProblem: String? = nil,
-                vmmFileProblems: [String: String] = [:], vhostNet: Bool = false) {
+                vmmFileProblems: [String: String] = [:], vhostNet: Bool = false, journal: Bool = false) {
+        self.journal = journal
         self.vmmIdentity = vmmIdentity
         self.vmmIdentityProblem = vmmIdentityProblem
         self.vmmFileProblems = vmmFileProblems

@@ -35,7 +35,8 @@ struct UnitPlanner {
                                          mooringExecutable: target.mooringExecutable ?? observed.capabilities.mooringExecutable,
                                          runRoot: target.runRoot, networkNamespace: target.networkNamespace,
                                          tscKHz: observed.capabilities.tscKHz, parentMACs: passthruParentMACs(),
-                                         identity: observed.capabilities.vmmIdentity, vhostNet: observed.capabilities.vhostNet)
+                                         identity: observed.capabilities.vmmIdentity, vhostNet: observed.capabilities.vhostNet,
+                                         journal: observed.capabilities.journal)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
 

@@ -18,10 +18,14 @@ public struct VMMEnvironment: Sendable, Codable, Equatable {
     public var identity: VMMIdentity?
     /// /dev/vhost-net exists: taps are served by the kernel's vhost-net.
     public var vhostNet: Bool
+    /// journald runs: the VMM's output goes to the journal rather than to a file.
+    public var journal: Bool
 
     public init(executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 runRoot: String = "/run/mooring", networkNamespace: String? = nil, tscKHz: Int? = nil,
-                parentMACs: [String: MACAddress] = [:], identity: VMMIdentity? = nil, vhostNet: Bool = false) {
+                parentMACs: [String: MACAddress] = [:], identity: VMMIdentity? = nil, vhostNet: Bool = false,
+                journal: Bool = false) {
+        self.journal = journal
         self.identity = identity
         self.vhostNet = vhostNet
         self.executables = executables
@@ -133,13 +137,20 @@ public enum VMMCommand {
         let netnsPath = environment.networkNamespace.map { "/run/netns/\($0)" }
         // systemd's own wait for the stop command, and then for the VMM after SIGTERM: the guest's time and a margin.
         let stopTimeout = UnitProperty.uint64(name: "TimeoutStopUSec", value: UInt64(vm.stopTimeoutSeconds + 10) * 1_000_000)
-        let properties = unitPolicy + [stopTimeout]
-            + VMMSandbox.properties(vm, environment: environment, runDirectory: runDirectory, launcher: launcher)
+        var properties = unitPolicy + [stopTimeout]
+        // Where journald runs, the VMM's output (and the stop command's) goes to the journal, every line with the
+        // VM's name as a field (`journalctl MOORING_VM=web`); elsewhere to `vmm.log` in its run directory.
+        if environment.journal {
+            properties += [.string(name: "StandardOutput", value: "journal"), .string(name: "StandardError", value: "journal"),
+                           .byteStrings(name: "LogExtraFields", values: ["MOORING_VM=\(vm.name)"])]
+        }
+        properties += VMMSandbox.properties(vm, environment: environment, runDirectory: runDirectory, launcher: launcher)
         var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
                             description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv,
                             stopCommand: stopCommand, stopTimeoutSeconds: vm.stopTimeoutSeconds, environment: [],
                             networkNamespacePath: netnsPath, runDirectory: runDirectory,
-                            runDirectoryGroup: environment.identity?.gid ?? 0, logFile: runDirectory + "/vmm.log",
+                            runDirectoryGroup: environment.identity?.gid ?? 0,
+                            logFile: environment.journal ? nil : runDirectory + "/vmm.log",
                             files: files, properties: properties, specHash: "")
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]

@@ -114,6 +114,46 @@ struct MicroVMSandboxTests {
         #expect(stopped.status == 0, "\(stopped.stdout)\(stopped.stderr)")
         #expect(stopped.stdout.contains("stopped web: the guest shut down cleanly"), "\(stopped.stdout)")
         #expect(host.read(Self.disk).hasPrefix("MVM-POWERDOWN web"), "the guest's disk holds its shutdown marker")
+        // The unit's output (here the stop command's line) is in the journal with the VM's name as a field.
+        let journal = try host.run("journalctl", "--no-pager", "-o", "cat", "MOORING_VM=web").stdout
+        #expect(journal.contains("mooring stop-vm: the guest shut down cleanly"), "\(journal)")
+    }
+
+    /// A macvtap reaches the VMM through `exec-vm`, which opens it as root and then becomes mooring-vmm: the
+    /// VMM itself holds no capability, and the guest answers on the parent's segment.
+    @Test func aMacvtapGuestRunsUnprivilegedToo() throws {
+        let host = try host()
+        let peer = try host.run("sh", "-c", """
+            ip link add mv0 type veth peer name mvpeer && ip link set mv0 up && ip netns add peer &&
+            ip link set mvpeer netns peer && ip -n peer addr add 10.40.0.1/24 dev mvpeer && ip -n peer link set mvpeer up
+            """)
+        #expect(peer.status == 0, "\(peer.stderr)")
+        try host.write("/etc/mooring/manifests/host.yaml", [Manifests.tcgHost, Manifests.header + """
+            kind: MicroVM
+            metadata: {name: web}
+            spec:
+              vcpu: 1
+              memoryMb: 128
+              vmm: qemu-microvm
+              kernel: /var/lib/mooring-test/vmlinux
+              initrd: /var/lib/mooring-test/initrd.cpio.gz
+              networkInterfaces: [{guestDeviceName: eth0, type: macvtap, parentInterface: mv0, address: 10.40.0.20/24}]
+
+            """].joined(separator: "---\n"))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+        let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
+        let status = host.read("/proc/\(pid)/status")
+        #expect(status.contains("CapEff:\t0000000000000000") && status.contains("CapPrm:\t0000000000000000"), "\(status)")
+        let owner = try host.run("ps", "-o", "user=", "-p", pid).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(owner == "mooring-vmm", "the VMM runs as \(owner)")
+        let served = eventually(timeout: 30) {
+            let reply = (try? host.run("ip", "netns", "exec", "peer", "bash", "-c",
+                                       "exec 3<>/dev/tcp/10.40.0.20/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"))?.stdout ?? ""
+            return reply.contains("hello from web")
+        }
+        #expect(served, "the guest answers on the macvtap's segment")
     }
 
     @Test func aGuestThatIgnoresThePowerButtonIsTerminatedAfterItsTimeout() throws {
