@@ -37,6 +37,8 @@ enum Fixture {
                           parent: String? = nil, mtu: Int = 1500, up: Bool = true, addresses: [String] = [],
                           mac: String? = nil) {
             let index = links.count + 1
+            // A bridge mooring made carries the MAC it was given (DeviceNaming.bridgeMAC) unless a test says otherwise.
+            let mac = mac ?? (kind == .bridge && owner != nil ? DeviceNaming.bridgeMAC(name).description : nil)
             links.append(ObservedLink(index: index, name: name, kind: kind,
                                       masterIndex: master.flatMap { m in links.first { $0.name == m }?.index },
                                       parentIndex: parent.flatMap { p in links.first { $0.name == p }?.index },

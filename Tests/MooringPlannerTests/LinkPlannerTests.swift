@@ -15,7 +15,7 @@ struct LinkPlannerTests {
             "bridge br0: add address 10.0.0.1/24",
         ])
         #expect(plan.changes.map(\.operation) == [
-            .createLink(name: "br0", alias: "mooring:Bridge/br0", master: nil, mtu: 9000, config: .bridge(BridgeConfig())),
+            .createLink(name: "br0", alias: "mooring:Bridge/br0", master: nil, mtu: 9000, config: .bridge(BridgeConfig(mac: DeviceNaming.bridgeMAC("br0")))),
             .createLink(name: "vm-a-eth0", alias: "mooring:MicroVM/a/eth0", master: "br0", mtu: 9000,
                         config: .tap(TapConfig(vnetHeader: true, multiQueue: false))),
             .addAddress(link: "br0", address: CIDR("10.0.0.1/24")!),
@@ -32,6 +32,35 @@ struct LinkPlannerTests {
         let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])],
                                    microVMs: [Fixture.tapVM("a", bridge: "br0")])
         #expect(Planner(desired: desired, observed: links.state).plan().isInSync)
+    }
+
+    /// A bridge's MAC is its own, derived from its name and set at creation; drift on it is repaired (a bridge
+    /// left to itself takes its lowest port's MAC, and changes it whenever a port comes or goes).
+    @Test func theBridgeMACIsDerivedAndRepaired() throws {
+        let mac = DeviceNaming.bridgeMAC("br0")
+        #expect(mac == DeviceNaming.bridgeMAC("br0") && mac != DeviceNaming.bridgeMAC("br1") && !mac.isMulticast)
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0", mac: "02:00:00:00:00:01")
+        let plan = Planner(desired: DesiredState(bridges: [Fixture.bridge("br0")]), observed: links.state).plan()
+        #expect(plan.summaries == ["bridge br0: set mac \(mac)"])
+        #expect(plan.changes.first?.operation == .setMAC(link: "br0", mac: mac))
+    }
+
+    /// An owned bridge holds exactly its declared ports and mooring's devices: a port removed from spec.ports
+    /// (or one someone else added) is released, never deleted or taken down; links of others' bridges stay.
+    @Test func portsNoLongerDeclaredAreReleased() throws {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("theirs", .bridge)
+        links.add("eth1", .device, master: "br0")
+        links.add("eth2", .device, master: "br0")
+        links.add("eth3", .device, master: "theirs")
+        links.add("vm-a-eth0", Fixture.tap, owner: "MicroVM/a/eth0", master: "br0")
+        let desired = DesiredState(bridges: [Fixture.bridge("br0", ports: ["eth1"])], microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let plan = Planner(desired: desired, observed: links.state).plan()
+        #expect(plan.summaries == ["port eth2: release from bridge br0"])
+        #expect(plan.changes.first?.operation == .setMaster(link: "eth2", master: nil))
+        #expect(plan.changes.allSatisfy { !$0.disruptive })
     }
 
     @Test func everyOwnedFieldIsCompared() {
@@ -197,7 +226,8 @@ struct LinkPlannerTests {
         #expect(bridge["resource"] == ["kind": "link", "name": "br0"])
         #expect(bridge["group"] == ["kind": "Bridge", "name": "br0"])
         #expect(bridge["operation"] == ["type": "createLink", "kind": "bridge", "name": "br0", "alias": "mooring:Bridge/br0",
-                                        "master": .null, "mtu": .null, "settings": [:]])
+                                        "master": .null, "mtu": .null,
+                                        "settings": ["mac": .string(DeviceNaming.bridgeMAC("br0").description)]])
         #expect(!text.contains("\"_0\""))
         #expect(report["context"]?["gitCommit"] == .null, "absent values are null, not missing")
     }

@@ -83,7 +83,10 @@ struct LinkPlanner {
             return
         }
         if !link.isOwnedByMooring {
-            let differences = (kindDifferences(spec, link) + settingDifferences(spec, link)).map(\.text)
+            // A bridge's MAC is one mooring derives for the bridges it makes, not a declared setting: an unowned
+            // bridge keeps its own.
+            let differences = (kindDifferences(spec, link) + settingDifferences(spec, link))
+                .filter { !(spec.isBridge && $0.field.field == "mac") }.map(\.text)
             if differences.isEmpty { return }  // an unowned link that already matches exactly is used as is
             conflicts.append(Conflict(
                 resource: .link(spec.name), group: spec.group,
@@ -279,6 +282,24 @@ struct LinkPlanner {
                                           operation: .setUp(link: port), phase: .hostPorts))
                 }
             }
+            releaseUndeclaredPorts(of: bridge)
+        }
+    }
+
+    /// An owned bridge holds exactly its declared ports and mooring's own devices: any other link enslaved to
+    /// it (a port removed from spec.ports, or one someone added) is released. Released only: never deleted,
+    /// never taken down; it is not mooring's.
+    private mutating func releaseUndeclaredPorts(of bridge: DesiredBridge) {
+        guard let bridgeLink = byName[bridge.name], bridgeLink.owner == bridge.origin.reference else { return }
+        let declared = Set(bridge.ports)
+        for link in observed.links where link.masterIndex == bridgeLink.index && link.owner == nil && !declared.contains(link.name)
+            && link.index < DeviceNaming.reservedIndexBase {
+            let group = ChangeGroup(bridge.origin)
+            changes.append(Change(resource: .link(link.name), group: group, action: .update,
+                                  summary: "port \(link.name): release from bridge \(bridge.name)",
+                                  reason: "not in \(group) spec.ports",
+                                  fields: [FieldChange("master", before: .string(bridge.name), after: .null)],
+                                  operation: .setMaster(link: link.name, master: nil), phase: .hostPorts))
         }
     }
 }

@@ -34,9 +34,10 @@ struct LinkSpec: Equatable {
         for bridge in desired.bridges {
             bridgeMTU[bridge.name] = bridge.mtu
             let group = ChangeGroup(bridge.origin)
+            let mac = DeviceNaming.bridgeMAC(bridge.name)
             specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
-                                  label: "Bridge \(bridge.name)", config: .bridge(BridgeConfig()), mtu: bridge.mtu,
-                                  addresses: bridge.addresses))
+                                  label: "Bridge \(bridge.name)", config: .bridge(BridgeConfig(mac: mac)), mtu: bridge.mtu,
+                                  mac: mac, addresses: bridge.addresses))
             if let vxlan = bridge.vxlan {
                 specs.append(LinkSpec(name: vxlan.name, owner: "\(bridge.origin.reference)/vxlan", group: group,
                                       label: "Bridge \(bridge.name) vxlan",

@@ -9,6 +9,11 @@ extension NetlinkDriver {
         let mtu = create.mtu
         let pin: (Int32) -> [NetlinkRequest] = { index in mtu.map { LinkRequests.pinnedMTU(index: index, mtu: $0) } ?? [] }
         try createMarked(create.name, alias: create.alias, mtu: nil, create.position, create.operation, &batch,
-                         alloc: { rtnl_link_alloc() }, then: pin) { link in _ = rtnl_link_set_type(link, "bridge") }
+                         alloc: { rtnl_link_alloc() }, then: pin) { link in
+            _ = rtnl_link_set_type(link, "bridge")
+            // Given at creation, the address is the bridge's own for good (addr_assign_type NET_ADDR_SET): it no
+            // longer follows the lowest port MAC.
+            if let mac = config.mac, let address = LinkRequests.nlMAC(mac) { rtnl_link_set_addr(link, address); nl_addr_put(address) }
+        }
     }
 }

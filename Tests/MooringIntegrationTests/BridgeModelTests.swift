@@ -1,0 +1,82 @@
+import Foundation
+import MooringModel
+import Testing
+
+/// A bridge's identity and membership, on the real kernel: its MAC stays its own while ports come and go (so
+/// the gateway's neighbour entries stay right), and it holds exactly its declared ports.
+@Suite(.serialized)
+struct BridgeModelTests {
+    static func manifests(ports: [String], vm: Bool) -> String {
+        ([Manifests.bridge("br-nat", addresses: ["10.90.0.1/24"], ports: ports)]
+            + (vm ? [Manifests.microVM("gw-vm", bridge: "br-nat")] : [])).joined(separator: "---\n")
+    }
+
+    /// Without a MAC of its own a bridge takes its lowest port MAC: adding a tap (and removing it again) changed
+    /// the gateway's MAC under a guest on the other port, which reached it again only after 42 s. Now the
+    /// client's neighbour entry for the gateway stays right, and it answers at once after the VM is gone.
+    @Test func theGatewaysMACSurvivesAVMComingAndGoing() throws {
+        let harness = try Harness("bm")
+        defer { harness.tearDown() }
+        let client = try TestNamespace("bmc")
+        // A host port with the highest possible unicast MAC: any tap's MAC is lower.
+        try harness.ns.ip("link", "add", "g1", "address", "fe:ff:ff:ff:ff:fe", "type", "veth", "peer", "name", "g1p", "netns", client.name)
+        try client.ip("addr", "add", "10.90.0.50/24", "dev", "g1p")
+        try client.ip("link", "set", "g1p", "up")
+        try harness.manifests.write("m.yaml", Self.manifests(ports: ["g1"], vm: false))
+        #expect(try harness.apply().converged)
+        let mac = DeviceNaming.bridgeMAC("br-nat").description
+        func bridgeMAC() throws -> String? { try harness.ns.links()["br-nat"]?.address }
+        func gatewayEntry() throws -> String { try client.ip("neigh", "show", "10.90.0.1") }
+        #expect(try bridgeMAC() == mac)
+        #expect(try answers(client, "10.90.0.1", within: 2))
+        let learnt = try gatewayEntry()
+        #expect(learnt.contains(mac), "\(learnt)")
+
+        try harness.manifests.write("m.yaml", Self.manifests(ports: ["g1"], vm: true))
+        #expect(try harness.apply().converged)
+        #expect(try bridgeMAC() == mac, "a tap joining does not change the bridge's MAC")
+
+        try harness.manifests.write("m.yaml", Self.manifests(ports: ["g1"], vm: false))
+        #expect(try harness.apply().converged)
+        #expect(try bridgeMAC() == mac, "a tap leaving does not change it either")
+        // The entry the client learnt before is still right: the gateway answers at once (one try, 1 s).
+        #expect(try answers(client, "10.90.0.1", within: 1))
+        let kept = try gatewayEntry()
+        #expect(kept.contains(mac), "\(kept)")
+
+        // Someone sets another MAC on the bridge: drift, repaired.
+        try harness.ns.ip("link", "set", "br-nat", "address", "02:00:00:00:00:09")
+        let plan = try harness.plan()
+        #expect(plan.summaries == ["bridge br-nat: set mac \(mac)"])
+        #expect(try harness.apply().converged)
+        #expect(try bridgeMAC() == mac)
+    }
+
+    /// Whether `address` answers from `namespace` within the time (no ping here: a TCP connection to a closed
+    /// port is refused at once by a reachable host, and times out when its neighbour entry points nowhere).
+    private func answers(_ namespace: TestNamespace, _ address: String, within seconds: Int) throws -> Bool {
+        let result = try namespace.exec("timeout", "\(seconds)", "bash", "-c", "exec 3<>/dev/tcp/\(address)/9")
+        return result.stderr.contains("Connection refused")
+    }
+
+    /// `ports: [p1, p2]` then `[p1]`: p2 leaves the bridge, and is neither deleted nor taken down.
+    @Test func aPortRemovedFromTheManifestIsReleased() throws {
+        let harness = try Harness("bp")
+        defer { harness.tearDown() }
+        try harness.ns.addHostInterface("p1")
+        try harness.ns.addHostInterface("p2")
+        try harness.manifests.write("m.yaml", Self.manifests(ports: ["p1", "p2"], vm: false))
+        #expect(try harness.apply().converged)
+        #expect(try harness.ns.links()["p2"]?.master == "br-nat")
+
+        try harness.manifests.write("m.yaml", Self.manifests(ports: ["p1"], vm: false))
+        #expect(try harness.plan().summaries == ["port p2: release from bridge br-nat"])
+        #expect(try harness.apply().converged)
+        let links = try harness.ns.links()
+        #expect(links["p2"] != nil && links["p2"]?.master == nil && links["p2"]?.isUp == true, "released, still there and up")
+        #expect(links["p1"]?.master == "br-nat")
+        // Someone else enslaves a link to mooring's bridge: released too (the bridge holds what is declared).
+        try harness.ns.ip("link", "set", "p2", "master", "br-nat")
+        #expect(try harness.plan().summaries == ["port p2: release from bridge br-nat"])
+    }
+}
