@@ -29,8 +29,17 @@ public struct StatusReport: Sendable, Equatable {
         }
         let linksByIndex = observed.linksByIndex
         var rows: [Row] = []
+        // A bridge's host ports are not mooring's objects, but a detached or extra port is the bridge's drift.
+        let portChanges = plan.changes.filter { $0.phase == .hostPorts }
         for link in observed.links where link.isOwnedByMooring {
-            let (label, changes) = state(.link(link.name))
+            var (label, changes) = state(.link(link.name))
+            let ports = portChanges.filter {
+                if case let .manifest(kind, name) = $0.group { return "\(kind.rawValue)/\(name)" == link.owner } else { return false }
+            }
+            if !ports.isEmpty {
+                if label == "in sync" { label = "differs" }
+                changes += ports.map(\.summary)
+            }
             var detail = "\(link.kind.name), \(link.isUp ? "up" : "down")"
             if let master = link.masterIndex.flatMap({ linksByIndex[$0]?.name }) { detail += ", master \(master)" }
             if !link.addresses.isEmpty { detail += ", " + link.addresses.map(\.description).joined(separator: " ") }

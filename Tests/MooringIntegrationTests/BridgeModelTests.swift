@@ -59,6 +59,10 @@ struct BridgeModelTests {
         return result.stderr.contains("Connection refused")
     }
 
+    private func bridgeRow(_ status: String) -> String {
+        status.split(separator: "\n").first { $0.hasPrefix("link") && $0.contains(" br-nat ") }.map(String.init) ?? ""
+    }
+
     /// `ports: [p1, p2]` then `[p1]`: p2 leaves the bridge, and is neither deleted nor taken down.
     @Test func aPortRemovedFromTheManifestIsReleased() throws {
         let harness = try Harness("bp")
@@ -78,5 +82,13 @@ struct BridgeModelTests {
         // Someone else enslaves a link to mooring's bridge: released too (the bridge holds what is declared).
         try harness.ns.ip("link", "set", "p2", "master", "br-nat")
         #expect(try harness.plan().summaries == ["port p2: release from bridge br-nat"])
+        // status counts it against the bridge (it used to show the bridge in sync).
+        let status = try harness.cli("status")
+        #expect(status.status == 2 && bridgeRow(status.stdout).contains("differs"), "\(status.stdout)")
+        // A declared port detached by hand: the bridge differs too.
+        try harness.ns.ip("link", "set", "p2", "nomaster")
+        try harness.ns.ip("link", "set", "p1", "nomaster")
+        let detached = try harness.cli("status")
+        #expect(detached.status == 2 && bridgeRow(detached.stdout).contains("differs"), "\(detached.stdout)")
     }
 }
