@@ -63,6 +63,30 @@ struct BridgeModelTests {
         status.split(separator: "\n").first { $0.hasPrefix("link") && $0.contains(" br-nat ") }.map(String.init) ?? ""
     }
 
+    /// A bridge with a VXLAN port on a 1500-byte underlay and `mtu: 1500`: the kernel would refuse the port's
+    /// MTU after the bridge was already changed. Now plan says so, with the largest value, and nothing changes.
+    @Test func aVXLANMTUTheKernelWouldRefuseChangesNothing() throws {
+        let harness = try Harness("bx")
+        defer { harness.tearDown() }
+        try harness.ns.addHostInterface("under0")
+        try harness.ns.ip("link", "set", "under0", "up")
+        try harness.ns.ip("addr", "add", "192.0.2.1/24", "dev", "under0")
+        func bridge(mtu: Int) -> String {
+            Manifests.bridge("br-vx", mtu: mtu, extra: "  vxlan: {vni: 42, local: 192.0.2.1, remote: 192.0.2.2, device: under0}\n")
+        }
+        try harness.manifests.write("m.yaml", bridge(mtu: 1500))
+        let before = try harness.ns.managedState()
+        let refused = try harness.cli("apply")
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.stdout.contains("the largest valid spec.mtu is 1450"), "\(refused.stdout)")
+        #expect(try harness.ns.managedState() == before, "nothing changed")
+
+        try harness.manifests.write("m.yaml", bridge(mtu: 1450))
+        #expect(try harness.apply().converged)
+        let links = try harness.ns.links()
+        #expect(links["br-vx"]?.mtu == 1450 && links["vx-br-vx"]?.mtu == 1450)
+    }
+
     /// `ports: [p1, p2]` then `[p1]`: p2 leaves the bridge, and is neither deleted nor taken down.
     @Test func aPortRemovedFromTheManifestIsReleased() throws {
         let harness = try Harness("bp")

@@ -63,6 +63,25 @@ struct LinkPlannerTests {
         #expect(plan.changes.allSatisfy { !$0.disruptive })
     }
 
+    /// A VXLAN port's MTU must fit its underlay less the encapsulation: said before anything changes, with the
+    /// largest valid value, and the bridge is not touched (it used to be set, then the port refused).
+    @Test func aVXLANMTUThatDoesNotFitItsUnderlayIsAConflict() throws {
+        var links = Fixture.Links()
+        links.add("eth0", .device, mtu: 1500)
+        func plan(mtu: Int, remote: String) -> Plan {
+            var bridge = Fixture.bridge("br0", mtu: mtu)
+            bridge.vxlan = DesiredVxlan(name: "vx-br0", vni: 42, remote: IPAddress(remote), device: "eth0")
+            return Planner(desired: DesiredState(bridges: [bridge]), observed: links.state).plan()
+        }
+        let tooBig = plan(mtu: 1500, remote: "192.0.2.2")
+        #expect(tooBig.conflicts.map(\.message) == [
+            "Bridge \"br0\" spec.mtu 1500 does not fit Bridge br0 vxlan: its underlay eth0 has mtu 1500 and VXLAN over IPv4 adds 50 bytes; the largest valid spec.mtu is 1450",
+        ])
+        #expect(tooBig.changes.isEmpty, "nothing of the bridge changes: \(tooBig.summaries)")
+        #expect(plan(mtu: 1450, remote: "192.0.2.2").conflicts.isEmpty)
+        #expect(plan(mtu: 1450, remote: "2001:db8::2").conflicts.first?.message.contains("IPv6 adds 70 bytes; the largest valid spec.mtu is 1430") == true)
+    }
+
     @Test func everyOwnedFieldIsCompared() {
         var links = Fixture.Links()
         links.add("br0", .bridge, owner: "Bridge/br0", mtu: 1500, up: false, addresses: ["10.0.0.1/24", "10.1.0.1/24"])

@@ -113,6 +113,14 @@ struct LinkPlanner {
             conflicts.append(Conflict(resource: .link(spec.name), group: spec.group, message: "\(message) for \(spec.label)", fix: fix))
             return false
         }
+        // Predict what the kernel will refuse: a port MTU that does not fit, found now rather than half-way
+        // through an apply (the bridge already changed, the port refusing).
+        if let mtu = spec.mtu, let (largest, why) = spec.config.planned.largestMTU(links: byName), mtu > largest {
+            conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
+                                      message: "\(spec.group) spec.mtu \(mtu) does not fit \(spec.label): \(why); the largest valid spec.mtu is \(largest)",
+                                      fix: "set spec.mtu to \(largest) or less, or raise the underlay's MTU by \(mtu - largest)"))
+            return false
+        }
         var missing = spec.config.kind.references
         if let master = spec.master { missing.append((master, "bridge")) }
         for (name, role) in missing where byName[name] == nil && !creatable.contains(name) {

@@ -10,10 +10,13 @@ protocol PlannedLinkKind {
     func fixedDifferences(_ link: ObservedLink, names: LinkNames) -> [LinkDifference]?
     /// Why this host cannot create it, and the fix; nil when it can.
     func unsupported(on capabilities: HostCapabilities) -> (message: String, fix: String)?
+    /// The largest MTU the kernel accepts for it on this host, and why; nil when the generic limits hold.
+    func largestMTU(links: [String: ObservedLink]) -> (mtu: Int, why: String)?
 }
 
 extension PlannedLinkKind {
     func unsupported(on capabilities: HostCapabilities) -> (message: String, fix: String)? { nil }
+    func largestMTU(links: [String: ObservedLink]) -> (mtu: Int, why: String)? { nil }
 }
 
 extension LinkConfig {
