@@ -40,6 +40,10 @@ struct ValidateCommand: ParsableCommand {
         _ = desired
         let counts = result.countsByKind.map { "\($0.1) \($0.0.rawValue)" }.joined(separator: ", ")
         let warnings = result.warnings.isEmpty ? "" : ", \(result.warnings.count) warning(s)"
-        print("ok: \(result.documentsRead) documents (\(counts.isEmpty ? "none" : counts))\(warnings)")
+        if let host, let selected = result.documentsForHost {
+            print("ok: \(result.documentsRead) documents read, \(selected) for host \(host) (\(counts.isEmpty ? "none" : counts))\(warnings)")
+        } else {
+            print("ok: \(result.documentsRead) documents (\(counts.isEmpty ? "none" : counts))\(warnings)")
+        }
     }
 }

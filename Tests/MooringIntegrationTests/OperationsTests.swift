@@ -155,6 +155,10 @@ struct OperationsTests {
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: outside) }
         #expect(GitInfo.of(outside.path) == nil)
+        // `-f one-file.yaml` inside the work tree: the same commit (it used to show none).
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: harness.manifests.path).first { $0.hasSuffix(".yaml") })
+        let single = GitInfo.of(harness.manifests.path + "/" + file)
+        #expect(single?.commit == head && single?.dirty == false, "\(String(describing: single))")
 
         let json = try harness.cli("plan", ["--output", "json"])
         let report = try PlanDocument(json.stdout)

@@ -113,7 +113,10 @@ struct ManifestParsingTests {
         #expect(try #require(parse(text, host: "beta").desired).bridges.map(\.name) == ["br1", "br2"])
         let fleet = parse(text)
         #expect(fleet.errors.isEmpty && fleet.documentsRead == 3)
-        #expect(fleet.countsByKind.map(\.1) == [3])
+        #expect(fleet.countsByKind.map(\.1) == [3] && fleet.documentsForHost == nil)
+        // For one host only its documents are counted (validate --host used to count all three).
+        let beta = parse(text, host: "beta")
+        #expect(beta.documentsRead == 3 && beta.documentsForHost == 2 && beta.countsByKind.map(\.1) == [2])
     }
 
     @Test func hostSelectorsAndPerHostDuplicates() throws {

@@ -26,7 +26,11 @@ public struct GitInfo: Sendable, Equatable {
         }
         GitLibrary.initialize()
         var repository: OpaquePointer?
-        let rc = git_repository_open_ext(&repository, directory, 0, nil)
+        // `-f one-file.yaml`: the repository is found from the file's directory; its status is the file's.
+        var isDirectory: ObjCBool = false
+        let isFile = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && !isDirectory.boolValue
+        let start = isFile ? URL(fileURLWithPath: directory).deletingLastPathComponent().path : directory
+        let rc = git_repository_open_ext(&repository, start, 0, nil)
         defer { git_repository_free(repository) }
         guard rc == 0, let repository else {
             return GitInfo(unavailable: "provenance unavailable: \(GitLibrary.lastError(rc))")

@@ -8,7 +8,9 @@ public struct ManifestLoadResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// Documents read, including ones meant for other hosts.
     public var documentsRead: Int
-    /// Decoded documents by kind, including ones meant for other hosts.
+    /// With a host name: how many of the documents that host applies.
+    public var documentsForHost: Int?
+    /// Decoded documents by kind: with a host name only those it applies, otherwise all.
     public var countsByKind: [(ManifestKind, Int)] = []
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
@@ -43,8 +45,11 @@ public enum ManifestSet {
         var labels = hostLabels
         if let hostName { labels["mooring.dev/host"] = hostName }
         let desired: DesiredState?
+        // With a host, only what that host applies is counted (the others were read, not used).
+        var counted = manifests
         if let hostName {
             let selected = manifests.filter { $0.applies(toHost: hostName, labels: labels) }
+            counted = selected
             var validator = ManifestSetValidator(manifests: selected)
             desired = validator.validate()
             diagnostics += validator.diagnostics
@@ -69,8 +74,9 @@ public enum ManifestSet {
         diagnostics = sortedByPosition(diagnostics)
         let hasErrors = diagnostics.contains { $0.severity == .error }
         var counts: [ManifestKind: Int] = [:]
-        for manifest in manifests { counts[manifest.origin.kind, default: 0] += 1 }
+        for manifest in counted { counts[manifest.origin.kind, default: 0] += 1 }
         return ManifestLoadResult(desired: hasErrors ? nil : desired, diagnostics: diagnostics, documentsRead: documents,
+                                  documentsForHost: hostName == nil ? nil : counted.count,
                                   countsByKind: ManifestKind.allCases.compactMap { kind in counts[kind].map { (kind, $0) } })
     }
 
