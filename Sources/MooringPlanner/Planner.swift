@@ -25,7 +25,7 @@ public struct Planner {
         let ordered = (linkChanges + natChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
-        var warnings = unitWarnings
+        var warnings = links.adopted + unitWarnings
         if let pid = target.applyInProgressBy {
             warnings.append("process \(pid) is applying right now: this report shows the host part-way through its changes")
         }

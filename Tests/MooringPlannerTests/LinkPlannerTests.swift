@@ -152,7 +152,10 @@ struct LinkPlannerTests {
         var links = Fixture.Links()
         links.add("br0", .bridge, addresses: ["10.0.0.1/24"])
         let matching = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])])
-        #expect(Planner(desired: matching, observed: links.state).plan().isInSync)
+        let adopted = Planner(desired: matching, observed: links.state).plan()
+        #expect(adopted.isInSync)
+        #expect(adopted.warnings == ["bridge br0 is not mooring's (no \"mooring:\" alias) but matches Bridge br0: adopted as is; "
+                                     + "mooring uses it and will never change or delete it"], "explicit, in every plan")
 
         let different = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.2/24"])])
         let plan = Planner(desired: different, observed: links.state).plan()

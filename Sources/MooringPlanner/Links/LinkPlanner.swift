@@ -23,6 +23,9 @@ struct LinkPlanner {
         byIndex = observed.linksByIndex
     }
 
+    /// Unowned links used as they are, for the plan's warnings.
+    private(set) var adopted: [String] = []
+
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
         let specs = LinkSpec.all(in: desired, vmmIdentity: observed.capabilities.vmmIdentity)
         let wanted = Set(specs.map(\.name))
@@ -87,7 +90,13 @@ struct LinkPlanner {
             // bridge keeps its own.
             let differences = (kindDifferences(spec, link) + settingDifferences(spec, link))
                 .filter { !(spec.isBridge && $0.field.field == "mac") }.map(\.text)
-            if differences.isEmpty { return }  // an unowned link that already matches exactly is used as is
+            if differences.isEmpty {
+                // An unowned link that already matches exactly is used as is: said in every plan, so it is no
+                // surprise that mooring never marks, changes or deletes it.
+                adopted.append("\(link.kind.name) \(spec.name) is not mooring's (no \"\(DeviceNaming.aliasPrefix)\" alias) but matches "
+                               + "\(spec.label): adopted as is; mooring uses it and will never change or delete it")
+                return
+            }
             conflicts.append(Conflict(
                 resource: .link(spec.name), group: spec.group,
                 message: "\(link.kind.name) \(spec.name) exists but mooring does not own it (its alias has no \"\(DeviceNaming.aliasPrefix)\" mark) and it differs from \(spec.label): \(differences.joined(separator: ", "))",
