@@ -71,6 +71,22 @@ struct VMMSandboxTests {
         #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"])
     }
 
+    /// A mooring built under /tmp (a fresh clone there) must still be executable by the unit (stop-vm, exec-vm):
+    /// such a unit keeps the host's /tmp, and the plan says why.
+    @Test func aMooringUnderTmpKeepsTheHostsTmp() throws {
+        var environment = Self.environment()
+        environment.mooringExecutable = "/tmp/clone/.build/debug/mooring"
+        let unit = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(), in: environment))
+        #expect(Self.properties(unit)["PrivateTmp"] == ["PrivateTmp=no"])
+        #expect(Self.properties(try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(), in: Self.environment())))["PrivateTmp"]
+                == ["PrivateTmp=yes"])
+        var capabilities = HostCapabilities(executables: environment.executables, mooringExecutable: environment.mooringExecutable,
+                                            existingFiles: ["/k/vmlinux", "/k/initrd"])
+        capabilities.vmmIdentity = Self.identity
+        let plan = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]), observed: ObservedState(capabilities: capabilities)).plan()
+        #expect(plan.warnings.contains { $0.contains("PrivateTmp=no") }, "\(plan.warnings)")
+    }
+
     @Test func everyStopGoesThroughThePowerButtonWithinTheVMsTimeout() throws {
         var vm = MicroVMPlannerTests.vm()
         vm.stopTimeoutSeconds = 7

@@ -39,6 +39,10 @@ struct UnitPlanner {
                                          journal: observed.capabilities.journal)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
+        if desired.needsUnits, VMMSandbox.isUnderTmp(environment.mooringExecutable) {
+            warnings.append("mooring runs from \(environment.mooringExecutable): MicroVM units run it (stop-vm, exec-vm), so they "
+                            + "keep the host's /tmp (PrivateTmp=no); install mooring (the package, or make install) for the full sandbox")
+        }
 
         for vm in desired.microVMs {
             guard let spec = VMMCommand.unit(for: vm, in: environment) else { continue }

@@ -144,7 +144,8 @@ public enum VMMCommand {
             properties += [.string(name: "StandardOutput", value: "journal"), .string(name: "StandardError", value: "journal"),
                            .byteStrings(name: "LogExtraFields", values: ["MOORING_VM=\(vm.name)"])]
         }
-        properties += VMMSandbox.properties(vm, environment: environment, runDirectory: runDirectory, launcher: launcher)
+        properties += VMMSandbox.properties(vm, environment: environment, runDirectory: runDirectory, launcher: launcher,
+                                            programs: [executable, environment.mooringExecutable])
         var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
                             description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv,
                             stopCommand: stopCommand, stopTimeoutSeconds: vm.stopTimeoutSeconds, environment: [],

@@ -13,8 +13,13 @@ enum VMMSandbox {
     /// - Parameter launcher: the unit starts with `mooring exec-vm`, which must open macvtap devices as root (a
     ///   private sysfs and a device node) before it drops to the VMM's user: it keeps the four capabilities that
     ///   takes, may make its mount namespace, and runs as root until it switches user itself.
+    /// Whether a path is under a directory `PrivateTmp=` replaces.
+    static func isUnderTmp(_ path: String) -> Bool { ["/tmp/", "/var/tmp/"].contains(where: path.hasPrefix) }
+
+    /// - Parameter programs: what the unit executes (the VMM, mooring for exec-vm and stop-vm): one under /tmp
+    ///   (a build tree there) could not be executed with a private /tmp, so the unit then keeps the host's.
     static func properties(_ vm: DesiredMicroVM, environment: VMMEnvironment, runDirectory: String,
-                           launcher: Bool) -> [UnitProperty] {
+                           launcher: Bool, programs: [String]) -> [UnitProperty] {
         var properties: [UnitProperty] = []
         if let identity = environment.identity, let user = identity.user, !launcher {
             properties += [.string(name: "User", value: user), .string(name: "Group", value: user)]
@@ -28,7 +33,7 @@ enum VMMSandbox {
             .uint64(name: "CapabilityBoundingSet", value: capabilities),
             .uint64(name: "AmbientCapabilities", value: 0),
             .string(name: "ProtectSystem", value: "strict"),
-            .bool(name: "PrivateTmp", value: true),
+            .bool(name: "PrivateTmp", value: !programs.contains(where: isUnderTmp)),
             .bool(name: "PrivateMounts", value: true),
             .bool(name: "ProtectKernelModules", value: true),
             .bool(name: "ProtectControlGroups", value: true),
