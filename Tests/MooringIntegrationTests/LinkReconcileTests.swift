@@ -203,6 +203,38 @@ struct LinkReconcileTests {
         #expect(try harness.apply().converged)
     }
 
+    /// A `source` mode macvtap receives only frames from its allowed source MACs: mooring sets the list from the
+    /// manifest (it used to set none, so the device received nothing), reads it back, and replaces the device
+    /// when the list changes.
+    @Test func sourceModeMacvtapGetsItsAllowedSourceMACs() throws {
+        let harness = try Harness()
+        try harness.ns.addHostInterface("uplink0")
+        try harness.ns.ip("link", "set", "uplink0", "up")
+        func vm(_ macs: String) -> String {
+            Manifests.header + """
+                kind: MicroVM
+                metadata: {name: s}
+                spec:
+                  vmm: none
+                  networkInterfaces:
+                    - {guestDeviceName: eth0, type: macvtap, parentInterface: uplink0, macvtapMode: source, sourceMacs: [\(macs)]}
+                """
+        }
+        try harness.manifests.write("m.yaml", vm("\"02:00:00:00:cc:02\", \"02:00:00:00:cc:01\""))
+        #expect(try harness.apply().converged)
+        let detail = try harness.ns.ip("-d", "link", "show", "dev", "vm-s-eth0")
+        #expect(detail.contains("macvtap mode source") && detail.contains("remotes (2)") && detail.contains("02:00:00:00:cc:01")
+                && detail.contains("02:00:00:00:cc:02"), "\(detail)")
+        #expect(try harness.plan().isInSync, "the list reads back as written")
+
+        try harness.manifests.write("m.yaml", vm("\"02:00:00:00:cc:03\""))
+        let plan = try harness.plan()
+        #expect(plan.changes.first?.summary.contains("source macs 02:00:00:00:cc:01,02:00:00:00:cc:02 -> 02:00:00:00:cc:03") == true,
+                "\(plan.summaries)")
+        #expect(try harness.apply().converged)
+        #expect(try harness.ns.ip("-d", "link", "show", "dev", "vm-s-eth0").contains("remotes (1) 02:00:00:00:cc:03"))
+    }
+
     /// A passthru macvtap gives the VM the whole NIC, MAC included. The kernel passes a MAC set on such a
     /// macvtap down to its parent, so mooring must never set one: the host interface's MAC stays as it was,
     /// however often apply runs, and a guestMac for passthru is refused before anything changes.

@@ -106,6 +106,20 @@ struct ManifestParsingTests {
         #expect(result.errors.map { $0.location?.file } == ["f1.yaml", "f2.yaml", "f3.yaml"])
     }
 
+    @Test func sourceModeMacvtapsNeedTheirSourceMACs() throws {
+        func vm(_ interface: String) -> String {
+            header + "kind: MicroVM\nmetadata: {name: s}\nspec:\n  vmm: none\n  networkInterfaces:\n    - \(interface)\n"
+        }
+        let ok = try #require(parse(vm("{guestDeviceName: eth0, type: macvtap, parentInterface: eth1, macvtapMode: source, sourceMacs: [\"02:00:00:00:00:05\"]}")).desired)
+        #expect(ok.microVMs.first?.interfaces.first?.sourceMACs == [MACAddress("02:00:00:00:00:05")!])
+        let missing = parse(vm("{guestDeviceName: eth0, type: macvtap, parentInterface: eth1, macvtapMode: source}"))
+        #expect(missing.errors.first?.message.contains("is required with macvtapMode: source") == true, "\(missing.errors)")
+        let wrongMode = parse(vm("{guestDeviceName: eth0, type: macvtap, parentInterface: eth1, sourceMacs: [\"02:00:00:00:00:05\"]}"))
+        #expect(wrongMode.errors.first?.message.contains("applies to macvtapMode: source only") == true, "\(wrongMode.errors)")
+        let multicast = parse(vm("{guestDeviceName: eth0, type: macvtap, parentInterface: eth1, macvtapMode: source, sourceMacs: [\"01:00:5e:00:00:01\"]}"))
+        #expect(multicast.errors.first?.message.contains("is not a unicast MAC address") == true, "\(multicast.errors)")
+    }
+
     @Test func documentsForOtherHostsAreLeftOut() throws {
         let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [alpha]}\n---\n"
             + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hosts: [beta, gamma]}\n---\n"

@@ -67,8 +67,9 @@ enum LinkDumpParser {
                                 owner: id(Int(IFLA_TUN_OWNER)), group: id(Int(IFLA_TUN_GROUP)),
                                 attachedQueues: Int(tun.flatMap { u32($0[Int(IFLA_TUN_NUM_QUEUES)]) } ?? 0)))
         case "macvtap":
-            let mode = parse(data, max: Int(mooring_IFLA_MACVLAN_MAX)).flatMap { u32($0[Int(IFLA_MACVLAN_MODE)]) }
-            return .macvtap(mode: mode.flatMap(macvtapMode))
+            let macvlan = parse(data, max: Int(mooring_IFLA_MACVLAN_MAX))
+            let mode = macvlan.flatMap { u32($0[Int(IFLA_MACVLAN_MODE)]) }
+            return .macvtap(mode: mode.flatMap(macvtapMode), sourceMACs: macvlan.map { sourceMACs($0[Int(IFLA_MACVLAN_MACADDR_DATA)]) } ?? [])
         case "vxlan":
             guard let vx = parse(data, max: Int(mooring_IFLA_VXLAN_MAX)) else { return .other(kind) }
             func address(_ v4: Int, _ v6: Int) -> IPAddress? {
@@ -87,6 +88,21 @@ enum LinkDumpParser {
         default:
             return .other(kind)
         }
+    }
+
+    /// The nested IFLA_MACVLAN_MACADDR entries of IFLA_MACVLAN_MACADDR_DATA, sorted.
+    static func sourceMACs(_ data: UnsafeMutablePointer<nlattr>?) -> [MACAddress] {
+        guard let data else { return [] }
+        var macs: [MACAddress] = []
+        var remaining = nla_len(data)
+        var attribute = nla_data(data).map { UnsafeMutablePointer<nlattr>(OpaquePointer($0)) }
+        while let current = attribute, nla_ok(current, remaining) != 0 {
+            if nla_type(current) == Int32(IFLA_MACVLAN_MACADDR), nla_len(current) == 6, let bytes = nla_data(current) {
+                macs.append(MACAddress(bytes: Array(UnsafeRawBufferPointer(start: bytes, count: 6))))
+            }
+            attribute = nla_next(current, &remaining)
+        }
+        return macs.sorted { $0.description < $1.description }
     }
 
     static func macvtapMode(_ raw: UInt32) -> MacvtapMode? {

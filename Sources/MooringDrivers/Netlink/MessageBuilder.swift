@@ -28,6 +28,13 @@ final class MessageBuilder {
         _ = value.withUnsafeBytes { nla_put(message, type, Int32($0.count), $0.baseAddress) }
     }
 
+    /// Attributes nested in `type`.
+    func nested(_ type: Int32, _ body: () -> Void) {
+        let start = nla_nest_start(message, type)
+        body()
+        if let start { _ = nla_nest_end(message, start) }
+    }
+
     var request: NetlinkRequest {
         let header = nlmsg_hdr(message)!
         let length = Int(header.pointee.nlmsg_len)
@@ -68,6 +75,23 @@ enum LinkRequests {
     /// value first, since setting the MTU a link already has is a no-op in the kernel.
     static func pinnedMTU(name: String? = nil, index: Int32 = 0, mtu: Int) -> [NetlinkRequest] {
         [set(name: name, index: index, mtu: mtu > 68 ? mtu - 1 : mtu + 1), set(name: name, index: index, mtu: mtu)]
+    }
+
+    /// RTM_NEWLINK on an existing macvtap (its changelink): its allowed source MACs replaced by `macs`
+    /// (MACVLAN_MACADDR_SET). libnl-route has no call for these attributes on macvtap links.
+    static func macvtapSources(index: Int32, macs: [MACAddress]) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_NEWLINK))
+        builder.header(ifinfo(index: index))
+        builder.nested(Int32(IFLA_LINKINFO)) {
+            builder.string(Int32(IFLA_INFO_KIND), "macvtap")
+            builder.nested(Int32(IFLA_INFO_DATA)) {
+                builder.u32(Int32(IFLA_MACVLAN_MACADDR_MODE), 3 /* MACVLAN_MACADDR_SET */)
+                builder.nested(Int32(IFLA_MACVLAN_MACADDR_DATA)) {
+                    for mac in macs { builder.bytes(Int32(IFLA_MACVLAN_MACADDR), mac.bytes) }
+                }
+            }
+        }
+        return builder.request
     }
 
     static func delete(name: String) -> NetlinkRequest {

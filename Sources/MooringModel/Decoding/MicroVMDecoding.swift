@@ -131,6 +131,21 @@ extension ManifestDecoder {
         let bridge = interfaceName(entry.string("bridge"))
         let parent = interfaceName(entry.string("parentInterface"))
         let mode = entry.oneOf("macvtapMode", MacvtapMode.self)
+        let sourceList = entry.take("sourceMacs")
+        let sourcePath = entry.childPath("sourceMacs")
+        var sourceMACs: [MACAddress] = []
+        for text in sourceList.flatMap({ reader.stringList($0, sourcePath) }) ?? [] {
+            if let mac = MACAddress(text.value), !mac.isMulticast, !mac.isZero {
+                if !sourceMACs.contains(mac) { sourceMACs.append(mac) }
+            } else {
+                reader.error(at: text.location, text.path, "\"\(text.value.escapedForMessage)\" is not a unicast MAC address (e.g. 02:00:00:00:00:05)")
+            }
+        }
+        if mode?.value == .source && sourceList == nil {
+            reader.error(entry.node, sourcePath, "is required with macvtapMode: source (the MACs whose frames the macvtap receives, e.g. [\"02:00:00:00:00:05\"])")
+        } else if let sourceList, mode?.value != .source {
+            reader.error(sourceList, sourcePath, "applies to macvtapMode: source only")
+        }
         let hostName = interfaceName(entry.string("hostDeviceName"))
         if let type {
             switch type.value {
@@ -144,6 +159,7 @@ extension ManifestDecoder {
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
         return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, address: address,
                                     bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+                                    sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
     }
 

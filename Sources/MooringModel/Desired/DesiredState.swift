@@ -197,10 +197,13 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     public var bridge: String?
     public var parentInterface: String?
     public var macvtapMode: MacvtapMode
+    /// `source` mode: the MACs whose frames the macvtap receives (IFLA_MACVLAN_MACADDR_DATA).
+    public var sourceMACs: [MACAddress]
 
     public init(guestDeviceName: String, type: NetworkInterfaceType, hostDeviceName: String, mac: MACAddress,
                 address: CIDR? = nil, gateway: IPAddress? = nil, bridge: String? = nil, parentInterface: String? = nil,
-                macvtapMode: MacvtapMode = .bridge) {
+                macvtapMode: MacvtapMode = .bridge, sourceMACs: [MACAddress] = []) {
+        self.sourceMACs = sourceMACs
         self.guestDeviceName = guestDeviceName
         self.type = type
         self.hostDeviceName = hostDeviceName

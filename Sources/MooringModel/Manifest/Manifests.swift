@@ -112,6 +112,8 @@ public struct NetworkInterfaceSpec: Sendable {
     public var bridge: Located<String>?
     public var parentInterface: Located<String>?
     public var macvtapMode: MacvtapMode
+    /// `source` mode: the MACs whose frames the macvtap receives.
+    public var sourceMACs: [MACAddress]
     public var hostDeviceName: Located<String>?
     public var location: SourceLocation
     public var path: String

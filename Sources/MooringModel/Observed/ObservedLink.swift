@@ -48,7 +48,8 @@ public struct ObservedLink: Sendable, Codable, Equatable {
 public enum ObservedLinkKind: Sendable, Codable, Equatable {
     case bridge
     case tun(TunInfo)
-    case macvtap(mode: MacvtapMode?)
+    /// `sourceMACs`: the allowed source MACs of a `source` mode macvtap (IFLA_MACVLAN_MACADDR_DATA).
+    case macvtap(mode: MacvtapMode?, sourceMACs: [MACAddress] = [])
     case vxlan(VxlanInfo)
     case vlan(id: Int)
     case veth

@@ -70,7 +70,8 @@ extension ManifestSetValidator {
             }
             interfaces.append(DesiredInterface(guestDeviceName: guestName, type: item.type.value, hostDeviceName: hostName,
                                                mac: mac, address: item.address?.value, gateway: gateway, bridge: bridge,
-                                               parentInterface: parent, macvtapMode: item.macvtapMode))
+                                               parentInterface: parent, macvtapMode: item.macvtapMode,
+                                               sourceMACs: item.sourceMACs))
         }
         let volume = spec.rootVolume.flatMap { volume in
             volume.path.map { DesiredVolume(id: volume.id ?? "root", path: $0.value, readOnly: volume.readOnly) }

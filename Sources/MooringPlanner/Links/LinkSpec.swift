@@ -71,7 +71,8 @@ struct LinkSpec: Equatable {
                     // macvtap has no MAC of its own: it is its parent's, and setting it rewrites the parent's (the
                     // kernel passes it down), so mooring never sets it; the guest uses the parent's (VMMEnvironment).
                     mac = interface.macvtapMode == .passthru ? nil : interface.mac
-                    config = .macvtap(MacvtapConfig(parent: interface.parentInterface ?? "", mode: interface.macvtapMode, mac: mac))
+                    config = .macvtap(MacvtapConfig(parent: interface.parentInterface ?? "", mode: interface.macvtapMode, mac: mac,
+                                                    sourceMACs: interface.sourceMACs))
                 }
                 specs.append(LinkSpec(name: interface.hostDeviceName,
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
