@@ -19,6 +19,9 @@ public enum Action: Sendable, Equatable {
     case deleteLink(name: String)
     case addAddress(link: String, address: CIDR)
     case removeAddress(link: String, address: CIDR)
+    /// One of mooring's routes (marked with `DesiredRoute.protocolNumber`), out of `link`.
+    case addRoute(link: String, route: DesiredRoute)
+    case deleteRoute(link: String, route: DesiredRoute)
     // nftables: the whole `inet mooring` table is replaced in one transaction, never edited rule by rule.
     case replaceNftTable(NftTable)
     case deleteNftTable
@@ -35,7 +38,8 @@ public enum Action: Sendable, Equatable {
         case let .createLink(name, _, _, _, _), let .deleteLink(name):
             return name
         case let .setMaster(link, _), let .setMTU(link, _), let .pinBridgeMTU(link, _), let .setMAC(link, _), let .setUp(link),
-             let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _):
+             let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
+             let .deleteRoute(link, _):
             return link
         case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:
             return nil
@@ -57,6 +61,8 @@ extension Action {
         case .deleteLink: return "deleteLink"
         case .addAddress: return "addAddress"
         case .removeAddress: return "removeAddress"
+        case .addRoute: return "addRoute"
+        case .deleteRoute: return "deleteRoute"
         case .replaceNftTable: return "replaceNftTable"
         case .deleteNftTable: return "deleteNftTable"
         case .setSysctl: return "setSysctl"

@@ -15,6 +15,8 @@ public enum ActionText {
         case let .deleteLink(name): return "delete link \(name)"
         case let .addAddress(link, address): return "add address \(address) to \(link)"
         case let .removeAddress(link, address): return "remove address \(address) from \(link)"
+        case let .addRoute(link, route): return "add route \(route.text) dev \(link)"
+        case let .deleteRoute(link, route): return "delete route \(route.text) dev \(link)"
         case let .replaceNftTable(table): return "replace table inet mooring (\(table.rules.count) rules)"
         case .deleteNftTable: return "delete table inet mooring"
         case let .setSysctl(name, value): return "set \(name) = \(value)"

@@ -15,6 +15,11 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     case microVMDevices = 50
     case removeAddresses = 60
     case addAddresses = 61
+    /// A host port's addresses that its bridge now carries leave the port, after the bridge has them (the
+    /// kernel then drops the port's routes): the uplink moves in one netlink send.
+    case moveUplinkAddresses = 62
+    /// mooring's routes, once their link has its addresses (the gateway must be on-link).
+    case routes = 65
     case sysctls = 70
     case nftables = 80
     case startUnits = 95

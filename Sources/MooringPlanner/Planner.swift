@@ -18,11 +18,12 @@ public struct Planner {
         let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
         let (linkChanges, linkConflicts, recreated) = links.plan()
+        let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
         let (unitChanges, unitConflicts, unitWarnings) = UnitPlanner(desired: desired, observed: observed, target: target,
                                                                      recreatedDevices: recreated).plan()
-        let ordered = (linkChanges + natChanges + unitChanges).enumerated().sorted { a, b in
+        let ordered = (linkChanges + routeChanges + natChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
         var warnings = links.adopted + unitWarnings
@@ -35,7 +36,7 @@ public struct Planner {
         if let problem = observed.unitProblem, !desired.needsUnits, !observed.unitManagerAbsent {
             unchecked.append("MicroVM units: \(problem)")
         }
-        let conflicts = linkConflicts + natConflicts + unitConflicts
+        let conflicts = linkConflicts + routeConflicts + natConflicts + unitConflicts
         let (run, held) = ConflictScope.split(ordered, by: conflicts)
         return Plan(changes: run, conflicts: conflicts, held: held, warnings: warnings, unchecked: unchecked)
     }

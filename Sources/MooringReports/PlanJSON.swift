@@ -86,6 +86,10 @@ public enum PlanJSON {
         case let .deleteLink(name): fields = [("name", .string(name))]
         case let .addAddress(link, address), let .removeAddress(link, address):
             fields = [("link", .string(link)), ("address", .string(address.description))]
+        case let .addRoute(link, route), let .deleteRoute(link, route):
+            fields = [("link", .string(link)), ("destination", .string(route.destination.description)),
+                      ("gateway", JSONValue(route.gateway?.description)), ("metric", JSONValue(route.metric)),
+                      ("table", JSONValue(route.table)), ("protocol", JSONValue(DesiredRoute.protocolNumber))]
         case let .replaceNftTable(table): fields = [("table", nftTable(table))]
         case .deleteNftTable: fields = []
         case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]

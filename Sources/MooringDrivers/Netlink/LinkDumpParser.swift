@@ -127,6 +127,30 @@ enum LinkDumpParser {
     }
 
     /// An address and its link index; nil for kernel-generated IPv6 link-local addresses.
+    /// A unicast route with a single output link; multipath, local, broadcast and cached routes are left out.
+    static func route(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, route: ObservedRoute)? {
+        guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWROUTE) else { return nil }
+        var table = Table(repeating: nil, count: Int(mooring_RTA_MAX) + 1)
+        guard nlmsg_parse(header, Int32(MemoryLayout<rtmsg>.size), &table, Int32(mooring_RTA_MAX), nil) >= 0 else { return nil }
+        let info = nlmsg_data(header)!.load(as: rtmsg.self)
+        guard info.rtm_type == UInt8(RTN_UNICAST), let index = u32(table[Int(RTA_OIF.rawValue)]) else { return nil }
+        let family: IPAddress.Family
+        switch Int32(info.rtm_family) {
+        case AF_INET: family = .ipv4
+        case AF_INET6: family = .ipv6
+        default: return nil
+        }
+        let width = family == .ipv4 ? 4 : 16
+        let destination = bytes(table[Int(RTA_DST.rawValue)]).map { IPAddress(family: family, bytes: $0) }
+            ?? IPAddress(family: family, bytes: [UInt8](repeating: 0, count: width))
+        let gateway = bytes(table[Int(RTA_GATEWAY.rawValue)]).flatMap { $0.count == width ? IPAddress(family: family, bytes: $0) : nil }
+        let routeTable = u32(table[Int(RTA_TABLE.rawValue)]).map(Int.init) ?? Int(info.rtm_table)
+        let route = ObservedRoute(destination: CIDR(address: destination, prefixLength: Int(info.rtm_dst_len)), gateway: gateway,
+                                  metric: Int(u32(table[Int(RTA_PRIORITY.rawValue)]) ?? 0), table: routeTable,
+                                  protocolNumber: Int(info.rtm_protocol))
+        return (Int(index), route)
+    }
+
     static func address(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, address: CIDR)? {
         guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWADDR) else { return nil }
         var table = Table(repeating: nil, count: Int(mooring_IFA_MAX) + 1)

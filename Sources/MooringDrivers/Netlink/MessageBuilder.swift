@@ -133,6 +133,36 @@ enum LinkRequests {
         return builder.request
     }
 
+    static func dumpRoutes() -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_GETROUTE))
+        var info = rtmsg()
+        info.rtm_family = UInt8(AF_UNSPEC)
+        builder.header(info)
+        return builder.request
+    }
+
+    /// RTM_NEWROUTE (exclusive: never replaces a route someone else made) or RTM_DELROUTE for one of mooring's
+    /// routes, marked with its protocol number.
+    static func route(add: Bool, index: Int32, route: DesiredRoute) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(add ? RTM_NEWROUTE : RTM_DELROUTE),
+                                     flags: add ? Int32(NLM_F_CREATE | NLM_F_EXCL) : 0)
+        var info = rtmsg()
+        let v4 = route.destination.address.isIPv4
+        info.rtm_family = UInt8(v4 ? AF_INET : AF_INET6)
+        info.rtm_dst_len = UInt8(route.destination.prefixLength)
+        info.rtm_table = UInt8(route.table < 256 ? route.table : Int(RT_TABLE_UNSPEC.rawValue))
+        info.rtm_protocol = UInt8(DesiredRoute.protocolNumber)
+        info.rtm_scope = UInt8(route.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
+        info.rtm_type = UInt8(RTN_UNICAST)
+        builder.header(info)
+        if route.destination.prefixLength > 0 { builder.bytes(Int32(RTA_DST.rawValue), route.destination.network.bytes) }
+        if let gateway = route.gateway { builder.bytes(Int32(RTA_GATEWAY.rawValue), gateway.bytes) }
+        builder.u32(Int32(RTA_OIF.rawValue), UInt32(bitPattern: index))
+        if route.metric != 0 { builder.u32(Int32(RTA_PRIORITY.rawValue), UInt32(route.metric)) }
+        builder.u32(Int32(RTA_TABLE.rawValue), UInt32(route.table))
+        return builder.request
+    }
+
     static func dumpAddresses() -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(RTM_GETADDR))
         var info = ifaddrmsg()

@@ -29,8 +29,13 @@ public final class NetlinkDriver: @unchecked Sendable {
         try socket.dump(LinkRequests.dumpAddresses()) { header in
             if let (index, address) = LinkDumpParser.address(header) { addresses[index, default: []].append(address) }
         }
+        var routes: [Int: [ObservedRoute]] = [:]
+        try socket.dump(LinkRequests.dumpRoutes()) { header in
+            if let (index, route) = LinkDumpParser.route(header) { routes[index, default: []].append(route) }
+        }
         for position in links.indices {
             links[position].addresses = (addresses[links[position].index] ?? []).sorted()
+            links[position].routes = routes[links[position].index] ?? []
         }
         indexes = Dictionary(links.map { ($0.name, Int32($0.index)) }, uniquingKeysWith: { first, _ in first })
         indexesInUse = Set(links.map { Int32($0.index) })
@@ -106,6 +111,13 @@ public final class NetlinkDriver: @unchecked Sendable {
             let linkIndex = try index(of: link, &batch, completed)
             batch.add([LinkRequests.address(add: false, index: linkIndex, address: address)], for: position, operation,
                       tolerated: [EADDRNOTAVAIL, ENODEV])
+        case let .addRoute(link, route):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.route(add: true, index: linkIndex, route: route)], for: position, operation)
+        case let .deleteRoute(link, route):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.route(add: false, index: linkIndex, route: route)], for: position, operation,
+                      tolerated: [ESRCH, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
         case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:

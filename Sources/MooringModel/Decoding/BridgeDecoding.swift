@@ -21,7 +21,64 @@ extension ManifestDecoder {
             }
             vlan.finish()
         }
+        bridge.routes = decodeRoutes(spec, addresses: bridge.addresses.map(\.value))
         return bridge
+    }
+
+    /// `gateways: [192.0.2.1, 2001:db8::1]` (a default route through each) and `routes: [{to, via, metric, table}]`.
+    func decodeRoutes(_ spec: MappingReader, addresses: [CIDR]) -> [DesiredRoute] {
+        var routes: [DesiredRoute] = []
+        func add(_ route: DesiredRoute, at location: SourceLocation, _ path: String) {
+            // The kernel refuses a gateway it cannot reach on the link (ENETUNREACH): say so now.
+            if let gateway = route.gateway, !(gateway.family == .ipv6 && gateway.isLinkLocal),
+               !addresses.contains(where: { $0.contains(gateway) }) {
+                let subnets = addresses.filter { $0.address.family == gateway.family }.map(\.description)
+                reader.error(at: location, path, "gateway \(gateway) is not in the bridge's subnets (\(subnets.isEmpty ? "it has no \(gateway.isIPv4 ? "IPv4" : "IPv6") address" : subnets.joined(separator: ", "))): "
+                             + "the kernel refuses a route through a gateway it cannot reach on the link")
+                return
+            }
+            if routes.contains(where: { $0.destination == route.destination && $0.metric == route.metric && $0.table == route.table }) {
+                reader.error(at: location, path, "a second route to \(route.isDefault ? "default" : route.destination.description) "
+                             + "with the same metric and table (give one, or a different metric)")
+            } else {
+                routes.append(route)
+            }
+        }
+        for gateway in (spec.stringList("gateways") ?? []).compactMap({ ipAddress($0) }) {
+            let any = CIDR(address: IPAddress(family: gateway.value.family, bytes: [UInt8](repeating: 0, count: gateway.value.isIPv4 ? 4 : 16)), prefixLength: 0)
+            add(DesiredRoute(destination: any, gateway: gateway.value), at: gateway.location, gateway.path)
+        }
+        for (node, path) in spec.sequence("routes") ?? [] {
+            guard let entry = reader.mapping(node, path) else { continue }
+            defer { entry.finish() }
+            let to = entry.string("to")
+            let via = ipAddress(entry.string("via"))
+            let metric = entry.int("metric", range: 0...Int(UInt32.max))
+            let table = entry.int("table", range: 1...Int(UInt32.max))
+            guard let to else {
+                reader.error(entry.node, entry.childPath("to"), "is required (a destination in CIDR form, or default)")
+                continue
+            }
+            var destination: CIDR?
+            if to.value == "default" || to.value == "default6" {
+                let v6 = to.value == "default6" || via?.value.isIPv4 == false
+                destination = CIDR(address: IPAddress(family: v6 ? .ipv6 : .ipv4, bytes: [UInt8](repeating: 0, count: v6 ? 16 : 4)), prefixLength: 0)
+            } else {
+                destination = cidr(to)?.value
+            }
+            guard let destination else { continue }
+            if let via, via.value.family != destination.address.family {
+                reader.error(at: via.location, via.path, "\(via.value) and \(to.value) are of different address families")
+                continue
+            }
+            if via == nil && destination.prefixLength == 0 {
+                reader.error(at: to.location, entry.childPath("via"), "is required for a default route (the gateway's address)")
+                continue
+            }
+            add(DesiredRoute(destination: destination, gateway: via?.value, metric: metric?.value ?? 0,
+                             table: table?.value ?? DesiredRoute.mainTable), at: to.location, to.path)
+        }
+        return routes
     }
 
     func decodeVxlan(_ vxlan: MappingReader) -> VxlanSpec? {

@@ -38,6 +38,40 @@ public struct DesiredHost: Sendable, Codable, Equatable {
     }
 }
 
+/// A route mooring keeps on one of its links, marked with mooring's routing protocol number so that only
+/// routes it declared are ever changed or removed.
+public struct DesiredRoute: Sendable, Codable, Equatable, Hashable {
+    /// `0.0.0.0/0` or `::/0` for a default route.
+    public var destination: CIDR
+    public var gateway: IPAddress?
+    public var metric: Int
+    /// The routing table; 254 is `main`.
+    public var table: Int
+
+    public static let mainTable = 254
+    /// The protocol number on mooring's routes (`ip route show proto 193`): not one iproute2 or a routing daemon uses.
+    public static let protocolNumber = 193
+
+    public init(destination: CIDR, gateway: IPAddress?, metric: Int = 0, table: Int = DesiredRoute.mainTable) {
+        self.destination = destination
+        self.gateway = gateway
+        // The kernel gives an IPv6 route without a metric 1024 (IP6_RT_PRIO_USER): say what it will show.
+        self.metric = metric == 0 && destination.address.family == .ipv6 ? 1024 : metric
+        self.table = table
+    }
+
+    public var isDefault: Bool { destination.prefixLength == 0 }
+
+    /// `default via 192.0.2.1`, `10.9.0.0/16 via 10.0.0.2 metric 100 table 7`.
+    public var text: String {
+        var parts = [isDefault ? "default" : destination.description]
+        if let gateway { parts.append("via \(gateway)") }
+        if metric != 0 { parts.append("metric \(metric)") }
+        if table != DesiredRoute.mainTable { parts.append("table \(table)") }
+        return parts.joined(separator: " ")
+    }
+}
+
 public struct DesiredBridge: Sendable, Codable, Equatable {
     public var origin: ManifestOrigin
     public var name: String
@@ -47,9 +81,12 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     public var ports: [String]
     public var vxlan: DesiredVxlan?
     public var vlan: DesiredVlan?
+    /// Routes through the bridge (`spec.routes`, `spec.gateways`).
+    public var routes: [DesiredRoute]
 
     public init(origin: ManifestOrigin, name: String, addresses: [CIDR] = [], mtu: Int? = nil, ports: [String] = [],
-                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil) {
+                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil, routes: [DesiredRoute] = []) {
+        self.routes = routes
         self.origin = origin
         self.name = name
         self.addresses = addresses

@@ -56,6 +56,8 @@ public struct BridgeSpec: Sendable {
     public var ports: [Located<String>] = []
     public var vxlan: VxlanSpec?
     public var vlan: VlanSpec?
+    /// `routes` and the `gateways` shorthand (default routes), in manifest order.
+    public var routes: [DesiredRoute] = []
 }
 
 public struct VxlanSpec: Sendable {

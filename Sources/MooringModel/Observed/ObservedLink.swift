@@ -1,3 +1,28 @@
+/// A unicast route as the kernel reports it.
+public struct ObservedRoute: Sendable, Codable, Equatable {
+    public var destination: CIDR
+    public var gateway: IPAddress?
+    public var metric: Int
+    public var table: Int
+    /// rtm_protocol: who made it (2 kernel, 3 boot, 4 static, 16 dhcp, 193 mooring).
+    public var protocolNumber: Int
+
+    public init(destination: CIDR, gateway: IPAddress?, metric: Int, table: Int, protocolNumber: Int) {
+        self.destination = destination
+        self.gateway = gateway
+        self.metric = metric
+        self.table = table
+        self.protocolNumber = protocolNumber
+    }
+
+    public var isMooring: Bool { protocolNumber == DesiredRoute.protocolNumber }
+    public var asDesired: DesiredRoute { DesiredRoute(destination: destination, gateway: gateway, metric: metric, table: table) }
+    /// What the kernel tells routes apart by: the same key twice is one route.
+    public func sameKey(as route: DesiredRoute) -> Bool {
+        destination == route.destination && metric == route.metric && table == route.table
+    }
+}
+
 /// One kernel network link as a netlink dump reports it. Filled in by the netlink driver; no planning here.
 public struct ObservedLink: Sendable, Codable, Equatable {
     public var index: Int
@@ -15,6 +40,8 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     public var group: UInt32
     /// Addresses on the link, without kernel-generated IPv6 link-local ones.
     public var addresses: [CIDR]
+    /// Unicast routes out of the link (any protocol; mooring's carry `DesiredRoute.protocolNumber`).
+    public var routes: [ObservedRoute] = []
 
     public init(index: Int, name: String, kind: ObservedLinkKind, masterIndex: Int? = nil, parentIndex: Int? = nil,
                 mac: MACAddress? = nil, mtu: Int = 1500, isUp: Bool = false, alias: String? = nil, group: UInt32 = 0,

@@ -13,7 +13,8 @@ extension ManifestSetValidator {
             DesiredVlan(name: DeviceNaming.vlanPort(parent: $0.parent.value, id: $0.id.value), parent: $0.parent.value, id: $0.id.value)
         }
         return DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
-                             mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan)
+                             mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
+                             routes: spec.routes)
     }
 
     // MARK: MicroVMs

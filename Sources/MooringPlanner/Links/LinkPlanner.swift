@@ -23,8 +23,10 @@ struct LinkPlanner {
         byIndex = observed.linksByIndex
     }
 
-    /// Unowned links used as they are, for the plan's warnings.
+    /// Unowned links used as they are, and routes an uplink move drops, for the plan's warnings.
     private(set) var adopted: [String] = []
+    /// Host ports whose addresses move to their bridge in this plan.
+    private(set) var movingPorts: Set<String> = []
 
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
         let specs = LinkSpec.all(in: desired, vmmIdentity: observed.capabilities.vmmIdentity)
@@ -47,9 +49,11 @@ struct LinkPlanner {
         for link in observed.links where !link.isOwnedByMooring {
             for address in link.addresses { holders[address.address] = link.name }
         }
+        // A bridge's own host port may hold it: that address moves to the bridge (moveUplinkAddresses).
+        let portsOf = Dictionary(desired.bridges.map { ($0.name, Set($0.ports)) }, uniquingKeysWith: { first, _ in first })
         for spec in specs {
             for address in spec.addresses {
-                guard let holder = holders[address.address], holder != spec.name else { continue }
+                guard let holder = holders[address.address], holder != spec.name, portsOf[spec.name]?.contains(holder) != true else { continue }
                 conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
                                           message: "address \(address.address) for \(spec.label) is already on \(holder), which mooring does not own",
                                           fix: "remove it there (ip addr del \(address) dev \(holder)) or choose another address"))
@@ -299,7 +303,37 @@ struct LinkPlanner {
                                           operation: .setUp(link: port), phase: .hostPorts))
                 }
             }
+            moveUplinkAddresses(of: bridge)
             releaseUndeclaredPorts(of: bridge)
+        }
+    }
+
+    /// The seeds' simple network: the host's uplink goes into the bridge, and the addresses it carries that the
+    /// bridge declares move with it. The bridge gets them first (addAddresses), then the port loses them
+    /// (moveUplinkAddresses), then the bridge's routes go in (routes): one netlink send, so the host is cut off
+    /// for milliseconds, not for good. The kernel drops the port's routes with its last address; the plan
+    /// names them, and warns about any the bridge does not declare again.
+    private mutating func moveUplinkAddresses(of bridge: DesiredBridge) {
+        let group = ChangeGroup(bridge.origin)
+        for port in bridge.ports {
+            guard let link = byName[port], !link.isOwnedByMooring else { continue }
+            let moving = link.addresses.filter { bridge.addresses.contains($0) }
+            guard !moving.isEmpty else { continue }
+            movingPorts.insert(port)
+            let routes = link.routes.filter { $0.protocolNumber != 2 /* the kernel's own prefix routes */ && $0.table == DesiredRoute.mainTable }
+            let routeText = routes.isEmpty ? "" : " and its route\(routes.count == 1 ? "" : "s") \(routes.map(\.asDesired.text).joined(separator: ", "))"
+            for address in moving {
+                changes.append(Change(resource: .link(port), group: group, action: .update,
+                                      summary: "port \(port): move address \(address)\(address == moving.first ? routeText : "") to bridge \(bridge.name)",
+                                      reason: "\(group) carries \(address) and enslaves \(port): a bridge port's own addresses no longer reach the host",
+                                      fields: [FieldChange("addresses", before: .string(address.description), after: .null)],
+                                      disruptive: true,
+                                      operation: .removeAddress(link: port, address: address), phase: .moveUplinkAddresses))
+            }
+            for route in routes where !bridge.routes.contains(where: { route.sameKey(as: $0) }) {
+                adopted.append("\(port)'s route \(route.asDesired.text) goes away when its address moves to bridge \(bridge.name); "
+                               + "declare it in \(group) spec.routes (or gateways) to keep it")
+            }
         }
     }
 

@@ -1,0 +1,49 @@
+import MooringModel
+import MooringPlan
+
+/// mooring's routes on its bridges: each declared route exists, marked with mooring's protocol number; a marked
+/// route no manifest declares any more is removed. Routes others made are never touched: one with the same
+/// destination, metric and table as a declared one is a conflict (the kernel would refuse the second), unless it
+/// is on a host port whose addresses move to the bridge in this plan (the kernel drops it with them).
+struct RoutePlanner {
+    let desired: DesiredState
+    let observed: ObservedState
+    /// Host ports whose addresses move to their bridge in this plan.
+    let movingPorts: Set<String>
+
+    func plan() -> (changes: [Change], conflicts: [Conflict]) {
+        var changes: [Change] = []
+        var conflicts: [Conflict] = []
+        let byName = observed.linksByName
+        for bridge in desired.bridges {
+            let group = ChangeGroup(bridge.origin)
+            let link = byName[bridge.name]
+            // Only a bridge of mooring's: an unowned one of the same name is a conflict of its own already.
+            if let link, !link.isOwnedByMooring { continue }
+            let have = (link?.routes ?? []).filter(\.isMooring).map(\.asDesired)
+            for route in bridge.routes where !have.contains(route) {
+                let theirs = observed.links.first { other in
+                    !movingPorts.contains(other.name) && other.routes.contains { !$0.isMooring && $0.sameKey(as: route) }
+                }
+                if let theirs {
+                    conflicts.append(Conflict(resource: .link(bridge.name), group: group,
+                                              message: "route \(route.text) already exists on \(theirs.name), and mooring did not make it",
+                                              fix: "remove it (ip route del \(route.isDefault ? "default" : route.destination.description) dev \(theirs.name)), "
+                                                  + "or give the declared route another metric"))
+                    continue
+                }
+                changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
+                                      summary: "bridge \(bridge.name): add route \(route.text)", reason: "declared in \(group)",
+                                      fields: [FieldChange("routes", before: .null, after: .string(route.text))],
+                                      operation: .addRoute(link: bridge.name, route: route), phase: .routes))
+            }
+            for route in have where !bridge.routes.contains(route) {
+                changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
+                                      summary: "bridge \(bridge.name): delete route \(route.text)", reason: "no longer in \(group)",
+                                      fields: [FieldChange("routes", before: .string(route.text), after: .null)],
+                                      operation: .deleteRoute(link: bridge.name, route: route), phase: .routes))
+            }
+        }
+        return (changes, conflicts)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import MooringModel
+import Testing
+
+/// The seeds' simple network (microvm.nix "A simple network setup"): the host's own uplink goes into a bridge,
+/// which takes over its address and default route, and the VMs sit on the LAN. Built for real: a "LAN"
+/// namespace with a router (192.0.2.1) and a client (192.0.2.50), and the host namespace whose uplink carries
+/// 192.0.2.10/24 and the default route.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed, TestEnvironment.testbedReason))
+struct UplinkTests {
+    static let manifests = Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"],
+                                                                           extra: "  gateways: [192.0.2.1]\n")
+
+    /// The LAN: a bridge with the router's address, the client on a veth, the host's uplink on another.
+    private func lan(host: TestNamespace) throws -> (lan: TestNamespace, client: TestNamespace) {
+        let lan = try TestNamespace("lan")
+        let client = try TestNamespace("lcl")
+        try lan.ip("link", "add", "lan0", "type", "bridge")
+        try lan.ip("addr", "add", "192.0.2.1/24", "dev", "lan0")
+        try lan.ip("link", "set", "lan0", "up")
+        try lan.ip("link", "add", "to-host", "type", "veth", "peer", "name", "eno1", "netns", host.name)
+        try lan.ip("link", "add", "to-client", "type", "veth", "peer", "name", "eth0", "netns", client.name)
+        for port in ["to-host", "to-client"] {
+            try lan.ip("link", "set", port, "master", "lan0")
+            try lan.ip("link", "set", port, "up")
+        }
+        try client.ip("addr", "add", "192.0.2.50/24", "dev", "eth0")
+        try client.ip("link", "set", "eth0", "up")
+        try host.ip("addr", "add", "192.0.2.10/24", "dev", "eno1")
+        try host.ip("link", "set", "eno1", "up")
+        try host.ip("route", "add", "default", "via", "192.0.2.1", "dev", "eno1")
+        return (lan, client)
+    }
+
+    /// Whether `address` answers from `namespace` (a closed port is refused at once by a reachable host).
+    private func answers(_ namespace: TestNamespace, _ address: String) throws -> Bool {
+        try namespace.exec("timeout", "1", "bash", "-c", "exec 3<>/dev/tcp/\(address)/9").stderr.contains("Connection refused")
+    }
+
+    @Test func theUplinkMovesIntoTheBridgeAndTheHostStaysReachable() throws {
+        let harness = try Harness("up", userBus: true)
+        defer { harness.tearDown() }
+        let (lan, client) = try lan(host: harness.ns)
+        _ = lan
+        // A route mooring did not declare, on another link: it must be left exactly as it is.
+        try harness.ns.addHostInterface("other0")
+        try harness.ns.ip("addr", "add", "203.0.113.1/24", "dev", "other0")
+        try harness.ns.ip("link", "set", "other0", "up")
+        try harness.ns.ip("route", "add", "198.51.100.0/24", "via", "203.0.113.2", "dev", "other0")
+        #expect(try answers(client, "192.0.2.10"), "reachable before")
+
+        try harness.manifests.write("m.yaml", Self.manifests)
+        let plan = try harness.plan()
+        #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
+        #expect(plan.summaries.contains("port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 to bridge br0"),
+                "\(plan.summaries)")
+        #expect(plan.summaries.contains("bridge br0: add route default via 192.0.2.1"))
+
+        // The client probes the host every 10 ms while the apply runs; the longest silence is the gap.
+        let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("probe-\(harness.ns.name).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let prober = Process()
+        prober.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        prober.arguments = ["ip", "netns", "exec", client.name, "bash", "-c", """
+            while :; do
+              if timeout 0.5 bash -c 'exec 3<>/dev/tcp/192.0.2.10/9' 2>&1 | grep -q refused; then date +%s.%N; fi
+              sleep 0.01
+            done > \(log)
+            """]
+        try prober.run()
+        defer { if prober.isRunning { kill(prober.processIdentifier, SIGKILL) } }
+        #expect(eventually(timeout: 5) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count > 3 },
+                "the prober sees the host before the apply")
+        let applied = try harness.cli("apply")
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        // A few successful probes after the apply close the last interval.
+        func probes() -> Int { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        let atEnd = probes()
+        #expect(eventually(timeout: 5) { probes() > atEnd + 3 }, "the host answers after the apply")
+        // SIGKILL: the test process ignores SIGTERM (its signal handling), and children inherit that.
+        kill(prober.processIdentifier, SIGKILL)
+        prober.waitUntilExit()
+        let stamps = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Double($0) }
+        let gap = zip(stamps, stamps.dropFirst()).map { $1 - $0 }.max() ?? -1
+        print("uplink move: the longest interval between successful probes of the host was \(Int(gap * 1000)) ms (\(stamps.count) probes)")
+        #expect(gap > 0 && gap < 1.0, "the host stayed reachable, but for \(gap) s")
+
+        // Where things are now: the address and the default route on the bridge, the port enslaved and bare.
+        #expect(try harness.ns.addresses("br0").contains("192.0.2.10/24"))
+        #expect(try harness.ns.addresses("eno1").isEmpty)
+        let routes = try harness.ns.ip("route", "show", "default")
+        #expect(routes.contains("default via 192.0.2.1 dev br0 proto 193"), "\(routes)")
+        #expect(try harness.ns.ip("route", "show", "198.51.100.0/24").contains("via 203.0.113.2 dev other0"), "untouched")
+        #expect(try answers(client, "192.0.2.10"), "reachable after")
+        #expect(try answers(harness.ns, "192.0.2.1"), "the host reaches the router through the bridge")
+        #expect(try harness.plan().isInSync)
+
+        // A MicroVM's tap on the bridge sits on the LAN: its guest reaches the router directly.
+        try harness.manifests.write("vm.yaml", Manifests.bootableVM("lanvm", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: br0, address: 192.0.2.20/24}"]))
+        #expect(try harness.apply().converged)
+        let reached = eventually(timeout: 90) {
+            let reply = (try? Shell.run(["ip", "netns", "exec", client.name, "curl", "-s", "-m", "2", "http://192.0.2.20/cgi-bin/ping?192.0.2.1"]))?.stdout ?? ""
+            return reply.contains("reachable 192.0.2.1")
+        }
+        #expect(reached, "the guest on the bridge reaches the router")
+
+        // A route removed from the manifest is removed; the undeclared one stays.
+        try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"]))
+        #expect(try harness.plan().summaries == ["bridge br0: delete route default via 192.0.2.1"])
+        #expect(try harness.apply().converged)
+        #expect(try harness.ns.ip("route", "show", "198.51.100.0/24").contains("via 203.0.113.2 dev other0"))
+    }
+}
