@@ -24,7 +24,8 @@ struct PlanSchemaTests {
         let harness = try Harness("ps")
         defer { harness.tearDown() }
         try harness.ns.addHostInterface("ext0")
-        try harness.manifests.write("br.yaml", Manifests.bridge("psbr", addresses: ["10.60.0.1/24"], mtu: 1400))
+        try harness.manifests.write("br.yaml", Manifests.bridge("psbr", addresses: ["10.60.0.1/24"], mtu: 1400,
+                                                                extra: "  routes: [{to: 10.61.0.0/16, via: 10.60.0.2, metric: 10}]\n"))
         try harness.manifests.write("a.yaml", Manifests.microVM("a", bridge: "psbr"))
         try harness.manifests.write("nat.yaml", Manifests.header + """
             kind: NAT
