@@ -13,21 +13,9 @@ struct MicroVMSandboxTests {
     static let disk = "/var/lib/mooring-test/web-disk.img"
 
     static func guest(kernelCmdline: String = "", stopTimeout: Int = 30) -> String {
-        Manifests.header + """
-            kind: MicroVM
-            metadata: {name: web}
-            spec:
-              vcpu: 2
-              memoryMb: 128
-              vmm: qemu-microvm
-              kernel: /var/lib/mooring-test/vmlinux
-              initrd: /var/lib/mooring-test/initrd.cpio.gz
-              kernelCmdline: "\(kernelCmdline)"
-              stopTimeoutSeconds: \(stopTimeout)
-              rootVolume: {id: data, path: \(disk)}
-              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
-
-            """
+        PID1Host.guestManifest("web", vcpu: 2, interface: "{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}",
+                               extraSpec: ["kernelCmdline: \"\(kernelCmdline)\"", "stopTimeoutSeconds: \(stopTimeout)",
+                                           "rootVolume: {id: data, path: \(disk)}"])
     }
 
     static func manifests(withGuest guest: String?) -> String {
@@ -128,18 +116,8 @@ struct MicroVMSandboxTests {
             ip link set mvpeer netns peer && ip -n peer addr add 10.40.0.1/24 dev mvpeer && ip -n peer link set mvpeer up
             """)
         #expect(peer.status == 0, "\(peer.stderr)")
-        try host.write("/etc/mooring/manifests/host.yaml", [Manifests.tcgHost, Manifests.header + """
-            kind: MicroVM
-            metadata: {name: web}
-            spec:
-              vcpu: 1
-              memoryMb: 128
-              vmm: qemu-microvm
-              kernel: /var/lib/mooring-test/vmlinux
-              initrd: /var/lib/mooring-test/initrd.cpio.gz
-              networkInterfaces: [{guestDeviceName: eth0, type: macvtap, parentInterface: mv0, address: 10.40.0.20/24}]
-
-            """].joined(separator: "---\n"))
+        try host.write("/etc/mooring/manifests/host.yaml", [Manifests.tcgHost, PID1Host.guestManifest(
+            "web", interface: "{guestDeviceName: eth0, type: macvtap, parentInterface: mv0, address: 10.40.0.20/24}")].joined(separator: "---\n"))
         let applied = try apply(host)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
         #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")

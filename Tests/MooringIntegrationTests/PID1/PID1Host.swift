@@ -57,6 +57,23 @@ final class PID1Host {
         #expect(try run("chmod", "0666", "/dev/net/tun").status == 0)
     }
 
+    /// A MicroVM that boots the test bed's guest as `installHostQEMU` puts it into the container; `extraSpec`
+    /// lines go into its spec as they are.
+    static func guestManifest(_ name: String, vcpu: Int = 1, interface: String, extraSpec: [String] = []) -> String {
+        Manifests.header + """
+            kind: MicroVM
+            metadata: {name: \(name)}
+            spec:
+              vcpu: \(vcpu)
+              memoryMb: 128
+              vmm: qemu-microvm
+              kernel: /var/lib/mooring-test/vmlinux
+              initrd: /var/lib/mooring-test/initrd.cpio.gz
+            \(extraSpec.map { "  " + $0 + "\n" }.joined())  networkInterfaces: [\(interface)]
+
+            """
+    }
+
     /// A file as the container sees it (its /run and /tmp are its own mounts, not the overlay underneath).
     func read(_ path: String) -> String { (try? run("cat", path).stdout) ?? "" }
 

@@ -168,18 +168,7 @@ struct PID1HostTests {
     func aGuestBootsUnderTheSystemManagerAndAgainAfterAReboot() throws {
         let host = try installed()
         try host.installHostQEMU(guest: try #require(TestEnvironment.guestDirectory))
-        let guest = Manifests.header + """
-            kind: MicroVM
-            metadata: {name: guest}
-            spec:
-              vcpu: 1
-              memoryMb: 128
-              vmm: qemu-microvm
-              kernel: /var/lib/mooring-test/vmlinux
-              initrd: /var/lib/mooring-test/initrd.cpio.gz
-              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}]
-
-            """
+        let guest = PID1Host.guestManifest("guest", interface: "{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}")
         try host.write("/etc/mooring/manifests/host.yaml",
                        [Manifests.tcgHost, Manifests.bridge("br0", addresses: ["10.0.0.1/24"]), guest].joined(separator: "---\n"))
         let console = "/run/mooring/vms/guest/console.log"
