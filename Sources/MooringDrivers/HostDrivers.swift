@@ -51,7 +51,12 @@ public final class HostDrivers: Sendable {
         // The table's shape first (fast), then its map elements: a run that wants no NAT stops at the first.
         return PendingObservation(
             drivers: self,
-            links: thread.start { (try netlink.observeLinks(), SysctlDriver.read()) },
+            links: thread.start {
+                // With the links known, each bridge's accept_ra too (per-link sysctls mooring may set).
+                let links = try netlink.observeLinks()
+                let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
+                return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
+            },
             tableShape: nftThread.start { try nftables.observe(elements: false) },
             table: nftThread.start { try nftables.observe() })
     }

@@ -20,6 +20,8 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     case moveUplinkAddresses = 62
     /// mooring's routes, once their link has its addresses (the gateway must be on-link).
     case routes = 65
+    /// Sysctls of one link (`accept_ra`): in order, after the link exists, unlike the namespace-wide ones.
+    case linkSysctls = 66
     case sysctls = 70
     case nftables = 80
     case startUnits = 95

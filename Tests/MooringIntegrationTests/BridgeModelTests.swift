@@ -87,6 +87,26 @@ struct BridgeModelTests {
         #expect(links["br-vx"]?.mtu == 1450 && links["vx-br-vx"]?.mtu == 1450)
     }
 
+    /// `acceptRA` sets the bridge's accept_ra (2: router advertisements are taken even with forwarding on),
+    /// right after the bridge is made in the same apply; a change by hand is drift.
+    @Test func acceptRAFollowsTheManifest() throws {
+        let harness = try Harness("bra")
+        defer { harness.tearDown() }
+        func acceptRA() throws -> String {
+            try harness.ns.exec("cat", "/proc/sys/net/ipv6/conf/br-ra/accept_ra").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try harness.manifests.write("m.yaml", Manifests.bridge("br-ra", extra: "  acceptRA: true\n"))
+        #expect(try harness.plan().summaries.contains("set net.ipv6.conf.br-ra.accept_ra = 2"))
+        #expect(try harness.apply().converged)
+        #expect(try acceptRA() == "2")
+        try harness.ns.exec("sysctl", "-qw", "net.ipv6.conf.br-ra.accept_ra=0")
+        #expect(try harness.plan().summaries == ["set net.ipv6.conf.br-ra.accept_ra = 2"])
+        #expect(try harness.apply().converged)
+        try harness.manifests.write("m.yaml", Manifests.bridge("br-ra", extra: "  acceptRA: false\n"))
+        #expect(try harness.apply().converged)
+        #expect(try acceptRA() == "0")
+    }
+
     /// `ports: [p1, p2]` then `[p1]`: p2 leaves the bridge, and is neither deleted nor taken down.
     @Test func aPortRemovedFromTheManifestIsReleased() throws {
         let harness = try Harness("bp")

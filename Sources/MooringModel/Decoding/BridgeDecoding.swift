@@ -22,6 +22,7 @@ extension ManifestDecoder {
             vlan.finish()
         }
         bridge.routes = decodeRoutes(spec, addresses: bridge.addresses.map(\.value))
+        bridge.acceptRA = spec.bool("acceptRA")?.value
         return bridge
     }
 

@@ -83,10 +83,17 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     public var vlan: DesiredVlan?
     /// Routes through the bridge (`spec.routes`, `spec.gateways`).
     public var routes: [DesiredRoute]
+    /// Whether it accepts IPv6 router advertisements; nil leaves the kernel's setting alone.
+    public var acceptRA: Bool?
+
+    /// The sysctl that says whether a link accepts router advertisements. Bridge names hold no dots, so the
+    /// dotted sysctl name maps to one path.
+    public static func acceptRASysctl(_ link: String) -> String { "net.ipv6.conf.\(link).accept_ra" }
 
     public init(origin: ManifestOrigin, name: String, addresses: [CIDR] = [], mtu: Int? = nil, ports: [String] = [],
-                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil, routes: [DesiredRoute] = []) {
+                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil, routes: [DesiredRoute] = [], acceptRA: Bool? = nil) {
         self.routes = routes
+        self.acceptRA = acceptRA
         self.origin = origin
         self.name = name
         self.addresses = addresses

@@ -58,6 +58,8 @@ public struct BridgeSpec: Sendable {
     public var vlan: VlanSpec?
     /// `routes` and the `gateways` shorthand (default routes), in manifest order.
     public var routes: [DesiredRoute] = []
+    /// `acceptRA`: whether the bridge takes IPv6 router advertisements (the host's own uplink in a bridge).
+    public var acceptRA: Bool?
 }
 
 public struct VxlanSpec: Sendable {

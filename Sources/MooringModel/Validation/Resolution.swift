@@ -14,7 +14,7 @@ extension ManifestSetValidator {
         }
         return DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
                              mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
-                             routes: spec.routes)
+                             routes: spec.routes, acceptRA: spec.acceptRA)
     }
 
     // MARK: MicroVMs

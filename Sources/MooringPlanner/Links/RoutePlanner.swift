@@ -1,7 +1,7 @@
 import MooringModel
 import MooringPlan
 
-/// mooring's routes on its bridges: each declared route exists, marked with mooring's protocol number; a marked
+/// mooring's routes on its bridges, and their router-advertisement setting (the host's uplink in a bridge): each declared route exists, marked with mooring's protocol number; a marked
 /// route no manifest declares any more is removed. Routes others made are never touched: one with the same
 /// destination, metric and table as a declared one is a conflict (the kernel would refuse the second), unless it
 /// is on a host port whose addresses move to the bridge in this plan (the kernel drops it with them).
@@ -36,6 +36,18 @@ struct RoutePlanner {
                                       summary: "bridge \(bridge.name): add route \(route.text)", reason: "declared in \(group)",
                                       fields: [FieldChange("routes", before: .null, after: .string(route.text))],
                                       operation: .addRoute(link: bridge.name, route: route), phase: .routes))
+            }
+            // Router advertisements: 2 accepts them even with forwarding on (a hypervisor forwards), 0 refuses.
+            if let acceptRA = bridge.acceptRA {
+                let name = DesiredBridge.acceptRASysctl(bridge.name)
+                let want = acceptRA ? "2" : "0"
+                let current = link == nil ? nil : observed.sysctls[name]
+                if current != want {
+                    changes.append(Change(resource: .sysctl(name), group: group, action: .update,
+                                          summary: "set \(name) = \(want)", reason: "\(group) spec.acceptRA: \(acceptRA)",
+                                          fields: [FieldChange("value", before: JSONValue(current), after: .string(want))],
+                                          operation: .setSysctl(name: name, value: want), phase: .linkSysctls))
+                }
             }
             for route in have where !bridge.routes.contains(route) {
                 changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
