@@ -66,7 +66,7 @@ public enum HostFacts {
 
     /// Whether `identity` can open each file as its VMM needs (read, or read and write), by the permission
     /// bits of the file and of every directory above it, as the kernel checks them for a process without
-    /// capabilities; and whether the sandbox hides it (`ProtectHome=yes`).
+    /// capabilities. What the sandbox hides (home directories, /tmp) the planner knows from the unit itself.
     public static func vmmFileProblems(read: Set<String>, write: Set<String>, identity: VMMIdentity?) -> [String: String] {
         guard let identity else { return [:] }
         var problems: [String: String] = [:]
@@ -77,14 +77,6 @@ public enum HostFacts {
             return (info.st_mode >> shift) & bits == bits
         }
         for path in read.union(write).sorted() {
-            if identity.user != nil, ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
-                problems[path] = "it is under a home directory, which the VMM's sandbox hides (ProtectHome=yes)"
-                continue
-            }
-            if ["/tmp/", "/var/tmp/"].contains(where: path.hasPrefix) {
-                problems[path] = "it is under a temporary directory, which the VMM's sandbox replaces with its own (PrivateTmp=yes)"
-                continue
-            }
             var info = stat()
             guard stat(path, &info) == 0 else { continue }  // a missing file is reported on its own
             let components = path.split(separator: "/").dropLast()

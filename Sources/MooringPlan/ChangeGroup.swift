@@ -7,6 +7,11 @@ public enum ChangeGroup: Hashable, Sendable, CustomStringConvertible {
 
     public init(_ origin: ManifestOrigin) { self = .manifest(kind: origin.kind, name: origin.name) }
 
+    /// `Bridge/br0`, as the manifest's `ManifestOrigin.reference` and the owner in a link's alias spell it.
+    public var reference: String? {
+        if case let .manifest(kind, name) = self { return "\(kind.rawValue)/\(name)" } else { return nil }
+    }
+
     /// `MicroVM "web-1"`, or `stale`.
     public var description: String {
         switch self {

@@ -12,6 +12,8 @@ public struct UnitSpec: Sendable, Equatable {
     public var stopCommand: [String]?
     /// How long the stop command waits for the guest.
     public var stopTimeoutSeconds: Int
+    /// The VMM's QMP or API socket (in the run directory), which the stop command talks to.
+    public var controlSocket: String?
     /// Includes `MOORING_SPEC_HASH=<hash>`.
     public var environment: [String]
     /// `/run/netns/NAME` when mooring targets a network namespace.
@@ -31,7 +33,7 @@ public struct UnitSpec: Sendable, Equatable {
     public var specHash: String
 
     public init(name: String, microVM: String, description: String, argv: [String], stopCommand: [String]? = nil,
-                stopTimeoutSeconds: Int = 0, environment: [String], networkNamespacePath: String?, runDirectory: String,
+                stopTimeoutSeconds: Int = 0, controlSocket: String? = nil, environment: [String], networkNamespacePath: String?, runDirectory: String,
                 runDirectoryGroup: UInt32 = 0, logFile: String?, files: [UnitFile], properties: [UnitProperty], specHash: String) {
         self.name = name
         self.microVM = microVM
@@ -39,6 +41,7 @@ public struct UnitSpec: Sendable, Equatable {
         self.argv = argv
         self.stopCommand = stopCommand
         self.stopTimeoutSeconds = stopTimeoutSeconds
+        self.controlSocket = controlSocket
         self.runDirectoryGroup = runDirectoryGroup
         self.environment = environment
         self.networkNamespacePath = networkNamespacePath
@@ -52,6 +55,10 @@ public struct UnitSpec: Sendable, Equatable {
     public var consoleFile: String { runDirectory + "/console.log" }
     /// Where `mooring stop-vm` records how the last stop went (`GuestStop`).
     public var stopRecordFile: String { runDirectory + "/" + UnitSpec.stopRecordName }
+
+    /// What an earlier VMM may have left in the run directory that a new one must not find (a console of
+    /// another owner, a socket in the way, an old stop record).
+    public var leftovers: [String] { [consoleFile, stopRecordFile] + (controlSocket.map { [$0] } ?? []) }
     public static let stopRecordName = "last-stop.json"
 }
 

@@ -33,9 +33,7 @@ public struct StatusReport: Sendable, Equatable {
         let portChanges = plan.changes.filter { $0.phase == .hostPorts }
         for link in observed.links where link.isOwnedByMooring {
             var (label, changes) = state(.link(link.name))
-            let ports = portChanges.filter {
-                if case let .manifest(kind, name) = $0.group { return "\(kind.rawValue)/\(name)" == link.owner } else { return false }
-            }
+            let ports = portChanges.filter { $0.group.reference != nil && $0.group.reference == link.owner }
             if !ports.isEmpty {
                 if label == "in sync" { label = "differs" }
                 changes += ports.map(\.summary)

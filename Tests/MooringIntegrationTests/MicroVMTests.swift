@@ -140,10 +140,13 @@ struct MicroVMTests {
             try harness.manifests.write("x.yaml", Manifests.bootableVM("tv-x", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: vmbr}"])
                 .replacingOccurrences(of: "\(TestEnvironment.guestDirectory!)/vmlinux", with: path))
         }
-        // Under /tmp the VMM would not see it (its sandbox has its own /tmp): said before anything starts.
-        try useKernel(harness.manifests.url.appendingPathComponent("not-a-kernel").path)
-        let hidden = try harness.cli("apply")
-        #expect(hidden.status == 1 && hidden.stdout.contains("PrivateTmp=yes"), "\(hidden.stdout)\(hidden.stderr)")
+        // Under /tmp the VMM would not see it (its sandbox has its own /tmp): said before anything starts. Not when
+        // this mooring itself runs from /tmp (a clone there): then its units keep the host's /tmp.
+        if !TestEnvironment.mooringBinary.hasPrefix("/tmp/") {
+            try useKernel(harness.manifests.url.appendingPathComponent("not-a-kernel").path)
+            let hidden = try harness.cli("apply")
+            #expect(hidden.status == 1 && hidden.stdout.contains("PrivateTmp=yes"), "\(hidden.stdout)\(hidden.stderr)")
+        }
 
         let files = try ManifestDirectory(forVMMs: true)
         try useKernel(files.path + "/not-a-kernel")

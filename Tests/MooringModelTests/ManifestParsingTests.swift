@@ -120,6 +120,23 @@ struct ManifestParsingTests {
         #expect(multicast.errors.first?.message.contains("is not a unicast MAC address") == true, "\(multicast.errors)")
     }
 
+    @Test func routesAndGatewaysAreCheckedAsTheKernelWould() throws {
+        func bridge(_ extra: String) -> ManifestLoadResult {
+            parse(header + "kind: Bridge\nmetadata: {name: br0}\nspec:\n  addresses: [192.0.2.10/24, 2001:db8::a/64]\n" + extra)
+        }
+        let ok = try #require(bridge("  gateways: [192.0.2.1, fe80::1]\n  routes: [{to: 10.9.0.0/16, via: 192.0.2.7, metric: 10}]\n").desired)
+        #expect(ok.bridges[0].routes.map(\.text) == ["default via 192.0.2.1", "default via fe80::1 metric 1024",
+                                                     "10.9.0.0/16 via 192.0.2.7 metric 10"])
+        let unreachable = bridge("  gateways: [198.51.100.1]\n")
+        #expect(unreachable.errors.first?.message.contains("is not in the bridge's subnets (192.0.2.10/24)") == true, "\(unreachable.errors)")
+        let twice = bridge("  gateways: [192.0.2.1]\n  routes: [{to: default, via: 192.0.2.2}]\n")
+        #expect(twice.errors.first?.message.contains("a second route to default") == true, "\(twice.errors)")
+        let mixed = bridge("  routes: [{to: 10.9.0.0/16, via: \"2001:db8::1\"}]\n")
+        #expect(mixed.errors.first?.message.contains("different address families") == true, "\(mixed.errors)")
+        let noVia = bridge("  routes: [{to: default}]\n")
+        #expect(noVia.errors.first?.message.contains("is required for a default route") == true, "\(noVia.errors)")
+    }
+
     @Test func documentsForOtherHostsAreLeftOut() throws {
         let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [alpha]}\n---\n"
             + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hosts: [beta, gamma]}\n---\n"

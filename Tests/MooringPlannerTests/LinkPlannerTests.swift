@@ -82,6 +82,51 @@ struct LinkPlannerTests {
         #expect(plan(mtu: 1450, remote: "2001:db8::2").conflicts.first?.message.contains("IPv6 adds 70 bytes; the largest valid spec.mtu is 1430") == true)
     }
 
+    /// The uplink moves into the bridge in order (address onto the bridge, off the port, then the routes); a
+    /// route someone else made with a declared route's key is a conflict unless it leaves with a moving port;
+    /// only mooring's own routes (proto 193) are ever deleted.
+    @Test func routesAndTheUplinkMove() throws {
+        let gateway = IPAddress("192.0.2.1")!
+        let any = CIDR("0.0.0.0/0")!
+        func theirs(_ via: String, proto: Int) -> ObservedRoute {
+            ObservedRoute(destination: any, gateway: IPAddress(via), metric: 0, table: 254, protocolNumber: proto)
+        }
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("eno1", .device, addresses: ["192.0.2.10/24"])
+        links.links[1].routes = [theirs("192.0.2.1", proto: 3)]
+        var bridge = Fixture.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"])
+        bridge.routes = [DesiredRoute(destination: any, gateway: gateway)]
+        let plan = Planner(desired: DesiredState(bridges: [bridge]), observed: links.state).plan()
+        #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
+        let order = ["port eno1: enslave to bridge br0", "bridge br0: add address 192.0.2.10/24",
+                     "port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 to bridge br0",
+                     "bridge br0: add route default via 192.0.2.1"]
+        #expect(order.allSatisfy(plan.summaries.contains), "\(plan.summaries)")
+        #expect(order.compactMap { plan.summaries.firstIndex(of: $0) } == order.compactMap { plan.summaries.firstIndex(of: $0) }.sorted())
+
+        // The same default route on a link that stays as it is: theirs, so a conflict, and nothing replaces it.
+        links.add("wan9", .device, addresses: ["198.51.100.2/24"])
+        links.links[2].routes = [theirs("198.51.100.1", proto: 16)]
+        let clash = Planner(desired: DesiredState(bridges: [bridge]), observed: links.state).plan()
+        #expect(clash.conflicts.map(\.message).contains { $0.contains("route default via 192.0.2.1 already exists on wan9") },
+                "\(clash.conflicts.map(\.message))")
+        #expect(!clash.changes.contains { if case .addRoute = $0.operation { true } else { false } })
+
+        // Converged: mooring's route on the bridge. Dropped from the manifest: only it is deleted.
+        var converged = Fixture.Links()
+        converged.add("br0", .bridge, owner: "Bridge/br0", addresses: ["192.0.2.10/24"])
+        converged.links[0].routes = [ObservedRoute(destination: any, gateway: gateway, metric: 0, table: 254, protocolNumber: 193),
+                                     ObservedRoute(destination: CIDR("10.9.0.0/16")!, gateway: IPAddress("192.0.2.7"), metric: 0,
+                                                   table: 254, protocolNumber: 4)]
+        var declared = Fixture.bridge("br0", addresses: ["192.0.2.10/24"])
+        declared.routes = bridge.routes
+        #expect(Planner(desired: DesiredState(bridges: [declared]), observed: converged.state).plan().isInSync)
+        declared.routes = []
+        #expect(Planner(desired: DesiredState(bridges: [declared]), observed: converged.state).plan().summaries
+                == ["bridge br0: delete route default via 192.0.2.1"])
+    }
+
     @Test func everyOwnedFieldIsCompared() {
         var links = Fixture.Links()
         links.add("br0", .bridge, owner: "Bridge/br0", mtu: 1500, up: false, addresses: ["10.0.0.1/24", "10.1.0.1/24"])

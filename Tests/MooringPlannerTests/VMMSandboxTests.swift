@@ -71,6 +71,26 @@ struct VMMSandboxTests {
         #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"])
     }
 
+    /// Files the sandbox hides from the VMM are conflicts, judged by the unit's own properties: /tmp with
+    /// PrivateTmp, home directories with ProtectHome (system manager only); with the host's /tmp kept, /tmp is fine.
+    @Test func filesTheSandboxHidesAreConflicts() throws {
+        var capabilities = HostCapabilities(executables: MicroVMPlannerTests.environment.executables,
+                                            existingFiles: ["/tmp/k/vmlinux", "/home/op/initrd"])
+        capabilities.vmmIdentity = Self.identity
+        var vm = MicroVMPlannerTests.vm()
+        vm.kernel = "/tmp/k/vmlinux"
+        vm.initrd = "/home/op/initrd"
+        func messages(_ capabilities: HostCapabilities) -> [String] {
+            Planner(desired: DesiredState(microVMs: [vm]), observed: ObservedState(capabilities: capabilities)).plan().conflicts.map(\.message)
+        }
+        let hidden = messages(capabilities)
+        #expect(hidden.contains { $0.contains("spec.kernel /tmp/k/vmlinux") && $0.contains("PrivateTmp=yes") }, "\(hidden)")
+        #expect(hidden.contains { $0.contains("spec.initrd /home/op/initrd") && $0.contains("ProtectHome=yes") }, "\(hidden)")
+        var fromTmp = capabilities
+        fromTmp.mooringExecutable = "/tmp/clone/mooring"
+        #expect(!messages(fromTmp).contains { $0.contains("PrivateTmp") }, "a unit that keeps the host's /tmp sees /tmp")
+    }
+
     /// A mooring built under /tmp (a fresh clone there) must still be executable by the unit (stop-vm, exec-vm):
     /// such a unit keeps the host's /tmp, and the plan says why.
     @Test func aMooringUnderTmpKeepsTheHostsTmp() throws {

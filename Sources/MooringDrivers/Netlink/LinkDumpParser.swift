@@ -126,7 +126,6 @@ enum LinkDumpParser {
         }
     }
 
-    /// An address and its link index; nil for kernel-generated IPv6 link-local addresses.
     /// A unicast route with a single output link; multipath, local, broadcast and cached routes are left out.
     static func route(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, route: ObservedRoute)? {
         guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWROUTE) else { return nil }
@@ -151,6 +150,7 @@ enum LinkDumpParser {
         return (Int(index), route)
     }
 
+    /// An address and its link index; nil for kernel-generated IPv6 link-local addresses.
     static func address(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, address: CIDR)? {
         guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWADDR) else { return nil }
         var table = Table(repeating: nil, count: Int(mooring_IFA_MAX) + 1)

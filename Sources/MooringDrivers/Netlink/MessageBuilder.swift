@@ -133,11 +133,15 @@ enum LinkRequests {
         return builder.request
     }
 
-    static func dumpRoutes() -> NetlinkRequest {
-        let builder = MessageBuilder(type: Int32(RTM_GETROUTE))
-        var info = rtmsg()
-        info.rtm_family = UInt8(AF_UNSPEC)
-        builder.header(info)
+    static func dumpRoutes() -> NetlinkRequest { dumpAllFamilies(Int32(RTM_GETROUTE), rtmsg()) }
+
+    static func dumpAddresses() -> NetlinkRequest { dumpAllFamilies(Int32(RTM_GETADDR), ifaddrmsg()) }
+
+    /// A dump of IPv4 and IPv6 at once: a zeroed header's family byte (the first, in both `rtmsg` and
+    /// `ifaddrmsg`) is AF_UNSPEC.
+    private static func dumpAllFamilies<Header>(_ type: Int32, _ header: Header) -> NetlinkRequest {
+        let builder = MessageBuilder(type: type)
+        builder.header(header)
         return builder.request
     }
 
@@ -160,14 +164,6 @@ enum LinkRequests {
         builder.u32(Int32(RTA_OIF.rawValue), UInt32(bitPattern: index))
         if route.metric != 0 { builder.u32(Int32(RTA_PRIORITY.rawValue), UInt32(route.metric)) }
         builder.u32(Int32(RTA_TABLE.rawValue), UInt32(route.table))
-        return builder.request
-    }
-
-    static func dumpAddresses() -> NetlinkRequest {
-        let builder = MessageBuilder(type: Int32(RTM_GETADDR))
-        var info = ifaddrmsg()
-        info.ifa_family = UInt8(AF_UNSPEC)
-        builder.header(info)
         return builder.request
     }
 

@@ -136,7 +136,7 @@ public final class SystemdDriver: @unchecked Sendable {
         let running = state == "active" || state == "activating" || state == "reloading"
         // The stop command's wait, then systemd's SIGTERM wait, each up to TimeoutStopUSec.
         let stopTimeout = Double((try? bus.uint64Property(path, "org.freedesktop.systemd1.Service", "TimeoutStopUSec")) ?? 0) / 1e6
-        let record = runDirectory.map { $0 + "/" + UnitSpec.stopRecordName }
+        let record = runDirectory.map { $0 + "/" + UnitSpec.stopRecordName }  // stale units have no UnitSpec
         if let record { unlink(record) }
         let job: String
         do {
@@ -153,8 +153,9 @@ public final class SystemdDriver: @unchecked Sendable {
         if let record, let data = FileManager.default.contents(atPath: record), let stop = try? JSONDecoder().decode(GuestStop.self, from: data) {
             return stop
         }
+        // No record: the unit had no stop command (an older mooring started it), or the command could not run.
         return GuestStop(outcome: .forced, seconds: 0,
-                         detail: "the unit has no graceful stop (an older mooring started it): systemd terminated the VMM")
+                         detail: "no stop record (a unit an older mooring started, or its stop command failed): systemd terminated the VMM")
     }
 
     /// The run directory belongs to mooring's user and is writable by the VMM's group, so mooring can always
@@ -168,10 +169,7 @@ public final class SystemdDriver: @unchecked Sendable {
         guard chown(spec.runDirectory, geteuid(), spec.runDirectoryGroup) == 0, chmod(spec.runDirectory, 0o770) == 0 else {
             throw DriverError("cannot hand \(spec.runDirectory) to group \(spec.runDirectoryGroup): \(String(cString: strerror(errno)))")
         }
-        for leftover in ["console.log", UnitSpec.stopRecordName] + (spec.stopCommand.flatMap { command in
-            command.firstIndex(of: "--socket").map { [URL(fileURLWithPath: command[$0 + 1]).lastPathComponent] } } ?? []) {
-            unlink(spec.runDirectory + "/" + leftover)
-        }
+        for leftover in spec.leftovers { unlink(leftover) }
         for file in spec.files {
             try file.contents.write(toFile: file.path, atomically: true, encoding: .utf8)
             _ = chown(file.path, geteuid(), spec.runDirectoryGroup)

@@ -38,7 +38,7 @@ extension ManifestDecoder {
                              + "the kernel refuses a route through a gateway it cannot reach on the link")
                 return
             }
-            if routes.contains(where: { $0.destination == route.destination && $0.metric == route.metric && $0.table == route.table }) {
+            if routes.contains(where: { $0.sameKey(as: route) }) {
                 reader.error(at: location, path, "a second route to \(route.isDefault ? "default" : route.destination.description) "
                              + "with the same metric and table (give one, or a different metric)")
             } else {

@@ -62,6 +62,11 @@ public struct DesiredRoute: Sendable, Codable, Equatable, Hashable {
 
     public var isDefault: Bool { destination.prefixLength == 0 }
 
+    /// What the kernel tells routes apart by: two routes with the same destination, metric and table are one.
+    public func sameKey(as other: DesiredRoute) -> Bool {
+        destination == other.destination && metric == other.metric && table == other.table
+    }
+
     /// `default via 192.0.2.1`, `10.9.0.0/16 via 10.0.0.2 metric 100 table 7`.
     public var text: String {
         var parts = [isDefault ? "default" : destination.description]

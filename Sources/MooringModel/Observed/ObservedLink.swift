@@ -17,10 +17,7 @@ public struct ObservedRoute: Sendable, Codable, Equatable {
 
     public var isMooring: Bool { protocolNumber == DesiredRoute.protocolNumber }
     public var asDesired: DesiredRoute { DesiredRoute(destination: destination, gateway: gateway, metric: metric, table: table) }
-    /// What the kernel tells routes apart by: the same key twice is one route.
-    public func sameKey(as route: DesiredRoute) -> Bool {
-        destination == route.destination && metric == route.metric && table == route.table
-    }
+    public func sameKey(as route: DesiredRoute) -> Bool { asDesired.sameKey(as: route) }
 }
 
 /// One kernel network link as a netlink dump reports it. Filled in by the netlink driver; no planning here.

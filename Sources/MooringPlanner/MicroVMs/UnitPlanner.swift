@@ -59,7 +59,7 @@ struct UnitPlanner {
                 warnings.append("\(vm.origin.subject) is emulated (tcg) but the host's TSC frequency is unknown: its kernel may hang "
                                 + "calibrating the TSC when several guests boot at once; add tsc_early_khz=KHZ to spec.kernelCmdline")
             }
-            guard checkFiles(vm, &conflicts) else { continue }
+            guard checkFiles(vm, unit: spec, &conflicts) else { continue }
             let group = ChangeGroup(vm.origin)
             func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
                         disruptive: Bool = false, before: String? = nil, details: [String] = []) -> Change {
@@ -123,8 +123,9 @@ struct UnitPlanner {
         return macs
     }
 
-    /// The kernel, initrd, disk and VMM program must exist before a unit can start.
-    private func checkFiles(_ vm: DesiredMicroVM, _ conflicts: inout [Conflict]) -> Bool {
+    /// The kernel, initrd, disk and VMM program must exist before a unit can start, and the VMM's user must be
+    /// able to reach them from inside its sandbox, and to open its devices.
+    private func checkFiles(_ vm: DesiredMicroVM, unit spec: UnitSpec, _ conflicts: inout [Conflict]) -> Bool {
         var ok = true
         let resource = ResourceID.unit(SystemdNames.unitName(forMicroVM: vm.name))
         if let program = vm.vmm.program, observed.capabilities.executables[program] == nil {
@@ -154,7 +155,7 @@ struct UnitPlanner {
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                           fix: "put the file there or fix the path"))
                 ok = false
-            } else if let problem = observed.capabilities.vmmFileProblems[path] {
+            } else if let problem = VMMSandbox.hides(path, in: spec.properties) ?? observed.capabilities.vmmFileProblems[path] {
                 // The VMM runs as its own user: a file only root may read would fail the start, so say it now.
                 let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),

@@ -130,7 +130,8 @@ public enum VMMCommand {
             argv = [environment.mooringExecutable, "exec-vm"] + user
                 + descriptors.flatMap { ["--device", "\($0.fd)=\($0.device)"] } + ["--"] + argv
         }
-        let stopCommand = controlSocket(vm, runDirectory: runDirectory).map { socket in
+        let socket = controlSocket(vm, runDirectory: runDirectory)
+        let stopCommand = socket.map { socket in
             [environment.mooringExecutable, "stop-vm", "--vmm", vm.vmm.rawValue, "--socket", socket,
              "--timeout", "\(vm.stopTimeoutSeconds)", "--record", runDirectory + "/" + UnitSpec.stopRecordName]
         }
@@ -148,7 +149,7 @@ public enum VMMCommand {
                                             programs: [executable, environment.mooringExecutable])
         var spec = UnitSpec(name: SystemdNames.unitName(forMicroVM: vm.name), microVM: vm.name,
                             description: "mooring MicroVM \(vm.name) (\(vm.vmm.rawValue))", argv: argv,
-                            stopCommand: stopCommand, stopTimeoutSeconds: vm.stopTimeoutSeconds, environment: [],
+                            stopCommand: stopCommand, stopTimeoutSeconds: vm.stopTimeoutSeconds, controlSocket: socket, environment: [],
                             networkNamespacePath: netnsPath, runDirectory: runDirectory,
                             runDirectoryGroup: environment.identity?.gid ?? 0,
                             logFile: environment.journal ? nil : runDirectory + "/vmm.log",

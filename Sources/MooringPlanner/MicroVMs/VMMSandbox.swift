@@ -16,6 +16,18 @@ enum VMMSandbox {
     /// Whether a path is under a directory `PrivateTmp=` replaces.
     static func isUnderTmp(_ path: String) -> Bool { ["/tmp/", "/var/tmp/"].contains(where: path.hasPrefix) }
 
+    /// Why the unit's sandbox keeps its VMM from seeing `path`, read from the unit's own properties; nil when
+    /// it can see it.
+    static func hides(_ path: String, in properties: [UnitProperty]) -> String? {
+        if properties.contains(.bool(name: "PrivateTmp", value: true)), isUnderTmp(path) {
+            return "it is under a temporary directory, which the VMM's sandbox replaces with its own (PrivateTmp=yes)"
+        }
+        if properties.contains(.string(name: "ProtectHome", value: "yes")), ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
+            return "it is under a home directory, which the VMM's sandbox hides (ProtectHome=yes)"
+        }
+        return nil
+    }
+
     /// - Parameter programs: what the unit executes (the VMM, mooring for exec-vm and stop-vm): one under /tmp
     ///   (a build tree there) could not be executed with a private /tmp, so the unit then keeps the host's.
     static func properties(_ vm: DesiredMicroVM, environment: VMMEnvironment, runDirectory: String,
