@@ -18,6 +18,9 @@ public struct ReconcileTarget: Sendable {
     public var runRoot: String
     /// The mooring executable MicroVM units run for `exec-vm`; nil means this process's own.
     public var mooringExecutable: String?
+    /// Observe mooring's table with its map elements even when no NAT is declared: `apply --try` must be able
+    /// to put back a table the plan deletes.
+    public var observeWholeTable = false
 
     public init(manifestDirectory: String, netns: String? = nil, hostName: String? = nil,
                 limits: ManifestReadLimits = ManifestReadLimits(), userBus: Bool = false, runRoot: String = "/run/mooring") {
@@ -110,12 +113,18 @@ public final class Reconciler: Sendable {
         let holderBefore = lock.currentHolder()
         let observed = try PhaseTimer.measure("observe") {
             try pending.finish(files: desired.referencedFiles.union(desired.vmmDevices),
-                           writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot, tableElements: !desired.nats.isEmpty)
+                           writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot,
+                               tableElements: !desired.nats.isEmpty || target.observeWholeTable)
         }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,
                                     applyInProgressBy: holderBefore ?? lock.currentHolder())
         return (PhaseTimer.measure("plan") { Planner(desired: desired, observed: observed, target: planTarget).plan() }, observed)
+    }
+
+    /// The host as it is, everything a revert compares (the whole table), no files checked.
+    public func observeForRevert() throws -> ObservedState {
+        try drivers.beginObserving().finish(files: [], runRoot: target.runRoot, tableElements: true)
     }
 
     public struct ApplyOutcome: Sendable {

@@ -19,7 +19,7 @@ public enum Action: Sendable, Equatable {
     case deleteLink(name: String)
     case addAddress(link: String, address: CIDR)
     case removeAddress(link: String, address: CIDR)
-    /// One of mooring's routes (marked with `DesiredRoute.protocolNumber`), out of `link`.
+    /// One of mooring's routes (marked with `DesiredRoute.mooringProtocol`), out of `link`.
     case addRoute(link: String, route: DesiredRoute)
     case deleteRoute(link: String, route: DesiredRoute)
     // nftables: the whole `inet mooring` table is replaced in one transaction, never edited rule by rule.

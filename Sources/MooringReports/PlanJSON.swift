@@ -89,7 +89,7 @@ public enum PlanJSON {
         case let .addRoute(link, route), let .deleteRoute(link, route):
             fields = [("link", .string(link)), ("destination", .string(route.destination.description)),
                       ("gateway", JSONValue(route.gateway?.description)), ("metric", JSONValue(route.metric)),
-                      ("table", JSONValue(route.table)), ("protocol", JSONValue(DesiredRoute.protocolNumber))]
+                      ("table", JSONValue(route.table)), ("protocol", JSONValue(route.protocolNumber))]
         case let .replaceNftTable(table): fields = [("table", nftTable(table))]
         case .deleteNftTable: fields = []
         case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]

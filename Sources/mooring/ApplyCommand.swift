@@ -12,7 +12,15 @@ struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Change the host to match the manifests, then check that it does.",
-        discussion: "Exit code: 0 converged, 1 error (including conflicts: what they concern waits, the rest is applied), 3 applied but the host still differs."
+        discussion: """
+            Exit code: 0 converged, 1 error (including conflicts: what they concern waits, the rest is applied), 3 applied \
+            but the host still differs, 4 tried (--try) and put back.
+
+            With --try DURATION the changes are kept only when `mooring confirm` comes within DURATION (from another \
+            shell, or after reconnecting: a hang-up does not stop the countdown); otherwise, when a --probe fails 3 \
+            times in a row, or on SIGINT/SIGTERM, the host is put back as it was observed before. A SIGKILL leaves the \
+            tried state in place.
+            """
     )
 
     @OptionGroup var options: TargetOptions
@@ -25,13 +33,38 @@ struct ApplyCommand: ParsableCommand {
     @Option(help: "Execute exactly this saved plan (`mooring plan --out FILE`); refuse if the host or manifests moved.")
     var plan: String?
 
+    @Option(name: .customLong("try"), help: ArgumentHelp("Keep the changes only if `mooring confirm` comes within this long (30s, 2m); else put the host back.",
+                                                        valueName: "duration"))
+    var trial: DurationArgument?
+
+    @Option(help: ArgumentHelp("With --try: what the host must keep reaching, tcp:HOST:PORT or ping:HOST (repeatable); 3 failed rounds in a row put the host back.",
+                               valueName: "target"))
+    var probe: [ProbeArgument] = []
+
+    @Flag(help: "With --try and --probe: at the end, keep the changes if every probe round passed, without `mooring confirm` (unattended applies).")
+    var keepIfProbesPass = false
+
+    func validate() throws {
+        if trial == nil && (!probe.isEmpty || keepIfProbesPass) { throw ValidationError("--probe and --keep-if-probes-pass go with --try DURATION") }
+        if keepIfProbesPass && probe.isEmpty { throw ValidationError("--keep-if-probes-pass needs at least one --probe") }
+        if let trial, trial.seconds < 1 { throw ValidationError("--try wants at least 1s to confirm in") }
+    }
+
     func run() throws {
         // Under systemd (a timer's oneshot) every change goes to the journal with MOORING_* fields;
         // on a terminal the changes are printed and only warnings are logged.
         let underJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
         let logger = logging.bootstrap(default: underJournal ? .info : .warning)
+        // Before any thread exists, so the trial's signals reach its signalfd; a terminal that goes away
+        // must not kill the process that would put the host back.
+        if trial != nil {
+            StopSignals.block(Trial.signals)
+            signal(SIGPIPE, SIG_IGN)
+        }
         try runCommand {
-            let reconciler = try Reconciler(target: options.target)
+            var target = options.target
+            target.observeWholeTable = trial != nil
+            let reconciler = try Reconciler(target: target)
             // Observe, plan and apply under the lock, so two applies never interleave.
             let lock = reconciler.lock()
             try lock.acquire(timeout: mutation.lockTimeout)
@@ -44,6 +77,13 @@ struct ApplyCommand: ParsableCommand {
                 plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
             }
             try mutation.checkTeardown(plan, observed: observed, loaded: loaded, host: options.target.hostName)
+            let irreversible = trial == nil ? [] : RevertPlanner.irreversible(plan, before: observed)
+            if !irreversible.isEmpty {
+                Terminal.printError("error: --try could not put these changes back, so nothing was changed:")
+                for line in irreversible { Terminal.printError("  \(line)") }
+                Terminal.printError("apply them without --try first (they cannot cut the host off), then try the rest")
+                return MooringExit.error
+            }
             let text = TextRenderer(color: Terminal.stdoutIsTerminal)
             let verbose = output == .text && !underJournal
             if verbose {
@@ -53,19 +93,32 @@ struct ApplyCommand: ParsableCommand {
             }
             let started = Date()
             let commit = context.gitCommit ?? "none"
-            let outcome = try reconciler.apply(plan, desired: loaded.desired) { _, change in
+            let progress: @Sendable (Int, Change) -> Void = { _, change in
                 if verbose { print("  " + TextRenderer.sign(change.action) + " " + change.summary) }
                 logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)",
                                                             "resource": "\(change.resource)", "commit": "\(commit)"])
+            }
+            // A trial with nothing to change has nothing to wait for.
+            let trialRun = trial.flatMap { duration in plan.changes.isEmpty ? nil : Trial(
+                reconciler: reconciler, before: observed, tried: plan,
+                settings: Trial.Settings(duration: duration.seconds, probes: probe.map(\.probe), keepIfProbesPass: keepIfProbesPass)) }
+            let signals = try trialRun.map { _ in try StopSignals(Trial.signals) }
+            let outcome: Reconciler.ApplyOutcome
+            do {
+                outcome = try reconciler.apply(plan, desired: loaded.desired, progress: progress)
+            } catch let error as ExecutionError {
+                // A trial that failed half-way is put back too.
+                guard let trialRun, let signals else { throw error }
+                Terminal.printError("error: \(error)")
+                let verdict = try trialRun.revert(because: "the apply failed", say: { line in Terminal.printError(line) }, signals: signals)
+                if output == .json { print(JSONRenderer.render(["trial": Self.trialJSON(verdict)]), terminator: "") }
+                return report(verdict, json: output == .json)
             }
             let elapsed = Int(Date().timeIntervalSince(started) * 1000)
             for report in outcome.stops {
                 logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
             }
-            switch output {
-            case .json:
-                print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome)), terminator: "")
-            case .text:
+            if output == .text {
                 if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
                 for report in outcome.stops { print("  stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
                 if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
@@ -78,9 +131,66 @@ struct ApplyCommand: ParsableCommand {
                     print("The host matches the manifests.")
                 }
             }
+            let verdict = try trialRun.map { try waitForVerdict($0, signals: signals!, json: output == .json, logger: logger) }
+            if output == .json {
+                var document = Self.report(plan: plan, context: context, outcome: outcome)
+                if let verdict, case var .object(fields) = document {
+                    fields.append((key: "trial", value: Self.trialJSON(verdict)))
+                    document = .object(fields)
+                }
+                print(JSONRenderer.render(document), terminator: "")
+            }
+            if let verdict {
+                let code = report(verdict, json: output == .json)
+                if code != MooringExit.inSync { return code }
+            }
             // A conflict held its own changes back while the rest was applied: that is still an error to fix.
             if !outcome.remaining.conflicts.isEmpty { return MooringExit.error }
             return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
+        }
+    }
+
+    /// Says what the trial waits for, then waits for the verdict, narrating.
+    private func waitForVerdict(_ trial: Trial, signals: StopSignals, json: Bool, logger: Logger) throws -> Trial.Outcome {
+        let settings = trial.settings
+        let probes = settings.probes.isEmpty ? "" : "; probing \(settings.probes.map(\.description).joined(separator: ", ")) every \(Int(settings.interval)) s"
+        let keep = settings.keepIfProbesPass ? "kept at the end if every probe passes, or confirmed sooner with `mooring confirm`"
+            : "confirm with `mooring confirm`\(options.netns.map { " --netns \($0)" } ?? "") (from any shell)"
+        let announce = "Trying for \(DurationArgument(seconds: settings.duration)): \(keep); otherwise the host is put back\(probes)."
+        if json { Terminal.printError(announce) } else { print(announce) }
+        logger.notice("\(announce)")
+        return try trial.wait(signals: signals) { line in
+            if json { Terminal.printError(line) } else { print(line) }
+            logger.notice("\(line)")
+        }
+    }
+
+    /// `{"outcome": "kept"|"reverted", "reason": ..., "undone": [...], "stillDifferent": [...]}`.
+    static func trialJSON(_ verdict: Trial.Outcome) -> JSONValue {
+        switch verdict {
+        case let .kept(how):
+            return ["outcome": "kept", "reason": .string(how), "undone": [], "stillDifferent": []]
+        case let .reverted(reason, revert, remaining):
+            return ["outcome": "reverted", "reason": .string(reason), "undone": .array(revert.changes.map { .string($0.summary) }),
+                    "stillDifferent": .array(remaining.changes.map { .string($0.summary) })]
+        }
+    }
+
+    /// Prints the trial's verdict; the exit code for a revert.
+    private func report(_ verdict: Trial.Outcome, json: Bool) -> Int32 {
+        switch verdict {
+        case let .kept(how):
+            if !json { print("Kept: \(how).") }
+            return MooringExit.inSync
+        case let .reverted(reason, revert, remaining):
+            let say: (String) -> Void = json ? { Terminal.printError($0) } : { print($0) }
+            if remaining.changes.isEmpty {
+                say("Put back (\(reason)): \(revert.changes.count) changes undone; the host is as it was before the apply.")
+            } else {
+                say("Put back (\(reason)), but these still differ from before:")
+                for change in remaining.changes { say("  \(change.summary)") }
+            }
+            return MooringExit.reverted
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import MooringDrivers
 
 /// `250ms`, `30s`, `5m` or `5min`, `1h` (a bare number is seconds).
 struct DurationArgument: ExpressibleByArgument {
@@ -20,4 +21,14 @@ struct DurationArgument: ExpressibleByArgument {
 
 extension DurationArgument: CustomStringConvertible {
     var description: String { seconds >= 60 ? "\(Int(seconds / 60))m" : seconds >= 1 ? "\(Int(seconds))s" : "\(Int(seconds * 1000))ms" }
+}
+
+/// `--probe tcp:HOST:PORT` or `--probe ping:HOST`.
+struct ProbeArgument: ExpressibleByArgument {
+    var probe: ReachabilityProbe
+
+    init?(argument: String) {
+        guard let probe = ReachabilityProbe(argument: argument) else { return nil }
+        self.probe = probe
+    }
 }

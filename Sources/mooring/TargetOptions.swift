@@ -94,4 +94,6 @@ enum MooringExit {
     static let error: Int32 = 1
     static let drift: Int32 = 2
     static let notConverged: Int32 = 3
+    /// `apply --try`: applied, then put back (no confirmation, a failed probe, or a failed apply).
+    static let reverted: Int32 = 4
 }

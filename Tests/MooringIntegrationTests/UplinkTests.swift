@@ -11,6 +11,8 @@ struct UplinkTests {
     static let manifests = Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"],
                                                                            extra: "  gateways: [192.0.2.1]\n")
 
+    static let beyondGateway = "10.99.0.1"
+
     /// The LAN: a bridge with the router's address, the client on a veth, the host's uplink on another.
     private func lan(host: TestNamespace) throws -> (lan: TestNamespace, client: TestNamespace) {
         let lan = try TestNamespace("lan")
@@ -24,12 +26,23 @@ struct UplinkTests {
             try lan.ip("link", "set", port, "master", "lan0")
             try lan.ip("link", "set", port, "up")
         }
+        // Something beyond the gateway, for probes: only a working default route reaches it.
+        try lan.ip("addr", "add", "\(Self.beyondGateway)/32", "dev", "lo")
+        try lan.ip("link", "set", "lo", "up")
         try client.ip("addr", "add", "192.0.2.50/24", "dev", "eth0")
         try client.ip("link", "set", "eth0", "up")
         try host.ip("addr", "add", "192.0.2.10/24", "dev", "eno1")
         try host.ip("link", "set", "eno1", "up")
         try host.ip("route", "add", "default", "via", "192.0.2.1", "dev", "eno1")
         return (lan, client)
+    }
+
+    /// A route mooring did not declare, on another link: it must be left exactly as it is.
+    private func addUndeclaredRoute(_ host: TestNamespace) throws {
+        try host.addHostInterface("other0")
+        try host.ip("addr", "add", "203.0.113.1/24", "dev", "other0")
+        try host.ip("link", "set", "other0", "up")
+        try host.ip("route", "add", "198.51.100.0/24", "via", "203.0.113.2", "dev", "other0")
     }
 
     /// Whether `address` answers from `namespace` (a closed port is refused at once by a reachable host).
@@ -42,17 +55,13 @@ struct UplinkTests {
         defer { harness.tearDown() }
         let (lan, client) = try lan(host: harness.ns)
         _ = lan
-        // A route mooring did not declare, on another link: it must be left exactly as it is.
-        try harness.ns.addHostInterface("other0")
-        try harness.ns.ip("addr", "add", "203.0.113.1/24", "dev", "other0")
-        try harness.ns.ip("link", "set", "other0", "up")
-        try harness.ns.ip("route", "add", "198.51.100.0/24", "via", "203.0.113.2", "dev", "other0")
+        try addUndeclaredRoute(harness.ns)
         #expect(try answers(client, "192.0.2.10"), "reachable before")
 
         try harness.manifests.write("m.yaml", Self.manifests)
         let plan = try harness.plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
-        #expect(plan.summaries.contains("port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 to bridge br0"),
+        #expect(plan.summaries.contains("port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 proto boot to bridge br0"),
                 "\(plan.summaries)")
         #expect(plan.summaries.contains("bridge br0: add route default via 192.0.2.1"))
 
@@ -109,5 +118,60 @@ struct UplinkTests {
         #expect(try harness.plan().summaries == ["bridge br0: delete route default via 192.0.2.1"])
         #expect(try harness.apply().converged)
         #expect(try harness.ns.ip("route", "show", "198.51.100.0/24").contains("via 203.0.113.2 dev other0"))
+    }
+
+    /// `apply --try` on a remote host: a wrong gateway loses the probe and the host is put back by itself; without
+    /// a confirmation the right one is put back too; `mooring confirm` keeps it.
+    @Test func aTriedUplinkMoveIsPutBackUnlessConfirmed() throws {
+        let harness = try Harness("try", userBus: true)
+        defer { harness.tearDown() }
+        let (lan, client) = try lan(host: harness.ns)
+        _ = lan
+        try addUndeclaredRoute(harness.ns)
+        let routesBefore = try harness.ns.ip("route", "show")
+        #expect(routesBefore.contains("default via 192.0.2.1 dev eno1"), "\(routesBefore)")
+        func putBack() throws {
+            #expect(try harness.ns.ip("route", "show") == routesBefore)
+            #expect(try harness.ns.addresses("eno1") == ["192.0.2.10/24"] as Set)
+            #expect(try harness.ns.links()["br0"] == nil)
+            #expect(try answers(client, "192.0.2.10"), "the host is reachable again")
+        }
+
+        // A gateway nobody answers for: the probe beyond it fails three rounds in a row and the host goes back.
+        try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge(
+            "br0", addresses: ["192.0.2.10/24"], ports: ["eno1"], extra: "  gateways: [192.0.2.99]\n"))
+        let wrong = try harness.cli("apply", ["--try", "60s", "--probe", "ping:\(Self.beyondGateway)"])
+        #expect(wrong.status == 4, "\(wrong.stdout)\(wrong.stderr)")
+        #expect(wrong.stdout.contains("reverting: the probe failed 3 times in a row"), "\(wrong.stdout)")
+        #expect(wrong.stdout.contains("the host is as it was before the apply"), "\(wrong.stdout)")
+        try putBack()
+
+        // The right gateway passes the probe, but nobody confirms: it is put back when the time is up.
+        try harness.manifests.write("m.yaml", Self.manifests)
+        let unconfirmed = try harness.cli("apply", ["--try", "2s", "--probe", "tcp:\(Self.beyondGateway):9"])
+        #expect(unconfirmed.status == 4, "\(unconfirmed.stdout)\(unconfirmed.stderr)")
+        #expect(unconfirmed.stdout.contains("reverting: no confirmation within 2 s"), "\(unconfirmed.stdout)")
+        #expect(!unconfirmed.stdout.contains("probe failed"), "\(unconfirmed.stdout)")
+        try putBack()
+
+        // Confirmed from another process: kept.
+        let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("try-\(harness.ns.name).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let trying = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path, "--netns", harness.ns.name,
+                                            "--user", "--try", "5m", "--probe", "tcp:\(Self.beyondGateway):9"], output: log)
+        defer { trying.stop() }
+        #expect(eventually(timeout: 30) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Trying for 5m") },
+                "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let confirmed = try TestEnvironment.mooring(["confirm", "--netns", harness.ns.name])
+        #expect(confirmed.status == 0, "\(confirmed.stdout)\(confirmed.stderr)")
+        #expect(confirmed.stdout.contains("Confirmed: process \(trying.processID) keeps the changes."), "\(confirmed.stdout)")
+        #expect(trying.wait() == 0, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        #expect(((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("Kept: confirmed by process"))
+        #expect(try harness.ns.ip("route", "show", "default").contains("default via 192.0.2.1 dev br0 proto 193"))
+        #expect(try answers(client, "192.0.2.10"))
+        #expect(try harness.plan().isInSync)
+        // Nothing is trying any more: nothing to confirm.
+        let nothing = try TestEnvironment.mooring(["confirm", "--netns", harness.ns.name])
+        #expect(nothing.status == 1 && nothing.stderr.contains("no `mooring apply --try` is running"), "\(nothing.stderr)")
     }
 }

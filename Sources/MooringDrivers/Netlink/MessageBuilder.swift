@@ -145,7 +145,8 @@ enum LinkRequests {
         return builder.request
     }
 
-    /// RTM_NEWROUTE (exclusive: never replaces a route someone else made) or RTM_DELROUTE for one of mooring's
+    /// RTM_NEWROUTE (exclusive: never replaces a route someone else made) or RTM_DELROUTE (which matches the
+    /// protocol too, so it never removes a route someone else made with the same key) for one of mooring's
     /// routes, marked with its protocol number.
     static func route(add: Bool, index: Int32, route: DesiredRoute) -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(add ? RTM_NEWROUTE : RTM_DELROUTE),
@@ -155,7 +156,7 @@ enum LinkRequests {
         info.rtm_family = UInt8(v4 ? AF_INET : AF_INET6)
         info.rtm_dst_len = UInt8(route.destination.prefixLength)
         info.rtm_table = UInt8(route.table < 256 ? route.table : Int(RT_TABLE_UNSPEC.rawValue))
-        info.rtm_protocol = UInt8(DesiredRoute.protocolNumber)
+        info.rtm_protocol = UInt8(route.protocolNumber)
         info.rtm_scope = UInt8(route.gateway == nil ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
         info.rtm_type = UInt8(RTN_UNICAST)
         builder.header(info)

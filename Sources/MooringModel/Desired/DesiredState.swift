@@ -47,14 +47,19 @@ public struct DesiredRoute: Sendable, Codable, Equatable, Hashable {
     public var metric: Int
     /// The routing table; 254 is `main`.
     public var table: Int
+    /// rtm_protocol it is made with: mooring's own mark, except when `apply --try` puts back a route someone
+    /// else made (a host's default route from DHCP or ifupdown), which must come back as theirs.
+    public var protocolNumber: Int
 
     public static let mainTable = 254
     /// The protocol number on mooring's routes (`ip route show proto 193`): not one iproute2 or a routing daemon uses.
-    public static let protocolNumber = 193
+    public static let mooringProtocol = 193
 
-    public init(destination: CIDR, gateway: IPAddress?, metric: Int = 0, table: Int = DesiredRoute.mainTable) {
+    public init(destination: CIDR, gateway: IPAddress?, metric: Int = 0, table: Int = DesiredRoute.mainTable,
+                protocolNumber: Int = DesiredRoute.mooringProtocol) {
         self.destination = destination
         self.gateway = gateway
+        self.protocolNumber = protocolNumber
         // The kernel gives an IPv6 route without a metric 1024 (IP6_RT_PRIO_USER): say what it will show.
         self.metric = metric == 0 && destination.address.family == .ipv6 ? 1024 : metric
         self.table = table
@@ -73,6 +78,11 @@ public struct DesiredRoute: Sendable, Codable, Equatable, Hashable {
         if let gateway { parts.append("via \(gateway)") }
         if metric != 0 { parts.append("metric \(metric)") }
         if table != DesiredRoute.mainTable { parts.append("table \(table)") }
+        if protocolNumber != DesiredRoute.mooringProtocol {
+            // iproute2's names (/etc/iproute2/rt_protos) for the usual ones.
+            let names = [2: "kernel", 3: "boot", 4: "static", 9: "ra", 16: "dhcp"]
+            parts.append("proto \(names[protocolNumber] ?? String(protocolNumber))")
+        }
         return parts.joined(separator: " ")
     }
 }
@@ -94,6 +104,13 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     /// The sysctl that says whether a link accepts router advertisements. Bridge names hold no dots, so the
     /// dotted sysctl name maps to one path.
     public static func acceptRASysctl(_ link: String) -> String { "net.ipv6.conf.\(link).accept_ra" }
+    /// The link a per-link sysctl (`net.ipv6.conf.br0.accept_ra`) is about, or nil for a namespace-wide one.
+    public static func linkOfSysctl(_ name: String) -> String? {
+        let parts = name.split(separator: ".")
+        guard parts.count >= 5, parts[0] == "net", parts[2] == "conf" else { return nil }
+        let link = parts[3..<(parts.count - 1)].joined(separator: ".")  // a VLAN's name has dots of its own
+        return link == "all" || link == "default" ? nil : link
+    }
 
     public init(origin: ManifestOrigin, name: String, addresses: [CIDR] = [], mtu: Int? = nil, ports: [String] = [],
                 vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil, routes: [DesiredRoute] = [], acceptRA: Bool? = nil) {

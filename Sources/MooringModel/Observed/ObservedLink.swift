@@ -15,8 +15,13 @@ public struct ObservedRoute: Sendable, Codable, Equatable {
         self.protocolNumber = protocolNumber
     }
 
-    public var isMooring: Bool { protocolNumber == DesiredRoute.protocolNumber }
-    public var asDesired: DesiredRoute { DesiredRoute(destination: destination, gateway: gateway, metric: metric, table: table) }
+    /// RTPROT_KERNEL: the prefix routes the kernel makes for an address, and removes with it.
+    public static let kernelProtocol = 2
+
+    public var isMooring: Bool { protocolNumber == DesiredRoute.mooringProtocol }
+    public var asDesired: DesiredRoute {
+        DesiredRoute(destination: destination, gateway: gateway, metric: metric, table: table, protocolNumber: protocolNumber)
+    }
     public func sameKey(as route: DesiredRoute) -> Bool { asDesired.sameKey(as: route) }
 }
 
@@ -37,7 +42,7 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     public var group: UInt32
     /// Addresses on the link, without kernel-generated IPv6 link-local ones.
     public var addresses: [CIDR]
-    /// Unicast routes out of the link (any protocol; mooring's carry `DesiredRoute.protocolNumber`).
+    /// Unicast routes out of the link (any protocol; mooring's carry `DesiredRoute.mooringProtocol`).
     public var routes: [ObservedRoute] = []
 
     public init(index: Int, name: String, kind: ObservedLinkKind, masterIndex: Int? = nil, parentIndex: Int? = nil,

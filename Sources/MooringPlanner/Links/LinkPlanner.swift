@@ -320,7 +320,7 @@ struct LinkPlanner {
             let moving = link.addresses.filter { bridge.addresses.contains($0) }
             guard !moving.isEmpty else { continue }
             movingPorts.insert(port)
-            let routes = link.routes.filter { $0.protocolNumber != 2 /* the kernel's own prefix routes */ && $0.table == DesiredRoute.mainTable }
+            let routes = link.routes.filter { $0.protocolNumber != ObservedRoute.kernelProtocol && $0.table == DesiredRoute.mainTable }
             let routeText = routes.isEmpty ? "" : " and its route\(routes.count == 1 ? "" : "s") \(routes.map(\.asDesired.text).joined(separator: ", "))"
             for address in moving {
                 changes.append(Change(resource: .link(port), group: group, action: .update,
