@@ -8,8 +8,8 @@ import Testing
 /// 192.0.2.10/24 and the default route.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed, TestEnvironment.testbedReason))
 struct UplinkTests {
-    static let manifests = Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"],
-                                                                           extra: "  gateways: [192.0.2.1]\n")
+    static let manifests = Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24", "2001:db8::a/64"], ports: ["eno1"],
+                                                                           extra: "  gateways: [192.0.2.1, 2001:db8::1]\n")
 
     static let beyondGateway = "10.99.0.1"
 
@@ -19,6 +19,7 @@ struct UplinkTests {
         let client = try TestNamespace("lcl")
         try lan.ip("link", "add", "lan0", "type", "bridge")
         try lan.ip("addr", "add", "192.0.2.1/24", "dev", "lan0")
+        try lan.ip("addr", "add", "2001:db8::1/64", "dev", "lan0", "nodad")
         try lan.ip("link", "set", "lan0", "up")
         try lan.ip("link", "add", "to-host", "type", "veth", "peer", "name", "eno1", "netns", host.name)
         try lan.ip("link", "add", "to-client", "type", "veth", "peer", "name", "eth0", "netns", client.name)
@@ -33,7 +34,9 @@ struct UplinkTests {
         try client.ip("link", "set", "eth0", "up")
         try host.ip("addr", "add", "192.0.2.10/24", "dev", "eno1")
         try host.ip("link", "set", "eno1", "up")
+        try host.ip("addr", "add", "2001:db8::a/64", "dev", "eno1", "nodad")
         try host.ip("route", "add", "default", "via", "192.0.2.1", "dev", "eno1")
+        try host.ip("-6", "route", "add", "default", "via", "2001:db8::1", "dev", "eno1")
         return (lan, client)
     }
 
@@ -61,8 +64,10 @@ struct UplinkTests {
         try harness.manifests.write("m.yaml", Self.manifests)
         let plan = try harness.plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
-        #expect(plan.summaries.contains("port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 proto boot to bridge br0"),
-                "\(plan.summaries)")
+        let move = ["port eno1: move address 192.0.2.10/24 to bridge br0", "port eno1: move address 2001:db8::a/64 to bridge br0",
+                    "port eno1: delete route default via 192.0.2.1 proto boot (bridge br0 takes it over)",
+                    "port eno1: delete route default via 2001:db8::1 metric 1024 proto boot (bridge br0 takes it over)"]
+        #expect(move.allSatisfy(plan.summaries.contains), "\(plan.summaries)")
         #expect(plan.summaries.contains("bridge br0: add route default via 192.0.2.1"))
 
         // The client probes the host every 10 ms while the apply runs; the longest silence is the gap.
@@ -99,6 +104,10 @@ struct UplinkTests {
         #expect(try harness.ns.addresses("eno1").isEmpty)
         let routes = try harness.ns.ip("route", "show", "default")
         #expect(routes.contains("default via 192.0.2.1 dev br0 proto 193"), "\(routes)")
+        let routes6 = try harness.ns.ip("-6", "route", "show", "default")
+        #expect(routes6.contains("default via 2001:db8::1 dev br0 proto 193 metric 1024"), "\(routes6)")
+        #expect(try harness.ns.addresses("br0") == ["192.0.2.10/24", "2001:db8::a/64"] as Set)
+        #expect(try answers(harness.ns, "2001:db8::1"), "the host reaches the router over IPv6 through the bridge")
         #expect(try harness.ns.ip("route", "show", "198.51.100.0/24").contains("via 203.0.113.2 dev other0"), "untouched")
         #expect(try answers(client, "192.0.2.10"), "reachable after")
         #expect(try answers(harness.ns, "192.0.2.1"), "the host reaches the router through the bridge")
@@ -114,8 +123,8 @@ struct UplinkTests {
         #expect(reached, "the guest on the bridge reaches the router")
 
         // A route removed from the manifest is removed; the undeclared one stays.
-        try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24"], ports: ["eno1"]))
-        #expect(try harness.plan().summaries == ["bridge br0: delete route default via 192.0.2.1"])
+        try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24", "2001:db8::a/64"], ports: ["eno1"]))
+        #expect(try harness.plan().summaries == ["bridge br0: delete route default via 192.0.2.1", "bridge br0: delete route default via 2001:db8::1 metric 1024"])
         #expect(try harness.apply().converged)
         #expect(try harness.ns.ip("route", "show", "198.51.100.0/24").contains("via 203.0.113.2 dev other0"))
     }
@@ -130,16 +139,18 @@ struct UplinkTests {
         try addUndeclaredRoute(harness.ns)
         let routesBefore = try harness.ns.ip("route", "show")
         #expect(routesBefore.contains("default via 192.0.2.1 dev eno1"), "\(routesBefore)")
+        let routes6Before = try harness.ns.ip("-6", "route", "show")
         func putBack() throws {
             #expect(try harness.ns.ip("route", "show") == routesBefore)
-            #expect(try harness.ns.addresses("eno1") == ["192.0.2.10/24"] as Set)
+            #expect(try harness.ns.ip("-6", "route", "show") == routes6Before)
+            #expect(try harness.ns.addresses("eno1") == ["192.0.2.10/24", "2001:db8::a/64"] as Set)
             #expect(try harness.ns.links()["br0"] == nil)
             #expect(try answers(client, "192.0.2.10"), "the host is reachable again")
         }
 
         // A gateway nobody answers for: the probe beyond it fails three rounds in a row and the host goes back.
         try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge(
-            "br0", addresses: ["192.0.2.10/24"], ports: ["eno1"], extra: "  gateways: [192.0.2.99]\n"))
+            "br0", addresses: ["192.0.2.10/24", "2001:db8::a/64"], ports: ["eno1"], extra: "  gateways: [192.0.2.99, 2001:db8::1]\n"))
         let wrong = try harness.cli("apply", ["--try", "60s", "--probe", "ping:\(Self.beyondGateway)"])
         #expect(wrong.status == 4, "\(wrong.stdout)\(wrong.stderr)")
         #expect(wrong.stdout.contains("reverting: the probe failed 3 times in a row"), "\(wrong.stdout)")

@@ -100,7 +100,8 @@ struct LinkPlannerTests {
         let plan = Planner(desired: DesiredState(bridges: [bridge]), observed: links.state).plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
         let order = ["port eno1: enslave to bridge br0", "bridge br0: add address 192.0.2.10/24",
-                     "port eno1: move address 192.0.2.10/24 and its route default via 192.0.2.1 proto boot to bridge br0",
+                     "port eno1: move address 192.0.2.10/24 to bridge br0",
+                     "port eno1: delete route default via 192.0.2.1 proto boot (bridge br0 takes it over)",
                      "bridge br0: add route default via 192.0.2.1"]
         #expect(order.allSatisfy(plan.summaries.contains), "\(plan.summaries)")
         #expect(order.compactMap { plan.summaries.firstIndex(of: $0) } == order.compactMap { plan.summaries.firstIndex(of: $0) }.sorted())

@@ -309,10 +309,12 @@ struct LinkPlanner {
     }
 
     /// The seeds' simple network: the host's uplink goes into the bridge, and the addresses it carries that the
-    /// bridge declares move with it. The bridge gets them first (addAddresses), then the port loses them
-    /// (moveUplinkAddresses), then the bridge's routes go in (routes): one netlink send, so the host is cut off
-    /// for milliseconds, not for good. The kernel drops the port's routes with its last address; the plan
-    /// names them, and warns about any the bridge does not declare again.
+    /// bridge declares move with it. The bridge gets them first (addAddresses), then the port loses them and its
+    /// routes (moveUplinkAddresses), then the bridge's routes go in (routes): one netlink send, so the host is cut
+    /// off for milliseconds, not for good. The port's routes are deleted by name: the kernel drops IPv4 ones with
+    /// their address but keeps IPv6 ones, which would send traffic out of a port that no longer delivers to the
+    /// host (and block the bridge's own route with the same key). Routes the bridge does not declare again are
+    /// warned about.
     private mutating func moveUplinkAddresses(of bridge: DesiredBridge) {
         let group = ChangeGroup(bridge.origin)
         for port in bridge.ports {
@@ -320,19 +322,28 @@ struct LinkPlanner {
             let moving = link.addresses.filter { bridge.addresses.contains($0) }
             guard !moving.isEmpty else { continue }
             movingPorts.insert(port)
-            let routes = link.routes.filter { $0.protocolNumber != ObservedRoute.kernelProtocol && $0.table == DesiredRoute.mainTable }
-            let routeText = routes.isEmpty ? "" : " and its route\(routes.count == 1 ? "" : "s") \(routes.map(\.asDesired.text).joined(separator: ", "))"
             for address in moving {
                 changes.append(Change(resource: .link(port), group: group, action: .update,
-                                      summary: "port \(port): move address \(address)\(address == moving.first ? routeText : "") to bridge \(bridge.name)",
+                                      summary: "port \(port): move address \(address) to bridge \(bridge.name)",
                                       reason: "\(group) carries \(address) and enslaves \(port): a bridge port's own addresses no longer reach the host",
                                       fields: [FieldChange("addresses", before: .string(address.description), after: .null)],
                                       disruptive: true,
                                       operation: .removeAddress(link: port, address: address), phase: .moveUplinkAddresses))
             }
-            for route in routes where !bridge.routes.contains(where: { route.sameKey(as: $0) }) {
-                adopted.append("\(port)'s route \(route.asDesired.text) goes away when its address moves to bridge \(bridge.name); "
-                               + "declare it in \(group) spec.routes (or gateways) to keep it")
+            let routes = link.routes.filter { $0.protocolNumber != ObservedRoute.kernelProtocol && $0.table == DesiredRoute.mainTable }
+            for route in routes {
+                let declared = bridge.routes.contains { route.sameKey(as: $0) }
+                changes.append(Change(resource: .link(port), group: group, action: .update,
+                                      summary: "port \(port): delete route \(route.asDesired.text)"
+                                          + (declared ? " (bridge \(bridge.name) takes it over)" : " (it leaves with the port's addresses)"),
+                                      reason: "\(port) is a port of bridge \(bridge.name) now: routes out of it no longer reach anything",
+                                      fields: [FieldChange("routes", before: .string(route.asDesired.text), after: .null)],
+                                      disruptive: true,
+                                      operation: .deleteRoute(link: port, route: route.asDesired), phase: .moveUplinkAddresses))
+                if !declared {
+                    adopted.append("\(port)'s route \(route.asDesired.text) goes away when its addresses move to bridge \(bridge.name); "
+                                   + "declare it in \(group) spec.routes (or gateways) to keep it")
+                }
             }
         }
     }
