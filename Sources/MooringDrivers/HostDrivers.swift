@@ -70,8 +70,10 @@ public final class HostDrivers: Sendable {
         /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
         ///   the table's shape is enough.
         /// - Parameter runRoot: where the VMs' run directories are, for a failed VMM's last output.
+        /// - Parameter nameservers: whether the manifests declare DNS for a link (a failure to ask resolved
+        ///   matters then; otherwise it is only asked about mooring's own bridges, quietly).
         public func finish(files: Set<String>, writableFiles: Set<String> = [], runRoot: String = "/run/mooring",
-                           tableElements: Bool = true) throws -> ObservedState {
+                           tableElements: Bool = true, nameservers: Bool = false) throws -> ObservedState {
             let (identity, identityProblem) = HostFacts.vmmIdentity(userManager: drivers.userBus)
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),
@@ -93,9 +95,27 @@ public final class HostDrivers: Sendable {
             let (links, sysctls) = try self.links.wait()
             let table = try tableElements ? self.table.wait() : self.tableShape.wait()
             capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
-            return ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
-                                 unitManagerAbsent: managerAbsent,
-                                 capabilities: capabilities)
+            var state = ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
+                                      unitManagerAbsent: managerAbsent,
+                                      capabilities: capabilities)
+            (state.nameservers, state.resolverProblem) = observeNameservers(links, declared: nameservers)
+            return state
+        }
+
+        /// resolved's DNS per link, when the manifests declare some or mooring has bridges it may have set some on.
+        private func observeNameservers(_ links: [ObservedLink], declared: Bool) -> ([String: Nameservers], String?) {
+            let ownBridges = links.contains { $0.kind == .bridge && $0.isOwnedByMooring }
+            guard declared || ownBridges else { return ([:], nil) }
+            if let netns = drivers.netns {
+                return ([:], declared ? "systemd-resolved serves the host's own network namespace, not netns \(netns)" : nil)
+            }
+            do {
+                let byIndex = try ResolvedDriver().nameserversByLink()
+                let names = Dictionary(links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+                return (Dictionary(byIndex.compactMap { index, value in names[index].map { ($0, value) } }, uniquingKeysWith: { first, _ in first }), nil)
+            } catch {
+                return ([:], declared ? ResolvedDriver.problem(error) : nil)
+            }
         }
     }
 
@@ -106,6 +126,10 @@ public final class HostDrivers: Sendable {
         case let .replaceNftTable(table): try nftThread.run { try nftables.replace(with: table) }
         case .deleteNftTable: try nftThread.run { try nftables.delete() }
         case let .setSysctl(name, value): try thread.run { try SysctlDriver.write(name, value) }
+        case let .setNameservers(link, nameservers):
+            let index = if_nametoindex(link)
+            guard index > 0 else { throw DriverError("cannot set DNS on \(link): \(String(cString: strerror(errno)))") }
+            try ResolvedDriver().set(nameservers, onLinkIndex: Int(index))
         default: throw DriverError("\(ActionText.describe(action)) is not handled here")
         }
     }

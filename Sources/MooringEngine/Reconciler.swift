@@ -114,7 +114,8 @@ public final class Reconciler: Sendable {
         let observed = try PhaseTimer.measure("observe") {
             try pending.finish(files: desired.referencedFiles.union(desired.vmmDevices),
                            writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot,
-                               tableElements: !desired.nats.isEmpty || target.observeWholeTable)
+                               tableElements: !desired.nats.isEmpty || target.observeWholeTable,
+                               nameservers: desired.bridges.contains { $0.nameservers != nil })
         }
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable,

@@ -26,6 +26,8 @@ public enum Action: Sendable, Equatable {
     case replaceNftTable(NftTable)
     case deleteNftTable
     case setSysctl(name: String, value: String)
+    /// DNS servers and search domains of a link, in systemd-resolved (empty: forget them).
+    case setNameservers(link: String, nameservers: Nameservers)
     // MicroVMs: transient units. A restart stops the unit and starts it with the (new) spec.
     case startUnit(UnitSpec)
     case restartUnit(UnitSpec)
@@ -41,7 +43,7 @@ public enum Action: Sendable, Equatable {
              let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
              let .deleteRoute(link, _):
             return link
-        case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:
+        case .replaceNftTable, .deleteNftTable, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
             return nil
         }
     }
@@ -66,6 +68,7 @@ extension Action {
         case .replaceNftTable: return "replaceNftTable"
         case .deleteNftTable: return "deleteNftTable"
         case .setSysctl: return "setSysctl"
+        case .setNameservers: return "setNameservers"
         case .startUnit: return "startUnit"
         case .restartUnit: return "restartUnit"
         case .stopUnit: return "stopUnit"

@@ -20,6 +20,7 @@ public enum ActionText {
         case let .replaceNftTable(table): return "replace table inet mooring (\(table.rules.count) rules)"
         case .deleteNftTable: return "delete table inet mooring"
         case let .setSysctl(name, value): return "set \(name) = \(value)"
+        case let .setNameservers(link, nameservers): return "set DNS of \(link) to \(nameservers.text)"
         case let .startUnit(spec): return "start unit \(spec.name)"
         case let .restartUnit(spec): return "restart unit \(spec.name)"
         case let .stopUnit(name, _): return "stop unit \(name)"

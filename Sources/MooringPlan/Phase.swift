@@ -22,6 +22,8 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     case routes = 65
     /// Sysctls of one link (`accept_ra`): in order, after the link exists, unlike the namespace-wide ones.
     case linkSysctls = 66
+    /// A link's DNS in systemd-resolved, which names the link by index: after it exists.
+    case linkNameservers = 67
     case sysctls = 70
     case nftables = 80
     case startUnits = 95

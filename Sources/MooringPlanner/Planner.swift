@@ -19,11 +19,12 @@ public struct Planner {
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
+        let (dnsChanges, dnsUnchecked) = NameserverPlanner(desired: desired, observed: observed).plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
         let (unitChanges, unitConflicts, unitWarnings) = UnitPlanner(desired: desired, observed: observed, target: target,
                                                                      recreatedDevices: recreated).plan()
-        let ordered = (linkChanges + routeChanges + natChanges + unitChanges).enumerated().sorted { a, b in
+        let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
         var warnings = links.adopted + unitWarnings
@@ -32,7 +33,7 @@ public struct Planner {
         }
         // Without MicroVMs to run, units matter only if some of mooring's could exist: not when no systemd manager
         // is there at all (no bus socket), but when one is there and could not be asked.
-        var unchecked: [String] = []
+        var unchecked = dnsUnchecked
         if let problem = observed.unitProblem, !desired.needsUnits, !observed.unitManagerAbsent {
             unchecked.append("MicroVM units: \(problem)")
         }

@@ -93,6 +93,9 @@ public enum PlanJSON {
         case let .replaceNftTable(table): fields = [("table", nftTable(table))]
         case .deleteNftTable: fields = []
         case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]
+        case let .setNameservers(link, nameservers):
+            fields = [("link", .string(link)), ("addresses", .array(nameservers.addresses.map { .string($0.description) })),
+                      ("search", .array(nameservers.search.map { .string($0) }))]
         case let .startUnit(spec), let .restartUnit(spec): fields = [("unit", unit(spec))]
         case let .stopUnit(name, runDirectory): fields = [("name", .string(name)), ("runDirectory", JSONValue(runDirectory))]
         }

@@ -137,6 +137,24 @@ struct ManifestParsingTests {
         #expect(noVia.errors.first?.message.contains("is required for a default route") == true, "\(noVia.errors)")
     }
 
+    /// `nameservers` (netplan's spelling): servers and search domains, each checked where it is written.
+    @Test func bridgeNameservers() throws {
+        func bridge(_ extra: String) -> ManifestLoadResult {
+            parse(header + "kind: Bridge\nmetadata: {name: br0}\nspec:\n  addresses: [192.0.2.10/24]\n" + extra)
+        }
+        let ok = try #require(bridge("  nameservers: {addresses: [192.0.2.53, \"2001:db8::53\"], search: [lan, example.com.]}\n").desired)
+        #expect(ok.bridges[0].nameservers?.text == "192.0.2.53, 2001:db8::53 search lan, example.com.")
+        let badDomain = bridge("  nameservers: {search: [\"-lan\", \"a..b\"]}\n")
+        #expect(badDomain.errors.count == 2 && badDomain.errors[0].message.contains("-lan is not a DNS domain"), "\(badDomain.errors)")
+        #expect(badDomain.errors.first?.location?.line == 6, "\(badDomain.errors)")
+        let twice = bridge("  nameservers: {addresses: [192.0.2.53, 192.0.2.53]}\n")
+        #expect(twice.errors.first?.message.contains("192.0.2.53 is listed twice") == true, "\(twice.errors)")
+        let empty = bridge("  nameservers: {}\n")
+        #expect(empty.errors.first?.message.contains("needs addresses (DNS servers) or search") == true, "\(empty.errors)")
+        let unknown = bridge("  nameservers: {servers: [192.0.2.53]}\n")
+        #expect(unknown.errors.contains { $0.message.contains("servers") }, "\(unknown.errors)")
+    }
+
     @Test func documentsForOtherHostsAreLeftOut() throws {
         let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec: {hosts: [alpha]}\n---\n"
             + header + "kind: Bridge\nmetadata: {name: br1}\nspec: {hosts: [beta, gamma]}\n---\n"

@@ -88,4 +88,18 @@ import Testing
         #expect(problems.count == 2, "\(problems)")
         #expect(problems.first?.hasPrefix("stop MicroVM a: mooring keeps no copy") == true)
     }
+
+    /// DNS a trial set on an existing bridge goes back to what resolved had before.
+    @Test func dnsComesBack() {
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        var before = links.state
+        before.nameservers["br0"] = Nameservers(addresses: [IPAddress("192.0.2.53")!])
+        var bridge = Fixture.bridge("br0")
+        bridge.nameservers = Nameservers(addresses: [IPAddress("192.0.2.99")!])
+        let tried = Planner(desired: DesiredState(bridges: [bridge]), observed: before).plan()
+        var now = before
+        now.nameservers["br0"] = bridge.nameservers
+        #expect(RevertPlanner(before: before, now: now, tried: tried).plan().summaries == ["br0: DNS 192.0.2.53 again"])
+    }
 }

@@ -120,7 +120,7 @@ public final class NetlinkDriver: @unchecked Sendable {
                       tolerated: [ESRCH, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
-        case .replaceNftTable, .deleteNftTable, .setSysctl, .startUnit, .restartUnit, .stopUnit:
+        case .replaceNftTable, .deleteNftTable, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
             throw DriverError("\(ActionText.describe(operation)) is not a link action")
         }
     }

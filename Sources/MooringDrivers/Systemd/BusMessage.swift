@@ -83,6 +83,38 @@ final class BusMessage {
         return value
     }
 
+    func append(_ value: Int32) throws {
+        var raw = value
+        try check(sd_bus_message_append_basic(message, BusType.int32, &raw), "append int32")
+    }
+
+    /// An `ay` of raw bytes.
+    func append(byteArray bytes: [UInt8]) throws {
+        try check(bytes.withUnsafeBytes { sd_bus_message_append_array(message, CChar(UInt8(ascii: "y")), $0.baseAddress, $0.count) },
+                  "append bytes")
+    }
+
+    func readInt32() throws -> Int32 {
+        var value: Int32 = 0
+        try check(sd_bus_message_read_basic(message, BusType.int32, &value), "read int32")
+        return value
+    }
+
+    func readBool() throws -> Bool {
+        var value: Int32 = 0
+        try check(sd_bus_message_read_basic(message, BusType.boolean, &value), "read bool")
+        return value != 0
+    }
+
+    /// An `ay`.
+    func readByteArray() throws -> [UInt8] {
+        var pointer: UnsafeRawPointer?
+        var size = 0
+        try check(sd_bus_message_read_array(message, CChar(UInt8(ascii: "y")), &pointer, &size), "read bytes")
+        guard let pointer else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: size))
+    }
+
     /// Enters a container; false at the end of an array.
     func enter(_ type: CChar, _ contents: String) throws -> Bool {
         let rc = sd_bus_message_enter_container(message, type, contents)

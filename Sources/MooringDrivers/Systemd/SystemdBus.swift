@@ -1,15 +1,18 @@
 import CSystemd
 import Foundation
 
-/// A connection to a systemd manager over D-Bus: the system bus, or the caller's user bus (`--user`).
-/// Not thread-safe: one owner at a time.
+/// A connection to a systemd service over D-Bus (the manager unless told otherwise): the system bus, or the
+/// caller's user bus (`--user`). Not thread-safe: one owner at a time.
 final class SystemdBus {
     let bus: OpaquePointer
-    static let destination = "org.freedesktop.systemd1"
+    /// The service called: the manager, or e.g. systemd-resolved.
+    let destination: String
+    static let managerDestination = "org.freedesktop.systemd1"
     static let managerPath = "/org/freedesktop/systemd1"
     static let managerInterface = "org.freedesktop.systemd1.Manager"
 
-    init(user: Bool) throws {
+    init(user: Bool, destination: String = managerDestination) throws {
+        self.destination = destination
         var bus: OpaquePointer?
         let rc = user ? sd_bus_open_user_with_description(&bus, "mooring") : sd_bus_open_system_with_description(&bus, "mooring")
         guard rc >= 0, let bus else {
@@ -25,7 +28,7 @@ final class SystemdBus {
 
     func methodCall(_ member: String, path: String = managerPath, interface: String = managerInterface) throws -> BusMessage {
         var message: OpaquePointer?
-        let rc = sd_bus_message_new_method_call(bus, &message, Self.destination, path, interface, member)
+        let rc = sd_bus_message_new_method_call(bus, &message, destination, path, interface, member)
         guard rc >= 0, let message else { throw DriverError("sd-bus: cannot create \(member) call: \(String(cString: strerror(-rc)))") }
         return BusMessage(adopting: message)
     }
@@ -55,7 +58,7 @@ final class SystemdBus {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
         var value: UnsafeMutablePointer<CChar>?
-        let rc = sd_bus_get_property_string(bus, Self.destination, path, interface, name, &error, &value)
+        let rc = sd_bus_get_property_string(bus, destination, path, interface, name, &error, &value)
         guard rc >= 0, let value else { throw Self.error(error, rc) }
         defer { free(value) }
         return String(cString: value)
@@ -78,7 +81,7 @@ final class SystemdBus {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
         var value = initial
-        let rc = sd_bus_get_property_trivial(bus, Self.destination, path, interface, name, &error, type, &value)
+        let rc = sd_bus_get_property_trivial(bus, destination, path, interface, name, &error, type, &value)
         guard rc >= 0 else { throw Self.error(error, rc) }
         return value
     }
@@ -87,7 +90,7 @@ final class SystemdBus {
         var error = sd_bus_error()
         defer { sd_bus_error_free(&error) }
         var value: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        let rc = sd_bus_get_property_strv(bus, Self.destination, path, interface, name, &error, &value)
+        let rc = sd_bus_get_property_strv(bus, destination, path, interface, name, &error, &value)
         guard rc >= 0, let value else { throw Self.error(error, rc) }
         defer {
             var cursor = value

@@ -20,7 +20,7 @@ public final class SystemdDriver: @unchecked Sendable {
         bus = try SystemdBus(user: user)
         userManager = user
         // The match goes in before any job is created, so no JobRemoved can be missed.
-        let rc = sd_bus_match_signal(bus.bus, &jobSlot, SystemdBus.destination, SystemdBus.managerPath,
+        let rc = sd_bus_match_signal(bus.bus, &jobSlot, SystemdBus.managerDestination, SystemdBus.managerPath,
                                      SystemdBus.managerInterface, "JobRemoved", { message, userdata, _ in
             guard let message, let userdata else { return 0 }
             let results = Unmanaged<JobResults>.fromOpaque(userdata).takeUnretainedValue()

@@ -23,7 +23,35 @@ extension ManifestDecoder {
         }
         bridge.routes = decodeRoutes(spec, addresses: bridge.addresses.map(\.value))
         bridge.acceptRA = spec.bool("acceptRA")?.value
+        if let nameservers = spec.mapping("nameservers") {
+            bridge.nameservers = decodeNameservers(nameservers)
+            nameservers.finish()
+        }
         return bridge
+    }
+
+    /// `nameservers: {addresses: [192.0.2.53], search: [lan]}`, as netplan spells it.
+    func decodeNameservers(_ spec: MappingReader) -> Nameservers {
+        var result = Nameservers()
+        let addresses = spec.stringList("addresses") ?? [], search = spec.stringList("search") ?? []
+        for address in addresses.compactMap({ ipAddress($0) }) {
+            if result.addresses.contains(address.value) {
+                reader.error(at: address.location, address.path, "\(address.value) is listed twice")
+            } else {
+                result.addresses.append(address.value)
+            }
+        }
+        for domain in search {
+            if Nameservers.isValidDomain(domain.value) {
+                result.search.append(domain.value)
+            } else {
+                reader.error(at: domain.location, domain.path, "\(domain.value) is not a DNS domain (labels of letters, digits and hyphens, e.g. lan or example.com)")
+            }
+        }
+        if addresses.isEmpty && search.isEmpty {
+            reader.error(spec.node, spec.path, "needs addresses (DNS servers) or search (domains); remove it to set no DNS")
+        }
+        return result
     }
 
     /// `gateways: [192.0.2.1, 2001:db8::1]` (a default route through each) and `routes: [{to, via, metric, table}]`.

@@ -100,6 +100,8 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     public var routes: [DesiredRoute]
     /// Whether it accepts IPv6 router advertisements; nil leaves the kernel's setting alone.
     public var acceptRA: Bool?
+    /// DNS servers and search domains for the bridge, set in systemd-resolved.
+    public var nameservers: Nameservers?
 
     /// The sysctl that says whether a link accepts router advertisements. Bridge names hold no dots, so the
     /// dotted sysctl name maps to one path.

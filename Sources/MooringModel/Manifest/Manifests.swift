@@ -60,6 +60,8 @@ public struct BridgeSpec: Sendable {
     public var routes: [DesiredRoute] = []
     /// `acceptRA`: whether the bridge takes IPv6 router advertisements (the host's own uplink in a bridge).
     public var acceptRA: Bool?
+    /// `nameservers`: DNS for the bridge's link, through systemd-resolved.
+    public var nameservers: Nameservers?
 }
 
 public struct VxlanSpec: Sendable {

@@ -15,6 +15,10 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var unitManagerAbsent: Bool
     /// Facts about the host that decide what can work (8021q, /dev/kvm, ...).
     public var capabilities: HostCapabilities
+    /// DNS servers and search domains systemd-resolved has per link, by link name (links with none are absent).
+    public var nameservers: [String: Nameservers] = [:]
+    /// Why resolved could not be asked when the manifests declare DNS (not running, no system bus, a netns).
+    public var resolverProblem: String?
 
     public init(links: [ObservedLink] = [], nftables: NftTable? = nil, sysctls: [String: String] = [:],
                 units: [ObservedUnit] = [], unitProblem: String? = nil, unitManagerAbsent: Bool = false,

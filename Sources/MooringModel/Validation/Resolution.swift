@@ -12,9 +12,11 @@ extension ManifestSetValidator {
         let vlan = spec.vlan.map {
             DesiredVlan(name: DeviceNaming.vlanPort(parent: $0.parent.value, id: $0.id.value), parent: $0.parent.value, id: $0.id.value)
         }
-        return DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
-                             mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
-                             routes: spec.routes, acceptRA: spec.acceptRA)
+        var bridge = DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
+                                   mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
+                                   routes: spec.routes, acceptRA: spec.acceptRA)
+        bridge.nameservers = spec.nameservers
+        return bridge
     }
 
     // MARK: MicroVMs

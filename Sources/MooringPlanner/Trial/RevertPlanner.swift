@@ -78,6 +78,13 @@ public struct RevertPlanner {
             restore(name, add: add)
         }
         restoreSysctls(keptLinks: kept, add: add)
+        for change in tried.changes {
+            guard case let .setNameservers(link, _) = change.operation, before.link(named: link) != nil else { continue }
+            let was = before.nameservers[link] ?? Nameservers()
+            if was != now.nameservers[link] ?? Nameservers() {
+                add(.link(link), .update, "\(link): DNS \(was.text) again", .setNameservers(link: link, nameservers: was), .linkNameservers)
+            }
+        }
         restoreTable(add: add)
         // Execution order: by phase, keeping the order above within one.
         let ordered = changes.enumerated().sorted { ($0.element.phase, $0.offset) < ($1.element.phase, $1.offset) }.map(\.element)
