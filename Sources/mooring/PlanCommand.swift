@@ -11,7 +11,7 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show how the host differs from the manifests (a dry run; changes nothing, takes no lock).",
-        discussion: "Exit code: 0 in sync, 2 drift found, 1 error."
+        discussion: "Exit code: 0 in sync, 2 drift found, 1 error, 3 no drift found but not everything could be checked (the report says what)."
     )
 
     @OptionGroup var options: TargetOptions

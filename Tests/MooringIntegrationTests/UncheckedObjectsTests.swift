@@ -47,4 +47,16 @@ struct UncheckedObjectsTests {
         #expect(!apply.stdout.contains("The host matches"), "\(apply.stdout)")
         #expect(apply.stdout.contains("not checked: MicroVM units"), "\(apply.stdout)")
     }
+
+    /// DNS declared for a target in a network namespace: systemd-resolved serves the host's own namespace only,
+    /// so the plan says so and sets nothing (exit 3), instead of claiming the host matches.
+    @Test func dnsForANamespaceIsUncheckedNotSet() throws {
+        let harness = try harness()
+        defer { harness.tearDown() }
+        try harness.manifests.write("br.yaml", Manifests.bridge("br0", addresses: ["10.8.0.1/24"], extra: "  nameservers: {addresses: [10.8.0.53]}\n"))
+        let plan = try harness.cli("plan")
+        #expect(plan.status == 3, "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("DNS of br0 (spec.nameservers): systemd-resolved serves the host's own network namespace, not netns \(harness.ns.name)"),
+                "\(plan.stdout)")
+    }
 }
