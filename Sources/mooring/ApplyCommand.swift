@@ -155,7 +155,7 @@ struct ApplyCommand: ParsableCommand {
         let settings = trial.settings
         let probes = settings.probes.isEmpty ? "" : "; probing \(settings.probes.map(\.description).joined(separator: ", ")) every \(Int(settings.interval)) s"
         let keep = settings.keepIfProbesPass ? "kept at the end if every probe passes, or confirmed sooner with `mooring confirm`"
-            : "confirm with `mooring confirm`\(options.netns.map { " --netns \($0)" } ?? "") (from any shell)"
+            : "confirm with `mooring confirm\(options.netns.map { " --netns \($0)" } ?? "")` (from any shell)"
         let announce = "Trying for \(DurationArgument(seconds: settings.duration)): \(keep); otherwise the host is put back\(probes)."
         if json { Terminal.printError(announce) } else { print(announce) }
         logger.notice("\(announce)")
@@ -185,7 +185,7 @@ struct ApplyCommand: ParsableCommand {
         case let .reverted(reason, revert, remaining):
             let say: (String) -> Void = json ? { Terminal.printError($0) } : { print($0) }
             if remaining.changes.isEmpty {
-                say("Put back (\(reason)): \(revert.changes.count) changes undone; the host is as it was before the apply.")
+                say("Put back (\(reason)): \(revert.changes.count) change\(revert.changes.count == 1 ? "" : "s") undone; the host is as it was before the apply.")
             } else {
                 say("Put back (\(reason)), but these still differ from before:")
                 for change in remaining.changes { say("  \(change.summary)") }
