@@ -137,6 +137,29 @@ struct ManifestParsingTests {
         #expect(noVia.errors.first?.message.contains("is required for a default route") == true, "\(noVia.errors)")
     }
 
+    /// A guest's addresses (IPv4 and IPv6), its gateways and DNS: derived from its bridge unless given. On a
+    /// bridge that holds the host's uplink (it declares gateways) the guest uses the LAN's router; else the bridge.
+    @Test func guestAddressesGatewaysAndDNS() throws {
+        func load(bridgeExtra: String, interface: String) throws -> DesiredInterface {
+            let text = header + "kind: Bridge\nmetadata: {name: br0}\nspec:\n  addresses: [192.0.2.10/24, \"fd12::1/64\"]\n" + bridgeExtra
+                + "---\n" + header + "kind: MicroVM\nmetadata: {name: web}\nspec:\n  vcpu: 1\n  memoryMb: 128\n  kernel: /boot/vmlinux\n"
+                + "  networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0, \(interface)}]\n"
+            let result = parse(text)
+            return try #require(result.desired?.microVMs.first?.interfaces.first, "\(result.errors)")
+        }
+        let routed = try load(bridgeExtra: "", interface: "address: 192.0.2.20/24, addresses: [\"fd12::20/64\"]")
+        #expect(routed.addresses.map(\.description) == ["192.0.2.20/24", "fd12::20/64"])
+        #expect(routed.gateways.map(\.description) == ["192.0.2.10", "fd12::1"])
+        #expect(routed.nameservers == nil)
+        let onLAN = try load(bridgeExtra: "  gateways: [192.0.2.1]\n  nameservers: {addresses: [192.0.2.53]}\n", interface: "addresses: [192.0.2.20/24]")
+        #expect(onLAN.gateways.map(\.description) == ["192.0.2.1"])
+        #expect(onLAN.nameservers?.text == "192.0.2.53")
+        let given = try load(bridgeExtra: "  nameservers: {addresses: [192.0.2.53]}\n",
+                             interface: "addresses: [192.0.2.20/24], gateways: [192.0.2.99], nameservers: {addresses: [192.0.2.54], search: [lan]}")
+        #expect(given.gateways.map(\.description) == ["192.0.2.99"])
+        #expect(given.nameservers?.text == "192.0.2.54 search lan")
+    }
+
     /// `nameservers` (netplan's spelling): servers and search domains, each checked where it is written.
     @Test func bridgeNameservers() throws {
         func bridge(_ extra: String) -> ManifestLoadResult {

@@ -9,8 +9,8 @@ struct MicroVMPlannerTests {
     static func vm(_ vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm, macvtap: Bool = false,
                    volume: Bool = false) -> DesiredMicroVM {
         var interfaces = [DesiredInterface(guestDeviceName: "eth0", type: .tap, hostDeviceName: "vm-web-1-eth0",
-                                           mac: MACAddress("02:00:00:00:00:01")!, address: CIDR("10.0.0.10/24"),
-                                           gateway: IPAddress("10.0.0.1"), bridge: "microvm")]
+                                           mac: MACAddress("02:00:00:00:00:01")!, addresses: [CIDR("10.0.0.10/24")!],
+                                           gateways: [IPAddress("10.0.0.1")!], bridge: "microvm")]
         if macvtap {
             interfaces.append(DesiredInterface(guestDeviceName: "eth1", type: .macvtap, hostDeviceName: "vm-web-1-eth1",
                                                mac: MACAddress("02:00:00:00:00:02")!, parentInterface: "eth0"))

@@ -121,12 +121,34 @@ extension ManifestDecoder {
                              "\"\(text.value.escapedForMessage)\" is not a MAC address (want six hex pairs, e.g. 02:00:00:00:00:01)")
             }
         }
-        var address: Located<CIDR>?
-        if let text = entry.string("address"), let cidr = cidr(text) {
-            if cidr.value.address.isIPv4 { address = cidr } else {
-                reader.error(at: text.location, text.path,
-                             "only IPv4 addresses can be handed to the guest on the kernel command line (ip=); configure IPv6 inside the guest")
+        // `address: A` is the one-address shorthand of `addresses: [A, ...]`; both may be given.
+        var addresses: [Located<CIDR>] = []
+        for text in [entry.string("address")].compactMap({ $0 }) + (entry.stringList("addresses") ?? []) {
+            guard let cidr = cidr(text) else { continue }
+            if addresses.contains(where: { $0.value.address == cidr.value.address }) {
+                reader.error(at: text.location, text.path, "\(cidr.value.address) is given twice")
+            } else {
+                addresses.append(cidr)
             }
+        }
+        var gateways: [Located<IPAddress>] = []
+        for gateway in (entry.stringList("gateways") ?? []).compactMap({ ipAddress($0) }) {
+            let family = gateway.value.isIPv4 ? "IPv4" : "IPv6"
+            if gateways.contains(where: { $0.value.family == gateway.value.family }) {
+                reader.error(at: gateway.location, gateway.path, "a second \(family) gateway (the guest has one default route per family)")
+            } else if !(gateway.value.family == .ipv6 && gateway.value.isLinkLocal),
+                      !addresses.contains(where: { $0.value.contains(gateway.value) }) {
+                reader.error(at: gateway.location, gateway.path,
+                             "gateway \(gateway.value) is not in the interface's \(family) subnets (\(addresses.filter { $0.value.address.family == gateway.value.family }.map(\.value.description).joined(separator: ", ")))"
+                             + ": the guest could not reach it on the link")
+            } else {
+                gateways.append(gateway)
+            }
+        }
+        var nameservers: Nameservers?
+        if let mapping = entry.mapping("nameservers") {
+            nameservers = decodeNameservers(mapping)
+            mapping.finish()
         }
         let bridge = interfaceName(entry.string("bridge"))
         let parent = interfaceName(entry.string("parentInterface"))
@@ -157,8 +179,8 @@ extension ManifestDecoder {
             }
         }
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
-        return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, address: address,
-                                    bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+        return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
+                                    gateways: gateways, nameservers: nameservers, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
                                     sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
     }

@@ -259,9 +259,13 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     /// The kernel link name on the host (given, or derived and at most 15 bytes).
     public var hostDeviceName: String
     public var mac: MACAddress
-    public var address: CIDR?
-    /// The bridge's address in the same subnet, handed to the guest as its gateway.
-    public var gateway: IPAddress?
+    /// The guest's addresses on this interface, IPv4 and IPv6, in manifest order.
+    public var addresses: [CIDR]
+    /// Default gateways handed to the guest, at most one per family: given in the manifest, or the bridge's own
+    /// declared gateway on the guest's subnet (the guest sits on the LAN), or else the bridge's address there.
+    public var gateways: [IPAddress]
+    /// DNS handed to the guest: given, or the bridge's `nameservers`.
+    public var nameservers: Nameservers?
     public var bridge: String?
     public var parentInterface: String?
     public var macvtapMode: MacvtapMode
@@ -269,17 +273,22 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     public var sourceMACs: [MACAddress]
 
     public init(guestDeviceName: String, type: NetworkInterfaceType, hostDeviceName: String, mac: MACAddress,
-                address: CIDR? = nil, gateway: IPAddress? = nil, bridge: String? = nil, parentInterface: String? = nil,
-                macvtapMode: MacvtapMode = .bridge, sourceMACs: [MACAddress] = []) {
+                addresses: [CIDR] = [], gateways: [IPAddress] = [], nameservers: Nameservers? = nil, bridge: String? = nil,
+                parentInterface: String? = nil, macvtapMode: MacvtapMode = .bridge, sourceMACs: [MACAddress] = []) {
         self.sourceMACs = sourceMACs
         self.guestDeviceName = guestDeviceName
         self.type = type
         self.hostDeviceName = hostDeviceName
         self.mac = mac
-        self.address = address
-        self.gateway = gateway
+        self.addresses = addresses
+        self.gateways = gateways
+        self.nameservers = nameservers
         self.bridge = bridge
         self.parentInterface = parentInterface
         self.macvtapMode = macvtapMode
     }
+
+    /// The first IPv4 address: the one `ip=` on the kernel command line can carry.
+    public var ipv4Address: CIDR? { addresses.first { $0.address.isIPv4 } }
+    public var ipv4Gateway: IPAddress? { gateways.first { $0.isIPv4 } }
 }

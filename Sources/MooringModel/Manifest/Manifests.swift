@@ -114,7 +114,11 @@ public struct NetworkInterfaceSpec: Sendable {
     public var guestDeviceName: Located<String>
     public var type: Located<NetworkInterfaceType>
     public var guestMac: Located<MACAddress>?
-    public var address: Located<CIDR>?
+    /// `address` and `addresses` together, IPv4 and IPv6.
+    public var addresses: [Located<CIDR>]
+    /// `gateways`: given explicitly (otherwise derived from the bridge).
+    public var gateways: [Located<IPAddress>]
+    public var nameservers: Nameservers?
     public var bridge: Located<String>?
     public var parentInterface: Located<String>?
     public var macvtapMode: MacvtapMode

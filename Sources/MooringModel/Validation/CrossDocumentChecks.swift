@@ -103,7 +103,7 @@ extension ManifestSetValidator {
         }
         for (manifest, spec) in vms {
             for item in spec.networkInterfaces {
-                if let address = item.address { claim(address, manifest.origin, &self) }
+                for address in item.addresses { claim(address, manifest.origin, &self) }
             }
         }
     }

@@ -40,7 +40,9 @@ extension ManifestSetValidator {
             let mac = item.guestMac?.value ?? DeviceNaming.guestMAC(vm: origin.name, device: guestName)
             var bridge: String?
             var parent: String?
-            var gateway: IPAddress?
+            // Given gateways win; a tap's are derived from its bridge (derivedGateways).
+            var gateways: [IPAddress] = []
+            var nameservers = item.nameservers
             switch item.type.value {
             case .tap:
                 if let given = item.bridge {
@@ -52,9 +54,9 @@ extension ManifestSetValidator {
                     error(origin, at: item.location, "\(item.path).bridge",
                           "a tap needs a bridge: set bridge here, or spec.defaultBridge in the Host manifest")
                 }
-                if let bridge, let address = item.address?.value,
-                   let match = bridges[bridge]?.addresses.first(where: { $0.value.contains(address.address) }) {
-                    gateway = match.value.address
+                if let bridge, let declared = bridges[bridge] {
+                    gateways = Self.derivedGateways(item.addresses.map(\.value), bridge: declared)
+                    nameservers = nameservers ?? declared.nameservers
                 }
             case .macvtap:
                 if vmm == .firecracker {
@@ -72,7 +74,9 @@ extension ManifestSetValidator {
                 }
             }
             interfaces.append(DesiredInterface(guestDeviceName: guestName, type: item.type.value, hostDeviceName: hostName,
-                                               mac: mac, address: item.address?.value, gateway: gateway, bridge: bridge,
+                                               mac: mac, addresses: item.addresses.map(\.value),
+                                               gateways: item.gateways.isEmpty ? gateways : item.gateways.map(\.value),
+                                               nameservers: nameservers, bridge: bridge,
                                                parentInterface: parent, macvtapMode: item.macvtapMode,
                                                sourceMACs: item.sourceMACs))
         }
@@ -84,6 +88,19 @@ extension ManifestSetValidator {
                               initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
                               vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
                               stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
+    }
+
+    /// A tap's default gateways, one per family it has an address in: the bridge's own declared gateway on the
+    /// guest's subnet when there is one (the bridge holds the host's uplink: the guest sits on the LAN and uses
+    /// the LAN's router), else the bridge's address on that subnet (the host routes for its guests).
+    static func derivedGateways(_ addresses: [CIDR], bridge: BridgeSpec) -> [IPAddress] {
+        var gateways: [IPAddress] = []
+        for address in addresses where !gateways.contains(where: { $0.family == address.address.family }) {
+            let lanRouter = bridge.routes.first { $0.isDefault && $0.gateway.map(address.contains) == true }?.gateway
+            let bridgeAddress = bridge.addresses.first { $0.value.contains(address.address) && $0.value.address != address.address }?.value.address
+            if let gateway = lanRouter ?? bridgeAddress { gateways.append(gateway) }
+        }
+        return gateways
     }
 
     // MARK: NAT

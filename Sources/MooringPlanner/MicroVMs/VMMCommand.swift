@@ -54,8 +54,8 @@ public enum VMMCommand {
         if let tsc = tscEarlyKHz(vm, in: environment) { parts.append("tsc_early_khz=\(tsc)") }
         if !vm.kernelCmdline.isEmpty { parts.append(vm.kernelCmdline) }
         for interface in vm.interfaces {
-            guard let address = interface.address else { continue }
-            parts.append("ip=\(address.address)::\(interface.gateway?.description ?? ""):\(address.netmask):\(vm.name):\(interface.guestDeviceName):off")
+            guard let address = interface.ipv4Address else { continue }
+            parts.append("ip=\(address.address)::\(interface.ipv4Gateway?.description ?? ""):\(address.netmask):\(vm.name):\(interface.guestDeviceName):off")
         }
         return parts.joined(separator: " ")
     }
