@@ -26,6 +26,8 @@ public struct UnitSpec: Sendable, Equatable {
     public var logFile: String?
     /// Files to write before starting (firecracker's JSON config).
     public var files: [UnitFile]
+    /// The guest's cloud-init NoCloud disk, written before starting and attached read-only.
+    public var seedDisk: SeedDisk?
     /// Every other property of the unit (restart policy, kill mode, slice, timeouts, sandboxing), exactly as
     /// systemd's D-Bus API names them: the planner decides them, the driver only sends them.
     public var properties: [UnitProperty]
@@ -60,6 +62,22 @@ public struct UnitSpec: Sendable, Equatable {
     /// another owner, a socket in the way, an old stop record).
     public var leftovers: [String] { [consoleFile, stopRecordFile] + (controlSocket.map { [$0] } ?? []) }
     public static let stopRecordName = "last-stop.json"
+}
+
+/// A small FAT disk image with a volume label and a few files in its root directory (cloud-init's NoCloud
+/// `cidata`): the planner decides every byte that matters (the label and the files' contents), the driver lays
+/// them out as a file system.
+public struct SeedDisk: Sendable, Equatable {
+    public var path: String
+    public var label: String
+    /// `path` is the name in the disk's root directory.
+    public var files: [UnitFile]
+
+    public init(path: String, label: String, files: [UnitFile]) {
+        self.path = path
+        self.label = label
+        self.files = files
+    }
 }
 
 /// A file the driver writes before starting the unit (firecracker's config), under the run directory.

@@ -134,6 +134,10 @@ public enum PlanJSON {
             "networkNamespacePath": JSONValue(spec.networkNamespacePath), "runDirectory": .string(spec.runDirectory),
             "logFile": JSONValue(spec.logFile),
             "files": .array(spec.files.map { ["path": .string($0.path), "contents": .string($0.contents)] }),
+            "seedDisk": spec.seedDisk.map { seed in
+                ["path": .string(seed.path), "label": .string(seed.label),
+                 "files": .array(seed.files.map { ["path": .string($0.path), "contents": .string($0.contents)] })]
+            } ?? .null,
             "properties": .array(spec.properties.map { property in
                 let value: JSONValue
                 switch property {

@@ -39,7 +39,9 @@ struct MicroVMPlannerTests {
             "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no,vhost=off,queues=2",
             "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01,mq=on",
             "-drive", "id=root,file=/d/root.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=root",
+            "-drive", "id=cidata,file=/run/mooring/vms/web-1/cidata.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=cidata",
         ])
+        #expect(unit.seedDisk?.files.map(\.path) == ["meta-data", "network-config", "user-data"])
         #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)"])
     }
 
@@ -102,7 +104,7 @@ struct MicroVMPlannerTests {
             "--cmdline", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
             "--cpus", "boot=2", "--memory", "size=256M",
             "--net", "tap=vm-web-1-eth0,mac=02:00:00:00:00:01,num_queues=4", "fd=3,mac=02:00:00:00:00:02",
-            "--disk", "path=/d/root.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/console.log", "--console", "off",
+            "--disk", "path=/d/root.img,readonly=on", "path=/run/mooring/vms/web-1/cidata.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/console.log", "--console", "off",
         ])
     }
 

@@ -175,6 +175,7 @@ public final class SystemdDriver: @unchecked Sendable {
             _ = chown(file.path, geteuid(), spec.runDirectoryGroup)
             _ = chmod(file.path, 0o640)
         }
+        if let seed = spec.seedDisk { try SeedDiskImage.write(seed, group: spec.runDirectoryGroup) }
     }
 
     private func startTransient(_ spec: UnitSpec) throws -> String {

@@ -48,6 +48,8 @@ extension ManifestDecoder {
         let stopTimeout = spec.int("stopTimeoutSeconds", range: 1...3600, unit: " s")
         var labels: [String: String] = [:]
         if let node = spec.take("labels") { labels = decodeLabels(node, "spec.labels") }
+        let cloudInit = spec.bool("cloudInit")?.value ?? true
+        let sshKeys = decodeSSHKeys(spec)
         var interfaces: [NetworkInterfaceSpec] = []
         let listed = spec.sequence("networkInterfaces")
         if listed == nil && spec.take("networkInterfaces") == nil {
@@ -69,9 +71,38 @@ extension ManifestDecoder {
             interfaces.append(decoded)
         }
         return MicroVMSpec(vcpu: vcpu, memoryMb: memory, kernel: kernel, initrd: initrd, rootVolume: rootVolume,
-                           kernelCmdline: cmdline, vmm: vmm, stopTimeoutSeconds: stopTimeout, labels: labels, networkInterfaces: interfaces,
+                           kernelCmdline: cmdline, vmm: vmm, stopTimeoutSeconds: stopTimeout, labels: labels,
+                           cloudInit: cloudInit, sshPublicKeys: sshKeys, networkInterfaces: interfaces,
                            specLocation: reader.location(of: spec.node),
                            writtenFields: Set(spec.entries.map(\.key)))
+    }
+
+    /// `sshPublicKeys: [{user: root, authorizedKeys: ["ssh-ed25519 AAAA... me@host"]}]`, as CAPMVM spells it.
+    func decodeSSHKeys(_ spec: MappingReader) -> [GuestUserKeys] {
+        var users: [GuestUserKeys] = []
+        for (node, path) in spec.sequence("sshPublicKeys") ?? [] {
+            guard let entry = reader.mapping(node, path) else { continue }
+            defer { entry.finish() }
+            let user = entry.string("user")
+            if let user, !GuestUserKeys.isValidUser(user.value) {
+                reader.error(at: user.location, user.path, "\"\(user.value.escapedForMessage)\" is not a user name (want ^[a-z_][a-z0-9_-]*$, at most 32 bytes)")
+            }
+            var keys: [String] = []
+            for key in entry.stringList("authorizedKeys") ?? [] {
+                if GuestUserKeys.isValidKey(key.value) {
+                    keys.append(key.value)
+                } else {
+                    reader.error(at: key.location, key.path, "is not an SSH public key (one line: a key type such as ssh-ed25519, the base64 key, an optional comment)")
+                }
+            }
+            let name = user?.value ?? "root"
+            if users.contains(where: { $0.user == name }) {
+                reader.error(entry.node, entry.path, "user \(name) is listed twice; put all its keys in one entry")
+            } else if GuestUserKeys.isValidUser(name) {
+                users.append(GuestUserKeys(user: name, authorizedKeys: keys))
+            }
+        }
+        return users
     }
 
     func bootFile(_ spec: MappingReader, _ key: String) -> BootFileSpec? {

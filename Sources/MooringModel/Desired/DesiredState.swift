@@ -217,6 +217,9 @@ public struct DesiredMicroVM: Sendable, Codable, Equatable {
     public var interfaces: [DesiredInterface]
     /// A stop asks the guest to power off and waits this long before the VMM is terminated (`spec.stopTimeoutSeconds`).
     public var stopTimeoutSeconds: Int
+    /// The guest gets a cloud-init NoCloud disk with its network, hostname and SSH keys (`spec.cloudInit`).
+    public var cloudInit: Bool = true
+    public var sshPublicKeys: [GuestUserKeys] = []
 
     /// The default wait for a guest to shut down: long enough for a distribution's shutdown with a disk sync.
     public static let defaultStopTimeoutSeconds = 30

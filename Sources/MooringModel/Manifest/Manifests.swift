@@ -140,6 +140,9 @@ public struct MicroVMSpec: Sendable {
     /// How long a stop waits for the guest to power off before the VMM is terminated.
     public var stopTimeoutSeconds: Located<Int>?
     public var labels: [String: String]
+    /// Hand the guest its configuration on a cloud-init NoCloud disk (`cidata`).
+    public var cloudInit: Bool
+    public var sshPublicKeys: [GuestUserKeys]
     public var networkInterfaces: [NetworkInterfaceSpec]
     public var specLocation: SourceLocation
     /// Fields written in the document, valid or not, so a bad value is not also reported as missing.

@@ -83,11 +83,14 @@ extension ManifestSetValidator {
         let volume = spec.rootVolume.flatMap { volume in
             volume.path.map { DesiredVolume(id: volume.id ?? "root", path: $0.value, readOnly: volume.readOnly) }
         }
-        return DesiredMicroVM(origin: origin, name: origin.name, vcpu: spec.vcpu?.value ?? 1,
-                              memoryMb: spec.memoryMb?.value ?? 256, kernel: spec.kernel?.path.value,
-                              initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
-                              vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
-                              stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
+        var microVM = DesiredMicroVM(origin: origin, name: origin.name, vcpu: spec.vcpu?.value ?? 1,
+                                     memoryMb: spec.memoryMb?.value ?? 256, kernel: spec.kernel?.path.value,
+                                     initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
+                                     vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
+                                     stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
+        microVM.cloudInit = spec.cloudInit
+        microVM.sshPublicKeys = spec.sshPublicKeys
+        return microVM
     }
 
     /// A tap's default gateways, one per family it has an address in: the bridge's own declared gateway on the

@@ -108,14 +108,15 @@ public enum VMMCommand {
 
         var argv: [String]
         var files: [UnitFile] = []
+        let seed = CloudInitSeed.disk(vm, runDirectory: runDirectory)
         switch vm.vmm {
         case .qemuMicrovm:
-            argv = qemu(vm, environment: environment, executable: executable, runDirectory: runDirectory, fd: fd)
+            argv = qemu(vm, environment: environment, executable: executable, runDirectory: runDirectory, seed: seed, fd: fd)
         case .cloudHypervisor:
-            argv = cloudHypervisor(vm, environment: environment, executable: executable, runDirectory: runDirectory, fd: fd)
+            argv = cloudHypervisor(vm, environment: environment, executable: executable, runDirectory: runDirectory, seed: seed, fd: fd)
         case .firecracker:
             let config = runDirectory + "/firecracker.json"
-            files.append(UnitFile(path: config, contents: firecrackerConfig(vm, environment: environment)))
+            files.append(UnitFile(path: config, contents: firecrackerConfig(vm, environment: environment, seed: seed)))
             argv = [executable, "--api-sock", controlSocket(vm, runDirectory: runDirectory)!, "--config-file", config]
         case .none:
             return nil
@@ -154,6 +155,7 @@ public enum VMMCommand {
                             runDirectoryGroup: environment.identity?.gid ?? 0,
                             logFile: environment.journal ? nil : runDirectory + "/vmm.log",
                             files: files, properties: properties, specHash: "")
+        spec.seedDisk = seed
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
         return spec
@@ -178,12 +180,13 @@ public enum VMMCommand {
     static func hash(_ spec: UnitSpec) -> String {
         var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
         text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup)"
-        for file in spec.files { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
+        for file in spec.files + (spec.seedDisk?.files ?? []) { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
         text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
         return StableHash.hex(text)
     }
 
-    static func qemu(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String, fd: (DesiredInterface) -> Int?) -> [String] {
+    static func qemu(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String, seed: SeedDisk?,
+                     fd: (DesiredInterface) -> Int?) -> [String] {
         var argv = [executable, "-name", vm.name, "-M", "microvm", "-accel", vm.accelerator.rawValue,
                     "-cpu", vm.accelerator == .kvm ? "host" : "max", "-m", "\(vm.memoryMb)", "-smp", "\(vm.vcpu)",
                     "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
@@ -209,11 +212,16 @@ public enum VMMCommand {
             argv += ["-drive", "id=\(volume.id),file=\(file),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
                      "-device", "virtio-blk-device,drive=\(volume.id)"]
         }
+        // After the root volume, so a guest that names disks in order still finds its root first.
+        if let seed {
+            argv += ["-drive", "id=cidata,file=\(seed.path.replacingOccurrences(of: ",", with: ",,")),format=raw,if=none,readonly=on",
+                     "-device", "virtio-blk-device,drive=cidata"]
+        }
         return argv
     }
 
     static func cloudHypervisor(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String,
-                                fd: (DesiredInterface) -> Int?) -> [String] {
+                                seed: SeedDisk?, fd: (DesiredInterface) -> Int?) -> [String] {
         var argv = [executable, "--api-socket", controlSocket(vm, runDirectory: runDirectory)!]
         if let kernel = vm.kernel { argv += ["--kernel", kernel] }
         if let initrd = vm.initrd { argv += ["--initramfs", initrd] }
@@ -225,22 +233,25 @@ public enum VMMCommand {
             let queues = tapQueues(vm) > 1 ? ",num_queues=\(2 * tapQueues(vm))" : ""
             argv.append(fd(interface).map { "fd=\($0),mac=\(mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(mac)\(queues)")
         }
-        if let volume = vm.rootVolume {
-            argv += ["--disk", "path=\(volume.path)\(volume.readOnly ? ",readonly=on" : "")"]
-        }
+        var disks = vm.rootVolume.map { ["path=\($0.path)\($0.readOnly ? ",readonly=on" : "")"] } ?? []
+        if let seed { disks.append("path=\(seed.path),readonly=on") }
+        if !disks.isEmpty { argv += ["--disk"] + disks }
         argv += ["--serial", "file=\(runDirectory)/console.log", "--console", "off"]
         return argv
     }
 
     /// Firecracker's `--config-file` JSON (taps only: firecracker cannot use macvtap devices).
-    static func firecrackerConfig(_ vm: DesiredMicroVM, environment: VMMEnvironment) -> String {
+    static func firecrackerConfig(_ vm: DesiredMicroVM, environment: VMMEnvironment, seed: SeedDisk? = nil) -> String {
         var boot: [(key: String, value: JSONValue)] = [("kernel_image_path", .string(vm.kernel ?? "")),
                                                          ("boot_args", .string(kernelCommandLine(vm, in: environment)))]
         if let initrd = vm.initrd { boot.append(("initrd_path", .string(initrd))) }
-        let drives: [JSONValue] = vm.rootVolume.map { volume in
+        var drives: [JSONValue] = vm.rootVolume.map { volume in
             [["drive_id": .string(volume.id), "path_on_host": .string(volume.path), "is_root_device": true,
               "is_read_only": .bool(volume.readOnly)]]
         } ?? []
+        if let seed {
+            drives.append(["drive_id": "cidata", "path_on_host": .string(seed.path), "is_root_device": false, "is_read_only": true])
+        }
         let config: JSONValue = [
             "boot-source": .object(boot),
             "machine-config": ["vcpu_count": JSONValue(vm.vcpu), "mem_size_mib": JSONValue(vm.memoryMb), "smt": false],

@@ -1,0 +1,65 @@
+import MooringModel
+import MooringPlan
+
+/// The guest's configuration as cloud-init's NoCloud data source reads it: `meta-data` (instance id and
+/// hostname), `network-config` (version 2: addresses, default routes, DNS per interface, matched by MAC) and
+/// `user-data` (hostname, SSH keys), on a FAT disk labelled `cidata`. Real distribution images with
+/// cloud-init read it as they boot, as do the test bed's guest (scripts/guest/init). Strings are written as
+/// double-quoted YAML scalars (JSON string syntax), so no manifest value can add structure.
+public enum CloudInitSeed {
+    public static let label = "cidata"
+
+    public static func disk(_ vm: DesiredMicroVM, runDirectory: String) -> SeedDisk? {
+        guard vm.cloudInit, vm.vmm != .none else { return nil }
+        let network = networkConfig(vm)
+        let user = userData(vm)
+        // A new instance id makes cloud-init apply a changed configuration again (it runs per instance).
+        let instance = "\(vm.name)-\(StableHash.hex(network + "\u{0}" + user).prefix(12))"
+        let meta = "instance-id: \(quoted(instance))\nlocal-hostname: \(quoted(vm.name))\n"
+        return SeedDisk(path: runDirectory + "/cidata.img", label: label,
+                        files: [UnitFile(path: "meta-data", contents: meta), UnitFile(path: "network-config", contents: network),
+                                UnitFile(path: "user-data", contents: user)])
+    }
+
+    static func quoted(_ text: String) -> String { JSONValue.quoted(text) }
+
+    /// Network config version 2, one `ethernets` entry per interface, matched by the MAC mooring gives it.
+    static func networkConfig(_ vm: DesiredMicroVM) -> String {
+        var lines = ["version: 2", "ethernets:"]
+        for interface in vm.interfaces {
+            lines += ["  \(interface.guestDeviceName):", "    match:", "      macaddress: \(quoted(interface.mac.description))",
+                      "    set-name: \(quoted(interface.guestDeviceName))"]
+            guard !interface.addresses.isEmpty else {
+                // No address in the manifest: the guest asks the LAN (a macvtap on an uplink, a bridge with DHCP).
+                lines += ["    dhcp4: true"]
+                continue
+            }
+            lines += ["    addresses:"] + interface.addresses.map { "      - \(quoted($0.description))" }
+            if !interface.gateways.isEmpty {
+                lines += ["    routes:"]
+                for gateway in interface.gateways {
+                    lines += ["      - to: \(quoted(gateway.isIPv4 ? "0.0.0.0/0" : "::/0"))", "        via: \(quoted(gateway.description))"]
+                }
+            }
+            if let dns = interface.nameservers, !dns.isEmpty {
+                lines += ["    nameservers:"]
+                if !dns.addresses.isEmpty { lines += ["      addresses:"] + dns.addresses.map { "        - \(quoted($0.description))" } }
+                if !dns.search.isEmpty { lines += ["      search:"] + dns.search.map { "        - \(quoted($0))" } }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `#cloud-config`: the hostname, and each user's SSH keys (root's need `disable_root: false`).
+    static func userData(_ vm: DesiredMicroVM) -> String {
+        var lines = ["#cloud-config", "hostname: \(quoted(vm.name))"]
+        if !vm.sshPublicKeys.isEmpty {
+            if vm.sshPublicKeys.contains(where: { $0.user == "root" }) { lines.append("disable_root: false") }
+            lines.append("users:")
+            for user in vm.sshPublicKeys {
+                lines += ["  - name: \(quoted(user.user))", "    ssh_authorized_keys:"] + user.authorizedKeys.map { "      - \(quoted($0))" }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
