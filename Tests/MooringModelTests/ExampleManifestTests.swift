@@ -18,7 +18,7 @@ struct ExampleManifestTests {
         let eth0 = try #require(web1.interfaces.first)
         #expect(eth0.bridge == "microvm")
         #expect(eth0.hostDeviceName == "vm-web-1-eth0")
-        #expect(eth0.gateways == [IPAddress("10.0.0.1")!])
+        #expect(eth0.gateways == [IPAddress("10.0.0.1")!, IPAddress("fd12:3456:789a::1")!])
         #expect(!eth0.mac.isMulticast && eth0.mac.isLocallyAdministered)
         let web2 = try #require(desired.microVMs.last)
         #expect(web2.kernel == "/var/lib/mooring/testbed/vmlinux")

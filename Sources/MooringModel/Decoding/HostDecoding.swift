@@ -3,7 +3,8 @@ extension ManifestDecoder {
     // MARK: Host
 
     func decodeHost(_ spec: MappingReader) -> HostSpec? {
-        HostSpec(parentInterface: interfaceName(spec.string("parentInterface")),
+        HostSpec(imageRoot: spec.string("imageRoot").flatMap(absolutePath),
+                 parentInterface: interfaceName(spec.string("parentInterface")),
                  defaultBridge: interfaceName(spec.string("defaultBridge")),
                  vmm: spec.oneOf("vmm", VMMKind.self),
                  accelerator: spec.oneOf("accelerator", Accelerator.self))

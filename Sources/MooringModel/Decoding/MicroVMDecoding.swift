@@ -7,26 +7,21 @@ extension ManifestDecoder {
         let memory = spec.int("memoryMb", range: 32...4_194_304, unit: " MiB")
         let kernel = bootFile(spec, "kernel")
         let initrd = bootFile(spec, "initrd")
-        var rootVolume: RootVolumeSpec?
+        var rootVolume: VolumeSpec?
         if let volume = spec.mapping("rootVolume") {
-            let idNode = volume.string("id")
-            let id = idNode?.value
-            if let idNode, !idNode.value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
-                // The id becomes QEMU's drive id inside a comma-separated option string (`r,file=/etc/shadow`).
-                reader.error(at: idNode.location, volume.childPath("id"),
-                             "\"\(idNode.value.escapedForMessage)\" may hold only letters, digits, '-' and '_' (it names the VMM's drive)")
+            rootVolume = decodeVolume(volume)
+        }
+        var volumes: [VolumeSpec] = []
+        for (node, path) in spec.sequence("volumes") ?? [] {
+            guard let volume = reader.mapping(node, path) else { continue }
+            if let decoded = decodeVolume(volume) { volumes.append(decoded) }
+        }
+        // CAPMVM fields that mean nothing on a host mooring runs: said once, not refused, so templates paste in.
+        for (key, why) in [("failureDomain", "mooring runs on the host itself; hosts are chosen with spec.hosts or spec.hostSelector"),
+                           ("providerID", "Cluster API sets it; mooring names VMs by metadata.name")] {
+            if let node = spec.take(key) {
+                reader.warning(node, spec.childPath(key), "is ignored: \(why)")
             }
-            let image = volume.string("image")
-            let path = volume.string("path").flatMap(absolutePath)
-            let readOnly = volume.bool("readOnly")?.value ?? false
-            if image != nil && volume.take("path") == nil {
-                reader.warning(volume.node, volume.childPath("image"),
-                               "mooring pulls no images; rootVolume is ignored (set path to a host disk image)")
-            } else if image == nil && volume.take("path") == nil {
-                reader.error(volume.node, volume.childPath("path"), "is required (a host disk image, e.g. /var/lib/vms/web-1.img)")
-            }
-            rootVolume = RootVolumeSpec(id: id, path: path, readOnly: readOnly)
-            volume.finish()
         }
         var cmdline = ""
         if let node = spec.take("kernelCmdline") {
@@ -70,7 +65,7 @@ extension ManifestDecoder {
             seenGuestNames[decoded.guestDeviceName.value] = decoded.guestDeviceName.location.line
             interfaces.append(decoded)
         }
-        return MicroVMSpec(vcpu: vcpu, memoryMb: memory, kernel: kernel, initrd: initrd, rootVolume: rootVolume,
+        return MicroVMSpec(vcpu: vcpu, memoryMb: memory, kernel: kernel, initrd: initrd, rootVolume: rootVolume, volumes: volumes,
                            kernelCmdline: cmdline, vmm: vmm, stopTimeoutSeconds: stopTimeout, labels: labels,
                            cloudInit: cloudInit, sshPublicKeys: sshKeys, networkInterfaces: interfaces,
                            specLocation: reader.location(of: spec.node),
@@ -111,18 +106,84 @@ extension ManifestDecoder {
         if case .mapping = node {
             guard let object = reader.mapping(node, path) else { return nil }
             defer { object.finish() }
-            if let image = object.string("image") {
-                reader.warning(at: image.location, image.path,
-                               "mooring pulls no images; \"\(image.value.escapedForMessage)\" is ignored and filename is used as a host path")
-            }
+            let image = object.string("image")
             guard let filename = object.string("filename") else {
-                reader.error(node, object.childPath("filename"), "is required (mooring pulls no images; give the host path of the file)")
+                reader.error(node, object.childPath("filename"), "is required (a host path, or a path inside the image unpacked under Host.spec.imageRoot)")
                 return nil
             }
-            return absolutePath(filename).map { BootFileSpec(path: $0) }
+            return fileSource(image: image, file: filename).map { BootFileSpec(source: $0) }
         }
         guard let text = reader.string(node, path) else { return nil }
-        return absolutePath(text).map { BootFileSpec(path: $0) }
+        return absolutePath(text).map { BootFileSpec(source: .hostPath($0)) }
+    }
+
+    /// CAPMVM's `{image, filename}`: an absolute filename is a host path (the image is then only a name, and
+    /// says so); a relative one is inside the image, unpacked under `Host.spec.imageRoot` (resolved later).
+    func fileSource(image: Located<String>?, file: Located<String>) -> FileSourceSpec? {
+        if file.value.hasPrefix("/") {
+            if let image {
+                reader.warning(at: image.location, image.path,
+                               "mooring pulls no images; filename is an absolute host path, so \"\(image.value.escapedForMessage)\" is only a name here")
+            }
+            return absolutePath(file).map(FileSourceSpec.hostPath)
+        }
+        guard let image else {
+            reader.error(at: file.location, file.path, "\"\(file.value.escapedForMessage)\" is relative: give the image it is in (image:), or an absolute host path")
+            return nil
+        }
+        guard Self.isImageReference(image.value) else {
+            reader.error(at: image.location, image.path,
+                         "\"\(image.value.escapedForMessage)\" is not an image reference (want e.g. ghcr.io/example/kernel:6.1; no '..', no leading '/')")
+            return nil
+        }
+        guard Self.isRelativePathInside(file.value) else {
+            reader.error(at: file.location, file.path, "\"\(file.value.escapedForMessage)\" must stay inside the image (no '..', no empty parts, no control characters)")
+            return nil
+        }
+        return .image(reference: image, file: file)
+    }
+
+    /// `rootVolume` or a `volumes` entry: `{id, path | image, readOnly, mountPoint}`.
+    func decodeVolume(_ volume: MappingReader) -> VolumeSpec? {
+        defer { volume.finish() }
+        let idNode = volume.string("id")
+        if let idNode, !idNode.value.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic && $0.isASCII || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }) {
+            // The id becomes QEMU's drive id inside a comma-separated option string (`r,file=/etc/shadow`).
+            reader.error(at: idNode.location, volume.childPath("id"),
+                         "\"\(idNode.value.escapedForMessage)\" may hold only letters, digits, '-' and '_' (it names the VMM's drive)")
+        }
+        let image = volume.string("image")
+        let path = volume.string("path")
+        let readOnly = volume.bool("readOnly")?.value ?? false
+        var mountPoint = volume.string("mountPoint")
+        if let point = mountPoint, !point.value.hasPrefix("/") || point.value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            reader.error(at: point.location, point.path, "\"\(point.value.escapedForMessage)\" is not an absolute path in the guest (e.g. /data)")
+            mountPoint = nil
+        }
+        var source: FileSourceSpec?
+        if let path {
+            if let image { reader.warning(at: image.location, image.path, "mooring pulls no images; path is used, \"\(image.value.escapedForMessage)\" is only a name here") }
+            source = absolutePath(path).map(FileSourceSpec.hostPath)
+        } else if let image {
+            // An image's disk: `<imageRoot>/<image>/disk.img` (docs/manifests.md).
+            source = fileSource(image: image, file: image.map { _ in DesiredVolume.imageDiskName })
+        } else {
+            reader.error(volume.node, volume.childPath("path"), "is required (a host disk image, e.g. /var/lib/vms/web-1.img), or image (unpacked under Host.spec.imageRoot)")
+        }
+        return VolumeSpec(id: idNode?.value, source: source, readOnly: readOnly, mountPoint: mountPoint?.value)
+    }
+
+    /// A container image reference as a path under the image root: registry, path and tag or digest characters,
+    /// no component that climbs out (`..`) or is empty.
+    static func isImageReference(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 255, !text.hasPrefix("/") else { return false }
+        let allowed = text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-:/@+".unicodeScalars.contains($0) }
+        return allowed && isRelativePathInside(text)
+    }
+
+    static func isRelativePathInside(_ text: String) -> Bool {
+        guard !text.isEmpty, !text.hasPrefix("/"), !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return false }
+        return text.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != ".." && $0 != "." }
     }
 
     func decodeInterface(_ entry: MappingReader) -> NetworkInterfaceSpec? {

@@ -25,6 +25,7 @@ public struct DesiredHost: Sendable, Codable, Equatable {
     public var origin: ManifestOrigin?
     public var parentInterface: String?
     public var defaultBridge: String?
+    public var imageRoot: String?
     public var vmm: VMMKind = .qemuMicrovm
     public var accelerator: Accelerator = .kvm
 
@@ -210,6 +211,8 @@ public struct DesiredMicroVM: Sendable, Codable, Equatable {
     public var kernel: String?
     public var initrd: String?
     public var rootVolume: DesiredVolume?
+    /// CAPMVM's additional volumes: more virtio-blk disks after the root one.
+    public var additionalVolumes: [DesiredVolume] = []
     public var kernelCmdline: String
     public var vmm: VMMKind
     public var accelerator: Accelerator
@@ -220,6 +223,9 @@ public struct DesiredMicroVM: Sendable, Codable, Equatable {
     /// The guest gets a cloud-init NoCloud disk with its network, hostname and SSH keys (`spec.cloudInit`).
     public var cloudInit: Bool = true
     public var sshPublicKeys: [GuestUserKeys] = []
+
+    /// Every disk in the order the guest sees them: the root volume first, then the additional ones.
+    public var volumes: [DesiredVolume] { (rootVolume.map { [$0] } ?? []) + additionalVolumes }
 
     /// The default wait for a guest to shut down: long enough for a distribution's shutdown with a disk sync.
     public static let defaultStopTimeoutSeconds = 30
@@ -248,11 +254,17 @@ public struct DesiredVolume: Sendable, Codable, Equatable {
     public var id: String
     public var path: String
     public var readOnly: Bool
+    /// Where the guest mounts it (an additional volume's `mountPoint`, through cloud-init's `mounts`).
+    public var mountPoint: String?
 
-    public init(id: String, path: String, readOnly: Bool) {
+    /// The disk a volume `image` stands for, in the image's directory under `Host.spec.imageRoot`.
+    public static let imageDiskName = "disk.img"
+
+    public init(id: String, path: String, readOnly: Bool, mountPoint: String? = nil) {
         self.id = id
         self.path = path
         self.readOnly = readOnly
+        self.mountPoint = mountPoint
     }
 }
 

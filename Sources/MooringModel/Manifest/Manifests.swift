@@ -44,6 +44,8 @@ public enum ManifestSpec: Sendable {
 }
 
 public struct HostSpec: Sendable {
+    /// Where container images named in MicroVMs are unpacked: `<imageRoot>/<image>/<filename>`.
+    public var imageRoot: Located<String>?
     public var parentInterface: Located<String>?
     public var defaultBridge: Located<String>?
     public var vmm: Located<VMMKind>?
@@ -100,14 +102,23 @@ public struct ForwardPortSpec: Sendable {
 }
 
 /// A host file the VMM reads, given as a path or as CAPMVM's `{image, filename}`.
-public struct BootFileSpec: Sendable {
-    public var path: Located<String>
+/// A file a MicroVM uses: a host path, or a file inside a container image unpacked under `Host.spec.imageRoot`.
+public enum FileSourceSpec: Sendable {
+    case hostPath(Located<String>)
+    /// `file` is relative to the unpacked image's directory.
+    case image(reference: Located<String>, file: Located<String>)
 }
 
-public struct RootVolumeSpec: Sendable {
+public struct BootFileSpec: Sendable {
+    public var source: FileSourceSpec
+}
+
+/// `rootVolume` or an entry of `volumes` (CAPMVM's `Volume`).
+public struct VolumeSpec: Sendable {
     public var id: String?
-    public var path: Located<String>?
+    public var source: FileSourceSpec?
     public var readOnly: Bool
+    public var mountPoint: String?
 }
 
 public struct NetworkInterfaceSpec: Sendable {
@@ -134,7 +145,9 @@ public struct MicroVMSpec: Sendable {
     public var memoryMb: Located<Int>?
     public var kernel: BootFileSpec?
     public var initrd: BootFileSpec?
-    public var rootVolume: RootVolumeSpec?
+    public var rootVolume: VolumeSpec?
+    /// CAPMVM's `volumes` (AdditionalVolumes).
+    public var volumes: [VolumeSpec]
     public var kernelCmdline: String
     public var vmm: Located<VMMKind>?
     /// How long a stop waits for the guest to power off before the VMM is terminated.

@@ -80,17 +80,45 @@ extension ManifestSetValidator {
                                                parentInterface: parent, macvtapMode: item.macvtapMode,
                                                sourceMACs: item.sourceMACs))
         }
+        func file(_ source: FileSourceSpec?) -> String? { source.flatMap { resolve($0, origin, host: host) } }
         let volume = spec.rootVolume.flatMap { volume in
-            volume.path.map { DesiredVolume(id: volume.id ?? "root", path: $0.value, readOnly: volume.readOnly) }
+            file(volume.source).map { DesiredVolume(id: volume.id ?? "root", path: $0, readOnly: volume.readOnly) }
+        }
+        var additional: [DesiredVolume] = []
+        for (index, extra) in spec.volumes.enumerated() {
+            guard let path = file(extra.source) else { continue }
+            let id = extra.id ?? "volume\(index + 1)"
+            if additional.contains(where: { $0.id == id }) || volume?.id == id {
+                error(origin, at: spec.specLocation, "spec.volumes[\(index)].id", "volume id \(id) is used twice (each disk needs its own)")
+                continue
+            }
+            additional.append(DesiredVolume(id: id, path: path, readOnly: extra.readOnly, mountPoint: extra.mountPoint == "/" ? nil : extra.mountPoint))
         }
         var microVM = DesiredMicroVM(origin: origin, name: origin.name, vcpu: spec.vcpu?.value ?? 1,
-                                     memoryMb: spec.memoryMb?.value ?? 256, kernel: spec.kernel?.path.value,
-                                     initrd: spec.initrd?.path.value, rootVolume: volume, kernelCmdline: spec.kernelCmdline,
+                                     memoryMb: spec.memoryMb?.value ?? 256, kernel: file(spec.kernel?.source),
+                                     initrd: file(spec.initrd?.source), rootVolume: volume, kernelCmdline: spec.kernelCmdline,
                                      vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
                                      stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
+        microVM.additionalVolumes = additional
         microVM.cloudInit = spec.cloudInit
         microVM.sshPublicKeys = spec.sshPublicKeys
         return microVM
+    }
+
+    /// The host path of a MicroVM's file: given, or inside its image's directory under `Host.spec.imageRoot`.
+    mutating func resolve(_ source: FileSourceSpec, _ origin: ManifestOrigin, host: DesiredHost) -> String? {
+        switch source {
+        case let .hostPath(path):
+            return path.value
+        case let .image(reference, file):
+            guard let root = host.imageRoot else {
+                error(origin, at: reference.location, reference.path,
+                      "names an image, but no Host.spec.imageRoot says where images are unpacked (mooring pulls none): "
+                      + "set it (e.g. /var/lib/mooring/images) and unpack \(reference.value) there, so \(file.value) is <imageRoot>/\(reference.value)/\(file.value)")
+                return nil
+            }
+            return (root.hasSuffix("/") ? root : root + "/") + reference.value + "/" + file.value
+        }
     }
 
     /// A tap's default gateways, one per family it has an address in: the bridge's own declared gateway on the

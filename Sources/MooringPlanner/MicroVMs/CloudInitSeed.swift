@@ -23,6 +23,12 @@ public enum CloudInitSeed {
 
     static func quoted(_ text: String) -> String { JSONValue.quoted(text) }
 
+    /// The name a Linux guest gives the virtio disk at `index`: vda ... vdz, vdaa ...
+    static func guestDiskName(_ index: Int) -> String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        return "vd" + (index < 26 ? String(letters[index]) : String(letters[index / 26 - 1]) + String(letters[index % 26]))
+    }
+
     /// Network config version 2, one `ethernets` entry per interface, matched by the MAC mooring gives it.
     static func networkConfig(_ vm: DesiredMicroVM) -> String {
         var lines = ["version: 2", "ethernets:"]
@@ -50,9 +56,17 @@ public enum CloudInitSeed {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `#cloud-config`: the hostname, and each user's SSH keys (root's need `disable_root: false`).
+    /// `#cloud-config`: the hostname, each user's SSH keys (root's need `disable_root: false`), and where the
+    /// additional volumes are mounted: by device name, in the order they are attached (root first: vda).
     static func userData(_ vm: DesiredMicroVM) -> String {
         var lines = ["#cloud-config", "hostname: \(quoted(vm.name))"]
+        let mounted = vm.volumes.enumerated().compactMap { index, volume in volume.mountPoint.map { (index, $0) } }
+        if !mounted.isEmpty {
+            lines.append("mounts:")
+            for (index, point) in mounted {
+                lines.append("  - [\(quoted("/dev/" + guestDiskName(index))), \(quoted(point))]")
+            }
+        }
         if !vm.sshPublicKeys.isEmpty {
             if vm.sshPublicKeys.contains(where: { $0.user == "root" }) { lines.append("disable_root: false") }
             lines.append("users:")

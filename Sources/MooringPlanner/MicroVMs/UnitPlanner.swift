@@ -149,7 +149,9 @@ struct UnitPlanner {
                                       message: "\(vm.origin.subject)'s VMM cannot open \(device): \(problem)", fix: fix))
             ok = false
         }
-        let files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume.path")]
+        var files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume")]
+        files += vm.additionalVolumes.map { ($0.path, "spec.volumes \($0.id)") }
+        let writable = Set(vm.volumes.filter { !$0.readOnly }.map(\.path))
         for case let (path?, field) in files {
             if !observed.capabilities.existingFiles.contains(path) {
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
@@ -160,7 +162,7 @@ struct UnitPlanner {
                 let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
                                           message: "\(vm.origin.subject) \(field) \(path): \(problem)",
-                                          fix: "give \(user) access (e.g. chgrp \(user) FILE; chmod g+r\(field == "spec.rootVolume.path" && vm.rootVolume?.readOnly == false ? "w" : "") FILE), or move it out of home directories"))
+                                          fix: "give \(user) access (e.g. chgrp \(user) FILE; chmod g+r\(writable.contains(path) ? "w" : "") FILE), or move it out of home directories"))
                 ok = false
             }
         }
@@ -171,7 +173,7 @@ struct UnitPlanner {
 extension DesiredState {
     /// The host files the manifests name, for the drivers to check.
     public var referencedFiles: Set<String> {
-        Set(microVMs.flatMap { [$0.kernel, $0.initrd, $0.rootVolume?.path].compactMap { $0 } })
+        Set(microVMs.flatMap { vm in [vm.kernel, vm.initrd].compactMap { $0 } + vm.volumes.map(\.path) })
     }
 
     /// The devices a VMM opens itself: /dev/net/tun for taps, /dev/kvm under KVM.
@@ -185,7 +187,7 @@ extension DesiredState {
 
     /// The files the VMMs write (disks not marked readOnly); the rest of `referencedFiles` they only read.
     public var writableFiles: Set<String> {
-        Set(microVMs.compactMap { vm in vm.rootVolume.flatMap { $0.readOnly ? nil : $0.path } })
+        Set(microVMs.flatMap { vm in vm.volumes.filter { !$0.readOnly }.map(\.path) })
     }
 
     /// Whether any MicroVM needs a VMM unit.

@@ -206,7 +206,7 @@ public enum VMMCommand {
             argv += ["-netdev", backend, "-device", "virtio-net-device,netdev=net\(index),mac=\(environment.guestMAC(interface))"
                         + (queues > 1 ? ",mq=on" : "")]
         }
-        if let volume = vm.rootVolume {
+        for volume in vm.volumes {
             // QEMU option values escape a comma by doubling it; a path is the operator's, but must stay one value.
             let file = volume.path.replacingOccurrences(of: ",", with: ",,")
             argv += ["-drive", "id=\(volume.id),file=\(file),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
@@ -233,7 +233,7 @@ public enum VMMCommand {
             let queues = tapQueues(vm) > 1 ? ",num_queues=\(2 * tapQueues(vm))" : ""
             argv.append(fd(interface).map { "fd=\($0),mac=\(mac)" } ?? "tap=\(interface.hostDeviceName),mac=\(mac)\(queues)")
         }
-        var disks = vm.rootVolume.map { ["path=\($0.path)\($0.readOnly ? ",readonly=on" : "")"] } ?? []
+        var disks = vm.volumes.map { "path=\($0.path)\($0.readOnly ? ",readonly=on" : "")" }
         if let seed { disks.append("path=\(seed.path),readonly=on") }
         if !disks.isEmpty { argv += ["--disk"] + disks }
         argv += ["--serial", "file=\(runDirectory)/console.log", "--console", "off"]
@@ -245,10 +245,10 @@ public enum VMMCommand {
         var boot: [(key: String, value: JSONValue)] = [("kernel_image_path", .string(vm.kernel ?? "")),
                                                          ("boot_args", .string(kernelCommandLine(vm, in: environment)))]
         if let initrd = vm.initrd { boot.append(("initrd_path", .string(initrd))) }
-        var drives: [JSONValue] = vm.rootVolume.map { volume in
-            [["drive_id": .string(volume.id), "path_on_host": .string(volume.path), "is_root_device": true,
-              "is_read_only": .bool(volume.readOnly)]]
-        } ?? []
+        var drives: [JSONValue] = vm.volumes.map { volume in
+            ["drive_id": .string(volume.id), "path_on_host": .string(volume.path), "is_root_device": .bool(volume == vm.rootVolume),
+             "is_read_only": .bool(volume.readOnly)]
+        }
         if let seed {
             drives.append(["drive_id": "cidata", "path_on_host": .string(seed.path), "is_root_device": false, "is_read_only": true])
         }

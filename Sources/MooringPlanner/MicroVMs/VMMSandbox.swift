@@ -86,8 +86,9 @@ enum VMMSandbox {
         }
         // A JIT needs writable and executable memory: TCG has one, KVM does not.
         if vm.accelerator == .kvm { properties.append(.bool(name: "MemoryDenyWriteExecute", value: true)) }
-        if let volume = vm.rootVolume, !volume.readOnly {
-            properties.append(.strings(name: "ReadWritePaths", values: [volume.path]))
+        let writable = vm.volumes.filter { !$0.readOnly }.map(\.path)
+        if !writable.isEmpty {
+            properties.append(.strings(name: "ReadWritePaths", values: writable))
         }
         return properties
     }
