@@ -45,6 +45,7 @@ static const int mooring_IFLA_MACVLAN_MAX = IFLA_MACVLAN_MAX;
 static const int mooring_IFLA_VXLAN_MAX = IFLA_VXLAN_MAX;
 static const int mooring_IFLA_VLAN_MAX = IFLA_VLAN_MAX;
 static const int mooring_IFLA_TUN_MAX = IFLA_TUN_MAX;
+static const int mooring_IFLA_BRPORT_MAX = IFLA_BRPORT_MAX;
 static const int mooring_IFA_MAX = IFA_MAX;
 static const int mooring_RTA_MAX = RTA_MAX;
 #endif

@@ -16,6 +16,8 @@ public enum Action: Sendable, Equatable {
     case setMAC(link: String, mac: MACAddress)
     case setUp(link: String)
     case setAlias(link: String, alias: String)
+    /// A bridge port's isolation (IFLA_BRPORT_ISOLATED): isolated ports cannot reach each other.
+    case setPortIsolation(link: String, isolated: Bool)
     case deleteLink(name: String)
     case addAddress(link: String, address: CIDR)
     case removeAddress(link: String, address: CIDR)
@@ -40,7 +42,7 @@ public enum Action: Sendable, Equatable {
         case let .createLink(name, _, _, _, _), let .deleteLink(name):
             return name
         case let .setMaster(link, _), let .setMTU(link, _), let .pinBridgeMTU(link, _), let .setMAC(link, _), let .setUp(link),
-             let .setAlias(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
+             let .setAlias(link, _), let .setPortIsolation(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
              let .deleteRoute(link, _):
             return link
         case .replaceNftTable, .deleteNftTable, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
@@ -60,6 +62,7 @@ extension Action {
         case .setMAC: return "setMAC"
         case .setUp: return "setUp"
         case .setAlias: return "setAlias"
+        case .setPortIsolation: return "setPortIsolation"
         case .deleteLink: return "deleteLink"
         case .addAddress: return "addAddress"
         case .removeAddress: return "removeAddress"

@@ -12,6 +12,7 @@ public enum ActionText {
         case let .setMAC(link, mac): return "set mac \(mac) on \(link)"
         case let .setUp(link): return "set \(link) up"
         case let .setAlias(link, alias): return "mark \(link) as \(alias)"
+        case let .setPortIsolation(link, isolated): return "set bridge port \(link) isolated \(isolated ? "on" : "off")"
         case let .deleteLink(name): return "delete link \(name)"
         case let .addAddress(link, address): return "add address \(address) to \(link)"
         case let .removeAddress(link, address): return "remove address \(address) from \(link)"

@@ -321,3 +321,29 @@ extension Plan {
     var summaries: [String] { changes.map(\.summary) }
 }
 import Foundation
+
+/// `isolated: true` on a tap: set right after the tap is made, compared once it is its bridge's port.
+@Suite struct PortIsolationPlanningTests {
+    static func desired(isolated: Bool) -> DesiredState {
+        var vm = Fixture.tapVM("web", bridge: "br0")
+        vm.interfaces[0].isolated = isolated
+        return DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [vm])
+    }
+
+    @Test func isolationIsSetAtCreationAndRepaired() {
+        let created = Planner(desired: Self.desired(isolated: true), observed: ObservedState()).plan()
+        let summaries = created.summaries
+        let create = summaries.firstIndex { $0.hasPrefix("create tap vm-web-eth0") }
+        let isolate = summaries.firstIndex(of: "tap vm-web-eth0: set port isolation on")
+        #expect(create != nil && isolate != nil && create! < isolate!, "\(summaries)")
+
+        var links = Fixture.Links()
+        links.add("br0", .bridge, owner: "Bridge/br0")
+        links.add("vm-web-eth0", Fixture.tap, owner: "MicroVM/web/eth0", master: "br0")
+        links.links[1].isolated = false
+        #expect(Planner(desired: Self.desired(isolated: true), observed: links.state).plan().summaries == ["tap vm-web-eth0: set port isolation on"])
+        links.links[1].isolated = true
+        #expect(Planner(desired: Self.desired(isolated: true), observed: links.state).plan().isInSync)
+        #expect(Planner(desired: Self.desired(isolated: false), observed: links.state).plan().summaries == ["tap vm-web-eth0: set port isolation off"])
+    }
+}

@@ -36,20 +36,29 @@ enum LinkDumpParser {
         guard let name = string(table[Int(IFLA_IFNAME)]) else { return nil }
 
         var kind = ObservedLinkKind.device
-        if let linkInfo = parse(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)),
-           let kindName = string(linkInfo[Int(IFLA_INFO_KIND)]) {
-            kind = linkKind(kindName, data: linkInfo[Int(IFLA_INFO_DATA)])
+        var isolated: Bool?
+        if let linkInfo = parse(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)) {
+            if let kindName = string(linkInfo[Int(IFLA_INFO_KIND)]) {
+                kind = linkKind(kindName, data: linkInfo[Int(IFLA_INFO_DATA)])
+            }
+            // A bridge port's settings come as its slave data.
+            if string(linkInfo[Int(IFLA_INFO_SLAVE_KIND)]) == "bridge",
+               let port = parse(linkInfo[Int(IFLA_INFO_SLAVE_DATA)], max: Int(mooring_IFLA_BRPORT_MAX)) {
+                isolated = u8(port[Int(IFLA_BRPORT_ISOLATED)]).map { $0 != 0 } ?? false
+            }
         }
         // A parent in another namespace (IFLA_LINK_NETNSID) has an index that means nothing here.
         let parent = table[Int(IFLA_LINK_NETNSID)] == nil ? u32(table[Int(IFLA_LINK)]).map(Int.init) : nil
         let mac = bytes(table[Int(IFLA_ADDRESS)]).flatMap { $0.count == 6 ? MACAddress(bytes: $0) : nil }
         let alias = string(table[Int(IFLA_IFALIAS)]).flatMap { $0.isEmpty ? nil : $0 }
-        return ObservedLink(index: Int(info.ifi_index), name: name, kind: kind,
-                            masterIndex: u32(table[Int(IFLA_MASTER)]).flatMap { $0 == 0 ? nil : Int($0) },
-                            parentIndex: parent.flatMap { $0 == Int(info.ifi_index) || $0 == 0 ? nil : $0 },
-                            mac: mac, mtu: Int(u32(table[Int(IFLA_MTU)]) ?? 0),
-                            isUp: info.ifi_flags & UInt32(IFF_UP) != 0, alias: alias,
-                            group: u32(table[Int(IFLA_GROUP)]) ?? 0)
+        var link = ObservedLink(index: Int(info.ifi_index), name: name, kind: kind,
+                                masterIndex: u32(table[Int(IFLA_MASTER)]).flatMap { $0 == 0 ? nil : Int($0) },
+                                parentIndex: parent.flatMap { $0 == Int(info.ifi_index) || $0 == 0 ? nil : $0 },
+                                mac: mac, mtu: Int(u32(table[Int(IFLA_MTU)]) ?? 0),
+                                isUp: info.ifi_flags & UInt32(IFF_UP) != 0, alias: alias,
+                                group: u32(table[Int(IFLA_GROUP)]) ?? 0)
+        link.isolated = isolated
+        return link
     }
 
     private static func linkKind(_ kind: String, data: UnsafeMutablePointer<nlattr>?) -> ObservedLinkKind {

@@ -71,6 +71,21 @@ enum LinkRequests {
         return builder.request
     }
 
+    /// A bridge port's IFLA_BRPORT_ISOLATED, as `ip link set X type bridge_slave isolated on` sends it: an
+    /// RTM_NEWLINK (RTM_SETLINK ignores IFLA_LINKINFO) whose slave data the port's bridge applies.
+    static func portIsolation(name: String, isolated: Bool) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_NEWLINK))
+        builder.header(ifinfo())
+        builder.string(Int32(IFLA_IFNAME), name)
+        builder.nested(Int32(IFLA_LINKINFO)) {
+            builder.string(Int32(IFLA_INFO_SLAVE_KIND), "bridge")
+            builder.nested(Int32(IFLA_INFO_SLAVE_DATA)) {
+                builder.bytes(Int32(IFLA_BRPORT_ISOLATED), [isolated ? 1 : 0])
+            }
+        }
+        return builder.request
+    }
+
     /// Two RTM_SETLINKs that leave `mtu` marked as set by the user (Action.pinBridgeMTU): through a neighbouring
     /// value first, since setting the MTU a link already has is a no-op in the kernel.
     static func pinnedMTU(name: String? = nil, index: Int32 = 0, mtu: Int) -> [NetlinkRequest] {

@@ -102,6 +102,8 @@ public final class NetlinkDriver: @unchecked Sendable {
             batch.add([LinkRequests.set(name: link, mac: mac)], for: position, operation)
         case let .setUp(link):
             batch.add([LinkRequests.set(name: link, up: true)], for: position, operation)
+        case let .setPortIsolation(link, isolated):
+            batch.add([LinkRequests.portIsolation(name: link, isolated: isolated)], for: position, operation)
         case let .setAlias(link, alias):
             batch.add([LinkRequests.set(name: link, alias: alias)], for: position, operation)
         case let .addAddress(link, address):

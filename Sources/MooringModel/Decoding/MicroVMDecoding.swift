@@ -237,6 +237,7 @@ extension ManifestDecoder {
                 gateways.append(gateway)
             }
         }
+        let isolated = entry.bool("isolated")
         var nameservers: Nameservers?
         if let mapping = entry.mapping("nameservers") {
             nameservers = decodeNameservers(mapping)
@@ -266,13 +267,16 @@ extension ManifestDecoder {
             case .tap:
                 if let parent { reader.error(at: parent.location, parent.path, "applies to macvtap interfaces only (a tap joins a bridge; set bridge)") }
                 if let mode { reader.error(at: mode.location, mode.path, "applies to macvtap interfaces only") }
+            case .macvtap where isolated?.value == true:
+                // A macvtap is no bridge port; its own modes (private, vepa) keep guests apart.
+                reader.error(at: isolated!.location, isolated!.path, "applies to tap interfaces only (for a macvtap, macvtapMode: private keeps guests apart)")
             case .macvtap:
                 if let bridge { reader.error(at: bridge.location, bridge.path, "applies to tap interfaces only (a macvtap sits on a parentInterface)") }
             }
         }
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
         return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
-                                    gateways: gateways, nameservers: nameservers, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+                                    gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
                                     sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
     }

@@ -281,6 +281,9 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     public var gateways: [IPAddress]
     /// DNS handed to the guest: given, or the bridge's `nameservers`.
     public var nameservers: Nameservers?
+    /// The tap's bridge port is isolated: it reaches the bridge and non-isolated ports (the uplink, the host),
+    /// never another isolated port.
+    public var isolated: Bool = false
     public var bridge: String?
     public var parentInterface: String?
     public var macvtapMode: MacvtapMode

@@ -130,6 +130,8 @@ public struct NetworkInterfaceSpec: Sendable {
     /// `gateways`: given explicitly (otherwise derived from the bridge).
     public var gateways: [Located<IPAddress>]
     public var nameservers: Nameservers?
+    /// `isolated`: the tap's bridge port may talk to non-isolated ports only (IFLA_BRPORT_ISOLATED).
+    public var isolated: Bool
     public var bridge: Located<String>?
     public var parentInterface: Located<String>?
     public var macvtapMode: MacvtapMode

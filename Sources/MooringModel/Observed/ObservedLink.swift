@@ -44,6 +44,8 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     public var addresses: [CIDR]
     /// Unicast routes out of the link (any protocol; mooring's carry `DesiredRoute.mooringProtocol`).
     public var routes: [ObservedRoute] = []
+    /// A bridge port's IFLA_BRPORT_ISOLATED; nil when the link is no bridge port.
+    public var isolated: Bool?
 
     public init(index: Int, name: String, kind: ObservedLinkKind, masterIndex: Int? = nil, parentIndex: Int? = nil,
                 mac: MACAddress? = nil, mtu: Int = 1500, isUp: Bool = false, alias: String? = nil, group: UInt32 = 0,

@@ -73,12 +73,14 @@ extension ManifestSetValidator {
                           "a macvtap needs a parent interface: set parentInterface here, or spec.parentInterface in the Host manifest")
                 }
             }
-            interfaces.append(DesiredInterface(guestDeviceName: guestName, type: item.type.value, hostDeviceName: hostName,
-                                               mac: mac, addresses: item.addresses.map(\.value),
-                                               gateways: item.gateways.isEmpty ? gateways : item.gateways.map(\.value),
-                                               nameservers: nameservers, bridge: bridge,
-                                               parentInterface: parent, macvtapMode: item.macvtapMode,
-                                               sourceMACs: item.sourceMACs))
+            var interface = DesiredInterface(guestDeviceName: guestName, type: item.type.value, hostDeviceName: hostName,
+                                             mac: mac, addresses: item.addresses.map(\.value),
+                                             gateways: item.gateways.isEmpty ? gateways : item.gateways.map(\.value),
+                                             nameservers: nameservers, bridge: bridge,
+                                             parentInterface: parent, macvtapMode: item.macvtapMode,
+                                             sourceMACs: item.sourceMACs)
+            interface.isolated = item.isolated
+            interfaces.append(interface)
         }
         func file(_ source: FileSourceSpec?) -> String? { source.flatMap { resolve($0, origin, host: host) } }
         let volume = spec.rootVolume.flatMap { volume in

@@ -173,6 +173,17 @@ struct LinkPlanner {
                                       summary: spec.master.map { "set master \($0)" } ?? "release from \(master ?? "?")",
                                       reason: "not attached to its bridge"))
         }
+        // Compared once the link is the right bridge's port (a port just enslaved starts not isolated).
+        if let isolated = spec.isolated, master == spec.master, (link.isolated ?? false) != isolated {
+            out.append(LinkDifference("isolated", .bool(link.isolated ?? false), .bool(isolated),
+                                      "isolated \(link.isolated == true ? "on" : "off") -> \(isolated ? "on" : "off")",
+                                      set: .setPortIsolation(link: spec.name, isolated: isolated),
+                                      summary: "set port isolation \(isolated ? "on" : "off")", reason: "spec.networkInterfaces isolated: \(isolated)"))
+        } else if let isolated = spec.isolated, isolated, master != spec.master {
+            out.append(LinkDifference("isolated", .bool(false), true, "isolated off -> on",
+                                      set: .setPortIsolation(link: spec.name, isolated: true),
+                                      summary: "set port isolation on", reason: "spec.networkInterfaces isolated: true"))
+        }
         if !link.isUp {
             out.append(LinkDifference("up", false, true, "down -> up", set: .setUp(link: spec.name), summary: "set up",
                                       reason: "the link is down"))
@@ -215,6 +226,12 @@ struct LinkPlanner {
         changes.append(Change(resource: .link(spec.name), group: spec.group, action: old == nil ? .create : .replace,
                               summary: "create \(spec.kindName) \(spec.name) (\(spec.label))\(details)", reason: reason,
                               fields: fields, disruptive: disruptive, operation: operation, phase: spec.phase))
+        if spec.isolated == true {
+            changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
+                                  summary: "\(spec.kindName) \(spec.name): set port isolation on", reason: "spec.networkInterfaces isolated: true",
+                                  fields: [FieldChange("isolated", before: .null, after: true)],
+                                  operation: .setPortIsolation(link: spec.name, isolated: true), phase: spec.phase))
+        }
         for address in spec.addresses {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
                                   summary: "\(spec.kindName) \(spec.name): add address \(address)", reason: "declared in \(spec.group)",

@@ -18,6 +18,8 @@ struct LinkSpec: Equatable {
     var addresses: [CIDR]
     /// The MicroVM using this device, if any.
     var microVM: String?
+    /// A tap's bridge port isolation; nil for links that are no MicroVM's bridge port.
+    var isolated: Bool?
 
     var alias: String { DeviceNaming.alias(owner) }
 
@@ -77,7 +79,8 @@ struct LinkSpec: Equatable {
                 specs.append(LinkSpec(name: interface.hostDeviceName,
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
                                       group: ChangeGroup(vm.origin), label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
-                                      config: config, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name))
+                                      config: config, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name,
+                                      isolated: master == nil ? nil : interface.isolated))
             }
         }
         return specs

@@ -118,6 +118,9 @@ public struct RevertPlanner {
         if current != nil, wasMaster != master {
             add(.link(name), .update, "\(name): master \(wasMaster ?? "none") again", .setMaster(link: name, master: wasMaster), .hostPorts)
         }
+        if let current, let isolated = was.isolated, current.isolated != nil, current.isolated != isolated {
+            add(.link(name), .update, "\(name): port isolation \(isolated ? "on" : "off") again", .setPortIsolation(link: name, isolated: isolated), .bridgePorts)
+        }
         if let current, current.mtu != was.mtu {
             add(.link(name), .update, "\(name): mtu \(was.mtu) again", .setMTU(link: name, mtu: was.mtu), .updateBridges)
         }
