@@ -58,7 +58,8 @@ public final class HostDrivers: Sendable {
                 return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
             },
             tableShape: nftThread.start { try nftables.observe(elements: false) },
-            table: nftThread.start { try nftables.observe() })
+            table: nftThread.start { try nftables.observe() },
+            guestFilter: nftThread.start { try nftables.observe(family: NftTable.bridgeFamily) })
     }
 
     public struct PendingObservation: Sendable {
@@ -66,6 +67,7 @@ public final class HostDrivers: Sendable {
         let links: Pending<([ObservedLink], [String: String])>
         let tableShape: Pending<NftTable?>
         let table: Pending<NftTable?>
+        let guestFilter: Pending<NftTable?>
 
         /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
         ///   the table's shape is enough.
@@ -99,6 +101,7 @@ public final class HostDrivers: Sendable {
                                       unitManagerAbsent: managerAbsent,
                                       capabilities: capabilities)
             (state.nameservers, state.resolverProblem) = observeNameservers(links, declared: nameservers)
+            state.guestFilter = try guestFilter.wait()
             return state
         }
 
@@ -125,6 +128,8 @@ public final class HostDrivers: Sendable {
         switch action {
         case let .replaceNftTable(table): try nftThread.run { try nftables.replace(with: table) }
         case .deleteNftTable: try nftThread.run { try nftables.delete() }
+        case let .replaceGuestFilter(table): try nftThread.run { try nftables.replace(with: table) }
+        case .deleteGuestFilter: try nftThread.run { try nftables.delete(family: NftTable.bridgeFamily) }
         case let .setSysctl(name, value): try thread.run { try SysctlDriver.write(name, value) }
         case let .setNameservers(link, nameservers):
             let index = if_nametoindex(link)

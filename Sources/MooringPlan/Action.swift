@@ -27,6 +27,9 @@ public enum Action: Sendable, Equatable {
     // nftables: the whole `inet mooring` table is replaced in one transaction, never edited rule by rule.
     case replaceNftTable(NftTable)
     case deleteNftTable
+    /// The guests' filter, `bridge mooring`, replaced as a whole (GuestFilterPlanner), or deleted.
+    case replaceGuestFilter(NftTable)
+    case deleteGuestFilter
     case setSysctl(name: String, value: String)
     /// DNS servers and search domains of a link, in systemd-resolved (empty: forget them).
     case setNameservers(link: String, nameservers: Nameservers)
@@ -45,7 +48,8 @@ public enum Action: Sendable, Equatable {
              let .setAlias(link, _), let .setPortIsolation(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
              let .deleteRoute(link, _):
             return link
-        case .replaceNftTable, .deleteNftTable, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
+        case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers,
+             .startUnit, .restartUnit, .stopUnit:
             return nil
         }
     }
@@ -70,6 +74,8 @@ extension Action {
         case .deleteRoute: return "deleteRoute"
         case .replaceNftTable: return "replaceNftTable"
         case .deleteNftTable: return "deleteNftTable"
+        case .replaceGuestFilter: return "replaceGuestFilter"
+        case .deleteGuestFilter: return "deleteGuestFilter"
         case .setSysctl: return "setSysctl"
         case .setNameservers: return "setNameservers"
         case .startUnit: return "startUnit"

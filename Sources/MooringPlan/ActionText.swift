@@ -20,6 +20,8 @@ public enum ActionText {
         case let .deleteRoute(link, route): return "delete route \(route.text) dev \(link)"
         case let .replaceNftTable(table): return "replace table inet mooring (\(table.rules.count) rules)"
         case .deleteNftTable: return "delete table inet mooring"
+        case let .replaceGuestFilter(table): return "replace table bridge mooring (\(table.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0) guest ports)"
+        case .deleteGuestFilter: return "delete table bridge mooring"
         case let .setSysctl(name, value): return "set \(name) = \(value)"
         case let .setNameservers(link, nameservers): return "set DNS of \(link) to \(nameservers.text)"
         case let .startUnit(spec): return "start unit \(spec.name)"

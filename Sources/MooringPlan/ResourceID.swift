@@ -5,6 +5,8 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
     case link(String)
     /// `inet mooring`, the one table mooring owns.
     case nftTable
+    /// `bridge mooring`, the guests' filter.
+    case guestFilter
     case sysctl(String)
     case unit(String)
 
@@ -12,7 +14,7 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
     public var kind: String {
         switch self {
         case .link: return "link"
-        case .nftTable: return "nftables"
+        case .nftTable, .guestFilter: return "nftables"
         case .sysctl: return "sysctl"
         case .unit: return "unit"
         }
@@ -22,6 +24,7 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
         switch self {
         case let .link(name), let .sysctl(name), let .unit(name): return name
         case .nftTable: return "inet mooring"
+        case .guestFilter: return "bridge mooring"
         }
     }
 

@@ -20,11 +20,12 @@ public struct Planner {
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
         let (dnsChanges, dnsUnchecked) = NameserverPlanner(desired: desired, observed: observed).plan()
+        let filterChanges = GuestFilterPlanner(desired: desired, observed: observed).plan()
         let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
         let (natChanges, natConflicts) = NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
         let (unitChanges, unitConflicts, unitWarnings) = UnitPlanner(desired: desired, observed: observed, target: target,
                                                                      recreatedDevices: recreated).plan()
-        let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + unitChanges).enumerated().sorted { a, b in
+        let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
         var warnings = links.adopted + unitWarnings

@@ -91,7 +91,8 @@ public enum PlanJSON {
             fields = [("link", .string(link)), ("destination", .string(route.destination.description)),
                       ("gateway", JSONValue(route.gateway?.description)), ("metric", JSONValue(route.metric)),
                       ("table", JSONValue(route.table)), ("protocol", JSONValue(route.protocolNumber))]
-        case let .replaceNftTable(table): fields = [("table", nftTable(table))]
+        case let .replaceNftTable(table), let .replaceGuestFilter(table): fields = [("table", nftTable(table))]
+        case .deleteGuestFilter: fields = []
         case .deleteNftTable: fields = []
         case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]
         case let .setNameservers(link, nameservers):
@@ -114,6 +115,7 @@ public enum PlanJSON {
                 ["name": .string($0.name), "type": .array($0.keyType.map(JSONValue.string)), "map": .string($0.dataType),
                  "flags": .array($0.flags.map(JSONValue.string)), "elem": .array($0.elements.map(\.json))]
             }),
+            "sets": .array(table.sets.map { ["name": .string($0.name), "type": .array($0.keyType.map(JSONValue.string)), "elem": .array($0.elements)] }),
             "rules": .array(table.rules.map { ["chain": .string($0.chain), "comment": JSONValue($0.comment), "expr": $0.expression] }),
         ]
     }

@@ -160,6 +160,23 @@ struct ManifestParsingTests {
         #expect(given.nameservers?.text == "192.0.2.54 search lan")
     }
 
+    /// Anti-spoofing is on for the guests mooring runs, off for `vmm: none` unless asked, and the Host can turn the default off.
+    @Test func antiSpoofingDefaults() throws {
+        func interface(host: String, vmm: String, extra: String = "") throws -> DesiredInterface {
+            let text = host + header + "kind: MicroVM\nmetadata: {name: web}\nspec:\n  vcpu: 1\n  memoryMb: 128\n  kernel: /boot/vmlinux\n  vmm: \(vmm)\n"
+                + "  networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: br0\(extra)}]\n"
+            let result = parse(text)
+            return try #require(result.desired?.microVMs.first?.interfaces.first, "\(result.errors)")
+        }
+        let hostOff = header + "kind: Host\nmetadata: {name: h}\nspec: {antiSpoofing: false}\n---\n"
+        #expect(try interface(host: "", vmm: "qemu-microvm").antiSpoofing)
+        #expect(try !interface(host: "", vmm: "none").antiSpoofing)
+        #expect(try interface(host: "", vmm: "none", extra: ", antiSpoofing: true").antiSpoofing)
+        #expect(try !interface(host: hostOff, vmm: "qemu-microvm").antiSpoofing)
+        #expect(try interface(host: hostOff, vmm: "qemu-microvm", extra: ", antiSpoofing: true").antiSpoofing)
+        #expect(try !interface(host: "", vmm: "qemu-microvm", extra: ", antiSpoofing: false").antiSpoofing)
+    }
+
     /// `nameservers` (netplan's spelling): servers and search domains, each checked where it is written.
     @Test func bridgeNameservers() throws {
         func bridge(_ extra: String) -> ManifestLoadResult {

@@ -122,7 +122,7 @@ public final class NetlinkDriver: @unchecked Sendable {
                       tolerated: [ESRCH, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
-        case .replaceNftTable, .deleteNftTable, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
+        case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
             throw DriverError("\(ActionText.describe(operation)) is not a link action")
         }
     }

@@ -3,8 +3,8 @@ import Foundation
 import MooringModel
 import MooringPlan
 
-/// Reads and replaces mooring's one table, `inet mooring`, through libnftables' JSON API.
-/// No other table is ever listed, changed or flushed. Confined to its namespace thread.
+/// Reads and replaces mooring's tables, `inet mooring` (NAT) and `bridge mooring` (the guests' filter), through
+/// libnftables' JSON API. No other table is ever listed, changed or flushed. Confined to its namespace thread.
 public final class NftablesDriver: @unchecked Sendable {
     private let context: OpaquePointer
 
@@ -44,20 +44,21 @@ public final class NftablesDriver: @unchecked Sendable {
     /// The live `inet mooring` table, normalised, or nil when it does not exist. `elements: false` leaves the
     /// maps' elements out (libnftables' terse output: a third of the time for a thousand forwards), for runs
     /// that only need to know the table's shape, such as deleting it.
-    public func observe(elements: Bool = true) throws -> NftTable? {
+    public func observe(elements: Bool = true, family: String = NftTable.family) throws -> NftTable? {
         let output: String
         let flags = nft_ctx_output_get_flags(context)
         if !elements { nft_ctx_output_set_flags(context, flags | UInt32(NFT_CTX_OUTPUT_TERSE)) }
         defer { nft_ctx_output_set_flags(context, flags) }
         do {
-            output = try run("list table \(NftTable.family) \(NftTable.name)")
+            output = try run("list table \(family) \(NftTable.name)")
         } catch let error as NftablesError where error.message.contains("No such file or directory") {
             return nil
         }
         guard let items = JSONValue.parse(output)?["nftables"]?.array else {
-            throw DriverError("nftables: cannot read the JSON listing of table inet mooring")
+            throw DriverError("nftables: cannot read the JSON listing of table \(family) mooring")
         }
         var table = NftTable()
+        table.family = family
         for item in items {
             if let chain = item["chain"].flatMap(Self.chain) {
                 table.chains.append(chain)
@@ -71,6 +72,8 @@ public final class NftablesDriver: @unchecked Sendable {
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
                                          flags: Self.strings(map["flags"]), elements: elements))
+            } else if let set = item["set"], let name = set["name"]?.string {
+                table.sets.append(NftSet(name: name, keyType: Self.strings(set["type"]), elements: set["elem"]?.array ?? []))
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
                 table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: rule["expr"] ?? []))
             } else if let kind = item.objectKeys?.first, !["table", "metainfo"].contains(kind) {
@@ -87,7 +90,7 @@ public final class NftablesDriver: @unchecked Sendable {
         return items.compactMap { item in
             guard let object = item["chain"], let chain = Self.chain(object), !chain.hook.isEmpty,
                   let table = object["table"]?.string, let family = object["family"]?.string,
-                  !(family == NftTable.family && table == NftTable.name) else { return nil }
+                  !((family == NftTable.family || family == NftTable.bridgeFamily) && table == NftTable.name) else { return nil }
             return (family, table, chain)
         }
     }
@@ -111,10 +114,12 @@ public final class NftablesDriver: @unchecked Sendable {
     /// The table is values throughout (rules, elements: `JSONValue`), serialised once here: nothing can be
     /// unparsable on the way, and nothing is dropped.
     public func replace(with table: NftTable) throws {
-        var commands = Self.tableCommands()
-        commands.append(["add": ["table": Self.tableObject]])
+        let family = table.family
+        var commands = Self.tableCommands(family)
+        commands.append(["add": ["table": Self.tableObject(family)]])
+        func inTable(_ object: JSONValue) -> JSONValue { Self.inTable(object, family) }
         for chain in table.chains {
-            commands.append(["add": ["chain": Self.inTable(["name": .string(chain.name), "type": .string(chain.type),
+            commands.append(["add": ["chain": inTable(["name": .string(chain.name), "type": .string(chain.type),
                                                             "hook": .string(chain.hook), "prio": JSONValue(chain.priority),
                                                             "policy": .string(chain.policy)])]])
         }
@@ -125,29 +130,37 @@ public final class NftablesDriver: @unchecked Sendable {
                 ("map", .string(map.dataType)), ("flags", .array(map.flags.map(JSONValue.string))),
             ]
             if !map.elements.isEmpty { object.append(("elem", .array(map.elements.map(\.json)))) }
-            commands.append(["add": ["map": Self.inTable(.object(object))]])
+            commands.append(["add": ["map": inTable(.object(object))]])
+        }
+        for set in table.sets {
+            var object: [(key: String, value: JSONValue)] = [
+                ("name", .string(set.name)),
+                ("type", set.keyType.count == 1 ? .string(set.keyType[0]) : .array(set.keyType.map(JSONValue.string))),
+            ]
+            if !set.elements.isEmpty { object.append(("elem", .array(set.elements))) }
+            commands.append(["add": ["set": inTable(.object(object))]])
         }
         for rule in table.rules {
             var object: [(key: String, value: JSONValue)] = [("chain", .string(rule.chain)), ("expr", rule.expression)]
             if let comment = rule.comment { object.append(("comment", .string(comment))) }
-            commands.append(["add": ["rule": Self.inTable(.object(object))]])
+            commands.append(["add": ["rule": inTable(.object(object))]])
         }
         _ = try run((["nftables": .array(commands)] as JSONValue).canonicalText)
     }
 
-    public func delete() throws {
-        _ = try run((["nftables": .array(Self.tableCommands())] as JSONValue).canonicalText)
+    public func delete(family: String = NftTable.family) throws {
+        _ = try run((["nftables": .array(Self.tableCommands(family))] as JSONValue).canonicalText)
     }
 
-    private static var tableObject: JSONValue { ["family": .string(NftTable.family), "name": .string(NftTable.name)] }
+    private static func tableObject(_ family: String) -> JSONValue { ["family": .string(family), "name": .string(NftTable.name)] }
 
-    private static func tableCommands() -> [JSONValue] {
-        [["add": ["table": tableObject]], ["delete": ["table": tableObject]]]
+    private static func tableCommands(_ family: String) -> [JSONValue] {
+        [["add": ["table": tableObject(family)]], ["delete": ["table": tableObject(family)]]]
     }
 
-    private static func inTable(_ object: JSONValue) -> JSONValue {
+    private static func inTable(_ object: JSONValue, _ family: String) -> JSONValue {
         guard case .object(let pairs) = object else { return object }
-        return .object(pairs + [("family", .string(NftTable.family)), ("table", .string(NftTable.name))])
+        return .object(pairs + [("family", .string(family)), ("table", .string(NftTable.name))])
     }
 }
 

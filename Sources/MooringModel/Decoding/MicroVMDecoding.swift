@@ -238,6 +238,7 @@ extension ManifestDecoder {
             }
         }
         let isolated = entry.bool("isolated")
+        let antiSpoofing = entry.bool("antiSpoofing")
         var nameservers: Nameservers?
         if let mapping = entry.mapping("nameservers") {
             nameservers = decodeNameservers(mapping)
@@ -276,7 +277,7 @@ extension ManifestDecoder {
         }
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
         return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
-                                    gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+                                    gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, antiSpoofing: antiSpoofing?.value, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
                                     sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
     }

@@ -26,6 +26,7 @@ public struct DesiredHost: Sendable, Codable, Equatable {
     public var parentInterface: String?
     public var defaultBridge: String?
     public var imageRoot: String?
+    public var antiSpoofing = true
     public var vmm: VMMKind = .qemuMicrovm
     public var accelerator: Accelerator = .kvm
 
@@ -284,6 +285,10 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     /// The tap's bridge port is isolated: it reaches the bridge and non-isolated ports (the uplink, the host),
     /// never another isolated port.
     public var isolated: Bool = false
+    /// The guest may send only from its own MAC and declared addresses, and no router advertisement or DHCP
+    /// offer (GuestFilterPlanner). Resolution decides it (on unless the interface or the Host says otherwise;
+    /// off for `vmm: none` unless asked); an interface built by hand starts without it.
+    public var antiSpoofing: Bool = false
     public var bridge: String?
     public var parentInterface: String?
     public var macvtapMode: MacvtapMode

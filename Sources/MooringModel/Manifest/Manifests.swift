@@ -46,6 +46,8 @@ public enum ManifestSpec: Sendable {
 public struct HostSpec: Sendable {
     /// Where container images named in MicroVMs are unpacked: `<imageRoot>/<image>/<filename>`.
     public var imageRoot: Located<String>?
+    /// The default of every tap's `antiSpoofing` (on unless this says false).
+    public var antiSpoofing: Located<Bool>?
     public var parentInterface: Located<String>?
     public var defaultBridge: Located<String>?
     public var vmm: Located<VMMKind>?
@@ -132,6 +134,8 @@ public struct NetworkInterfaceSpec: Sendable {
     public var nameservers: Nameservers?
     /// `isolated`: the tap's bridge port may talk to non-isolated ports only (IFLA_BRPORT_ISOLATED).
     public var isolated: Bool
+    /// `antiSpoofing`: nil takes the Host's default.
+    public var antiSpoofing: Bool?
     public var bridge: Located<String>?
     public var parentInterface: Located<String>?
     public var macvtapMode: MacvtapMode

@@ -4,9 +4,15 @@
 public struct NftTable: Sendable, Codable, Equatable {
     public static let family = "inet"
     public static let name = "mooring"
+    /// The family of the guests' filter table, `bridge mooring` (GuestFilterPlanner).
+    public static let bridgeFamily = "bridge"
 
+    /// `inet` (NAT and forwards) or `bridge` (the guests' filter).
+    public var family: String = NftTable.family
     public var chains: [NftChain]
     public var maps: [NftMap]
+    /// Plain sets (the bridge table's keys per guest port); elements sorted on normalising.
+    public var sets: [NftSet] = []
     public var rules: [NftRule]
     /// Objects found in the live table that mooring never makes (a set, a counter, a flowtable someone added),
     /// as `kind name`: never part of a desired table, so any of them is drift, shown and removed on replace.
@@ -21,12 +27,16 @@ public struct NftTable: Sendable, Codable, Equatable {
 
     /// Order-insensitive where nftables is (chains, maps, elements); rules keep their order per chain.
     public func normalized() -> NftTable {
-        NftTable(chains: chains.sorted { $0.name < $1.name },
+        var table = NftTable(chains: chains.sorted { $0.name < $1.name },
                  maps: maps.map { map in var copy = map; copy.elements.sort { $0.sortKey < $1.sortKey }; return copy }
                     .sorted { $0.name < $1.name },
                  rules: chains.sorted { $0.name < $1.name }.flatMap { chain in rules.filter { $0.chain == chain.name } }
                     + rules.filter { rule in !chains.contains { $0.name == rule.chain } },
                  others: others.sorted())
+        table.family = family
+        table.sets = sets.map { set in var copy = set; copy.elements.sort { $0.canonicalText < $1.canonicalText }; return copy }
+            .sorted { $0.name < $1.name }
+        return table
     }
 
     public func isEquivalent(to other: NftTable) -> Bool { normalized() == other.normalized() }
@@ -46,6 +56,19 @@ public struct NftChain: Sendable, Codable, Equatable, Hashable {
         self.hook = hook
         self.priority = priority
         self.policy = policy
+    }
+}
+
+/// A plain set: a key type (`["ifname", "ether_addr"]`) and its elements as libnftables' JSON has them.
+public struct NftSet: Sendable, Codable, Equatable, Hashable {
+    public var name: String
+    public var keyType: [String]
+    public var elements: [JSONValue]
+
+    public init(name: String, keyType: [String], elements: [JSONValue]) {
+        self.name = name
+        self.keyType = keyType
+        self.elements = elements
     }
 }
 

@@ -32,6 +32,7 @@ struct ManifestSetValidator {
                                      defaultBridge: spec.defaultBridge?.value, vmm: spec.vmm?.value ?? .qemuMicrovm,
                                      accelerator: spec.accelerator?.value ?? .kvm)
             state.host.imageRoot = spec.imageRoot?.value
+            state.host.antiSpoofing = spec.antiSpoofing?.value ?? true
             hostSpec = spec
         }
 

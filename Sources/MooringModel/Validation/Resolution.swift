@@ -80,6 +80,8 @@ extension ManifestSetValidator {
                                              parentInterface: parent, macvtapMode: item.macvtapMode,
                                              sourceMACs: item.sourceMACs)
             interface.isolated = item.isolated
+            // With `vmm: none` another tool picks the guest's MAC: filtered only when asked for.
+            interface.antiSpoofing = item.antiSpoofing ?? (vmm == .none ? false : host.antiSpoofing)
             interfaces.append(interface)
         }
         func file(_ source: FileSourceSpec?) -> String? { source.flatMap { resolve($0, origin, host: host) } }

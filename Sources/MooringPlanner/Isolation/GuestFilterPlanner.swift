@@ -1,0 +1,101 @@
+import MooringModel
+import MooringPlan
+
+/// The guests' filter: one `bridge mooring` nftables table whose one chain sees every frame a guest's tap sends
+/// into its bridge (prerouting, priority -200, before the bridge forwards it or hands it to the host) and drops
+/// what the guest has no business sending: another MAC, another address (IPv4, ARP, IPv6), a router
+/// advertisement or redirect, a DHCP or DHCPv6 server's reply, anything but ARP, IPv4 and IPv6. Per-guest facts
+/// are set elements keyed by interface name, so a frame costs a few hash lookups however many guests there are.
+/// IPv4 and IPv6 sources are checked on the ports that declare an address of that family (a guest that takes
+/// its address from the LAN's DHCP or router advertisements is held to its MAC only); link-local IPv6 and the
+/// unspecified address (duplicate address detection, DHCP discovery) pass. Taps only: a macvtap is no bridge
+/// port. Built here, compared as values, replaced as a whole in one transaction.
+struct GuestFilterPlanner {
+    let desired: DesiredState
+    let observed: ObservedState
+
+    static let chain = "from_guests"
+
+    /// The guests' taps under the filter: a tap on a bridge whose `antiSpoofing` is on (by default for the VMs
+    /// mooring runs; with `vmm: none` only when the manifest asks, since another tool picks the guest's MAC).
+    static func protectedInterfaces(_ desired: DesiredState) -> [DesiredInterface] {
+        desired.microVMs.flatMap(\.interfaces).filter { $0.type == .tap && $0.bridge != nil && $0.antiSpoofing }
+    }
+
+    func plan() -> [Change] {
+        let interfaces = Self.protectedInterfaces(desired)
+        let want = interfaces.isEmpty ? nil : Self.table(interfaces)
+        let have = observed.guestFilter
+        if want?.normalized() == have?.normalized() { return [] }
+        guard let want else {
+            return [Change(resource: .guestFilter, group: .stale, action: .delete,
+                           summary: "delete table bridge mooring (no guest is filtered any more)", reason: "no manifest needs it",
+                           operation: .deleteGuestFilter, phase: .nftables)]
+        }
+        let ports = interfaces.map(\.hostDeviceName)
+        let before = Set(have?.sets.first { $0.name == "guest_ports" }?.elements.compactMap(\.string) ?? [])
+        var details = ports.filter { !before.contains($0) }.map { "+ filter \($0)" } + before.subtracting(ports).sorted().map { "- filter \($0)" }
+        if details.isEmpty { details = ["~ the filter's rules or addresses differ from the manifests"] }
+        return [Change(resource: .guestFilter, group: .stale, action: have == nil ? .create : .update,
+                       summary: "\(have == nil ? "create" : "replace") table bridge mooring: anti-spoofing for \(ports.count) guest interface\(ports.count == 1 ? "" : "s")",
+                       reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
+                       fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(before.count), after: JSONValue(ports.count))],
+                       details: details, operation: .replaceGuestFilter(want), phase: .nftables)]
+    }
+
+    /// The whole table, in the shape libnftables lists it (so desired and observed compare as values).
+    static func table(_ interfaces: [DesiredInterface]) -> NftTable {
+        func pair(_ interface: DesiredInterface, _ value: String) -> JSONValue { ["concat": [.string(interface.hostDeviceName), .string(value)]] }
+        let v4 = interfaces.filter { $0.addresses.contains { $0.address.isIPv4 } }
+        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
+        var table = NftTable(chains: [NftChain(name: chain, type: "filter", hook: "prerouting", priority: -200)])
+        table.family = NftTable.bridgeFamily
+        table.sets = [
+            NftSet(name: "guest_ports", keyType: ["ifname"], elements: interfaces.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_macs", keyType: ["ifname", "ether_addr"], elements: interfaces.map { pair($0, $0.mac.description) }),
+            NftSet(name: "ipv4_ports", keyType: ["ifname"], elements: v4.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_ipv4", keyType: ["ifname", "ipv4_addr"],
+                   elements: v4.flatMap { interface in interface.addresses.filter { $0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
+            NftSet(name: "ipv6_ports", keyType: ["ifname"], elements: v6.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
+                   elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
+        ]
+        table.rules = rules.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        return table
+    }
+
+    // One builder per expression, as libnftables' JSON spells them.
+    private static func match(_ op: String, _ left: JSONValue, _ right: JSONValue) -> JSONValue {
+        ["match": ["op": .string(op), "left": left, "right": right]]
+    }
+    private static func payload(_ proto: String, _ field: String) -> JSONValue { ["payload": ["protocol": .string(proto), "field": .string(field)]] }
+    private static let iifname: JSONValue = ["meta": ["key": "iifname"]]
+    private static func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [iifname, payload(proto, field)]] }
+    private static let accept: JSONValue = ["accept": .null]
+    private static let drop: JSONValue = ["drop": .null]
+
+    /// In order: the first match decides. Each line says what it stops.
+    static let rules: [[JSONValue]] = [
+        // Not a guest's port: the uplink, the host, VMs run by another tool.
+        [match("!=", iifname, "@guest_ports"), accept],
+        // Another guest's (or the gateway's) MAC: would move it onto this port in the bridge's FDB.
+        [match("!=", byPort("ether", "saddr"), "@guest_macs"), drop],
+        // Only ARP, IPv4 and IPv6 (no VLAN tags, no spanning tree, no other protocols).
+        [match("!=", payload("ether", "type"), ["set": ["ip", "arp", "ip6"]]), drop],
+        // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
+        [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
+        [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
+        [match("==", iifname, "@ipv4_ports"), match("!=", byPort("arp", "saddr ip"), "@guest_ipv4"), drop],
+        // A DHCP or DHCPv6 server's replies.
+        [match("==", payload("udp", "sport"), ["set": [67, 547]]), drop],
+        // DHCP discovery, before the guest has an address.
+        [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
+         match("==", payload("udp", "dport"), 67), accept],
+        [match("==", iifname, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
+        // Router advertisements and redirects: only routers send them.
+        [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
+        // Link-local and unspecified sources (neighbour discovery, duplicate address detection).
+        [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept],
+        [match("==", iifname, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
+    ]
+}
