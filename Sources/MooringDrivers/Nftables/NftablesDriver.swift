@@ -72,7 +72,8 @@ public final class NftablesDriver: @unchecked Sendable {
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
                                          flags: Self.strings(map["flags"]), elements: elements))
-            } else if let set = item["set"], let name = set["name"]?.string {
+            } else if family == NftTable.bridgeFamily, let set = item["set"], let name = set["name"]?.string {
+                // Sets are the guests' filter's own; in `inet mooring` one is drift (below).
                 table.sets.append(NftSet(name: name, keyType: Self.strings(set["type"]), elements: set["elem"]?.array ?? []))
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
                 table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: rule["expr"] ?? []))
