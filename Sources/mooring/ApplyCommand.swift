@@ -103,12 +103,13 @@ struct ApplyCommand: ParsableCommand {
                 reconciler: reconciler, before: observed, tried: plan,
                 settings: Trial.Settings(duration: duration.seconds, probes: probe.map(\.probe), keepIfProbesPass: keepIfProbesPass)) }
             let signals = try trialRun.map { _ in try StopSignals(Trial.signals) }
+            let trying = trialRun.flatMap { run in signals.map { (run, $0) } }
             let outcome: Reconciler.ApplyOutcome
             do {
                 outcome = try reconciler.apply(plan, desired: loaded.desired, progress: progress)
             } catch let error as ExecutionError {
                 // A trial that failed half-way is put back too.
-                guard let trialRun, let signals else { throw error }
+                guard let (trialRun, signals) = trying else { throw error }
                 Terminal.printError("error: \(error)")
                 let verdict = try trialRun.revert(because: "the apply failed", say: { line in Terminal.printError(line) }, signals: signals)
                 if output == .json { print(JSONRenderer.render(["trial": Self.trialJSON(verdict)]), terminator: "") }
@@ -131,7 +132,7 @@ struct ApplyCommand: ParsableCommand {
                     print("The host matches the manifests.")
                 }
             }
-            let verdict = try trialRun.map { try waitForVerdict($0, signals: signals!, json: output == .json, logger: logger) }
+            let verdict = try trying.map { try waitForVerdict($0.0, signals: $0.1, json: output == .json, logger: logger) }
             if output == .json {
                 var document = Self.report(plan: plan, context: context, outcome: outcome)
                 if let verdict, case var .object(fields) = document {
@@ -147,50 +148,6 @@ struct ApplyCommand: ParsableCommand {
             // A conflict held its own changes back while the rest was applied: that is still an error to fix.
             if !outcome.remaining.conflicts.isEmpty { return MooringExit.error }
             return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
-        }
-    }
-
-    /// Says what the trial waits for, then waits for the verdict, narrating.
-    private func waitForVerdict(_ trial: Trial, signals: StopSignals, json: Bool, logger: Logger) throws -> Trial.Outcome {
-        let settings = trial.settings
-        let probes = settings.probes.isEmpty ? "" : "; probing \(settings.probes.map(\.description).joined(separator: ", ")) every \(Int(settings.interval)) s"
-        let keep = settings.keepIfProbesPass ? "kept at the end if every probe passes, or confirmed sooner with `mooring confirm`"
-            : "confirm with `mooring confirm\(options.netns.map { " --netns \($0)" } ?? "")` (from any shell)"
-        let announce = "Trying for \(DurationArgument(seconds: settings.duration)): \(keep); otherwise the host is put back\(probes)."
-        if json { Terminal.printError(announce) } else { print(announce) }
-        logger.notice("\(announce)")
-        return try trial.wait(signals: signals) { line in
-            if json { Terminal.printError(line) } else { print(line) }
-            logger.notice("\(line)")
-        }
-    }
-
-    /// `{"outcome": "kept"|"reverted", "reason": ..., "undone": [...], "stillDifferent": [...]}`.
-    static func trialJSON(_ verdict: Trial.Outcome) -> JSONValue {
-        switch verdict {
-        case let .kept(how):
-            return ["outcome": "kept", "reason": .string(how), "undone": [], "stillDifferent": []]
-        case let .reverted(reason, revert, remaining):
-            return ["outcome": "reverted", "reason": .string(reason), "undone": .array(revert.changes.map { .string($0.summary) }),
-                    "stillDifferent": .array(remaining.changes.map { .string($0.summary) })]
-        }
-    }
-
-    /// Prints the trial's verdict; the exit code for a revert.
-    private func report(_ verdict: Trial.Outcome, json: Bool) -> Int32 {
-        switch verdict {
-        case let .kept(how):
-            if !json { print("Kept: \(how).") }
-            return MooringExit.inSync
-        case let .reverted(reason, revert, remaining):
-            let say: (String) -> Void = json ? { Terminal.printError($0) } : { print($0) }
-            if remaining.changes.isEmpty {
-                say("Put back (\(reason)): \(revert.changes.count) change\(revert.changes.count == 1 ? "" : "s") undone; the host is as it was before the apply.")
-            } else {
-                say("Put back (\(reason)), but these still differ from before:")
-                for change in remaining.changes { say("  \(change.summary)") }
-            }
-            return MooringExit.reverted
         }
     }
 
