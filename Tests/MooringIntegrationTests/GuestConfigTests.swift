@@ -15,13 +15,7 @@ struct GuestConfigTests {
         let harness = try Harness("gc", userBus: true)
         defer { harness.tearDown() }
         let client = try TestNamespace("gcc")
-        try harness.ns.ip("link", "add", "ext0", "type", "veth", "peer", "name", "c0", "netns", client.name)
-        try harness.ns.ip("addr", "add", "198.51.100.1/24", "dev", "ext0")
-        try harness.ns.ip("addr", "add", "2001:db8:5::1/64", "dev", "ext0", "nodad")
-        try harness.ns.ip("link", "set", "ext0", "up")
-        try client.ip("addr", "add", "198.51.100.2/24", "dev", "c0")
-        try client.ip("addr", "add", "2001:db8:5::2/64", "dev", "c0", "nodad")
-        try client.ip("link", "set", "c0", "up")
+        try harness.ns.connectClient(client, v6Net: 5)
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24", "\"fd12::1/64\""]))
         try harness.manifests.write("nat.yaml", Manifests.header + """

@@ -19,6 +19,18 @@ final class TestNamespace: @unchecked Sendable {
     @discardableResult
     func exec(_ arguments: String...) throws -> Shell.Output { try Shell.run(["ip", "netns", "exec", name] + arguments) }
 
+    /// A client outside the host: `client`'s c0 (198.51.100.2, 2001:db8:`v6Net`::2) facing this namespace's ext0
+    /// (198.51.100.1, 2001:db8:`v6Net`::1), both families without duplicate address detection.
+    func connectClient(_ client: TestNamespace, v6Net: Int) throws {
+        try ip("link", "add", "ext0", "type", "veth", "peer", "name", "c0", "netns", client.name)
+        try ip("addr", "add", "198.51.100.1/24", "dev", "ext0")
+        try ip("addr", "add", "2001:db8:\(v6Net)::1/64", "dev", "ext0", "nodad")
+        try ip("link", "set", "ext0", "up")
+        try client.ip("addr", "add", "198.51.100.2/24", "dev", "c0")
+        try client.ip("addr", "add", "2001:db8:\(v6Net)::2/64", "dev", "c0", "nodad")
+        try client.ip("link", "set", "c0", "up")
+    }
+
     /// A veth pair standing in for a host NIC (this kernel has no dummy links).
     func addHostInterface(_ name: String, peer: String? = nil) throws {
         try ip("link", "add", name, "type", "veth", "peer", "name", peer ?? "\(name)-p")
