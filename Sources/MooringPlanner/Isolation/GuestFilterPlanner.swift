@@ -9,7 +9,8 @@ import MooringPlan
 /// IPv4 and IPv6 sources are checked on the ports that declare an address of that family (a guest that takes
 /// its address from the LAN's DHCP or router advertisements is held to its MAC only); link-local IPv6 and the
 /// unspecified address (duplicate address detection, DHCP discovery) pass. Taps only: a macvtap is no bridge
-/// port. Built here, compared as values, replaced as a whole in one transaction.
+/// port. A neighbour advertisement must name one of the guest's own IPv6 addresses or a link-local one.
+/// Built here, compared as values, replaced as a whole in one transaction.
 struct GuestFilterPlanner {
     let desired: DesiredState
     let observed: ObservedState
@@ -60,7 +61,8 @@ struct GuestFilterPlanner {
             NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
                    elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
         ]
-        table.rules = rules.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        let ordered = rules.prefix(while: { $0 != linkLocalAccept }) + v6.map(neighbourAdvertTargets) + rules.drop(while: { $0 != linkLocalAccept })
+        table.rules = ordered.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
         return table
     }
 
@@ -94,8 +96,25 @@ struct GuestFilterPlanner {
         [match("==", iifname, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
         // Router advertisements and redirects: only routers send them.
         [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
-        // Link-local and unspecified sources (neighbour discovery, duplicate address detection).
-        [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept],
+        // (Here, per port with IPv6: neighbourAdvertTargets.)
+        linkLocalAccept,
         [match("==", iifname, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
     ]
+
+    /// Link-local and unspecified sources pass (neighbour discovery, duplicate address detection).
+    static let linkLocalAccept: [JSONValue] = [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept]
+
+    /// A neighbour advertisement must be for one of the guest's own addresses (or a link-local one): one that
+    /// names another guest's address would redirect its traffic. nftables 1.0.6 has no `icmpv6 taddr`, so the
+    /// target is the 128 bits at offset 8 of the ICMPv6 header, compared as an integer, one rule per port with
+    /// IPv6 (advertisements are rare; other frames stop at the first match of the port's name).
+    static func neighbourAdvertTargets(_ interface: DesiredInterface) -> [JSONValue] {
+        func hex(_ address: IPAddress) -> String {
+            "0x" + address.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+        var allowed: [JSONValue] = interface.addresses.filter { !$0.address.isIPv4 }.map { .string(hex($0.address)) }
+        allowed.append(["range": [.string("0xfe800000000000000000000000000000"), .string("0xfebfffffffffffffffffffffffffffff")]])
+        return [match("==", iifname, .string(interface.hostDeviceName)), match("==", payload("icmpv6", "type"), "nd-neighbor-advert"),
+                match("!=", ["payload": ["base": "th", "offset": 64, "len": 128]], ["set": .array(allowed)]), drop]
+    }
 }

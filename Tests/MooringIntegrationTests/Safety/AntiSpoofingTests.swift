@@ -3,11 +3,12 @@ import Testing
 
 /// A misbehaving guest (scripts/tap-attack: the test attaches to the guests' taps as a VMM would and writes
 /// hand-made frames) against the guests' filter, `bridge mooring`: another guest's MAC, a fake ARP reply for the
-/// gateway, IPv4 and IPv6 from another guest's address, a DHCP offer, a router advertisement and a VLAN tag are
+/// gateway, IPv4 and IPv6 from another guest's address, a neighbour advertisement for another guest's IPv6
+/// address, a DHCP offer, a router advertisement and a VLAN tag are
 /// all dropped, while the attacker's own frames pass; without the filter every one of them reaches the victim.
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
 struct AntiSpoofingTests {
-    static let attacks = ["spoofed-mac", "fake-gateway-arp", "spoofed-ipv4", "dhcp-offer", "router-advert", "spoofed-ipv6", "vlan-tagged"]
+    static let attacks = ["spoofed-mac", "fake-gateway-arp", "spoofed-ipv4", "dhcp-offer", "router-advert", "spoofed-ipv6", "spoofed-na", "vlan-tagged"]
 
     /// Two guests whose taps another tool would open (`vmm: none`), so the test can: the attacker filtered when
     /// `filtered`, as every guest mooring runs is by default.
