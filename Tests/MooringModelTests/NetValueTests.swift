@@ -62,4 +62,13 @@ struct NetValueTests {
         #expect(StableHash.fnv1a64("") == 0xcbf2_9ce4_8422_2325)
         #expect(StableHash.hex("a") == "af63dc4c8601ec8c")
     }
+
+    @Test func ratesReadAsTcSpellsThem() {
+        #expect(RateLimit.bytesPerSecond("8mbit") == 1_000_000)
+        #expect(RateLimit.bytesPerSecond("1Gbit") == 125_000_000)
+        #expect(RateLimit.bytesPerSecond("512kbit") == 64_000)
+        for bad in ["8", "8mb", "0mbit", "-1mbit", "4kbit", "99999999999999999gbit", "mbit"] {
+            #expect(RateLimit.bytesPerSecond(bad) == nil, "\(bad)")
+        }
+    }
 }

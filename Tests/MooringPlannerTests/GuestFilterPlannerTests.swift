@@ -31,4 +31,20 @@ import Testing
         #expect(GuestFilterPlanner(desired: desired, observed: observed).plan().isEmpty)
         #expect(GuestFilterPlanner(desired: DesiredState(), observed: observed).plan().map(\.summary) == ["delete table bridge mooring (no guest is filtered any more)"])
     }
+
+    /// Rate limits: a policer per direction and port, the guest-bound one in a postrouting chain of its own;
+    /// limits alone (no anti-spoofing) still make the table.
+    @Test func rateLimitsArePolicersPerPort() throws {
+        var vm = Self.vm("a", antiSpoofing: false, addresses: ["10.0.0.10/24"])
+        vm.interfaces[0].rateLimit = RateLimit(toGuest: 1_000_000, fromGuest: 500_000)
+        let changes = GuestFilterPlanner(desired: DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [vm]), observed: ObservedState()).plan()
+        #expect(changes.map(\.summary) == ["create table bridge mooring: rate limits on 1"])
+        guard case let .replaceGuestFilter(table) = changes.first?.operation else { Issue.record("no table"); return }
+        #expect(table.chains.map(\.name) == ["from_guests", "to_guests"])
+        #expect(table.chains.last?.hook == "postrouting")
+        let first = try #require(table.rules.first { $0.chain == "from_guests" }).expression.canonicalText
+        #expect(first.contains("\"iifname\"") && first.contains("\"rate\":500000") && first.contains("\"burst\":65536"), "\(first)")
+        let toGuest = try #require(table.rules.first { $0.chain == "to_guests" }).expression.canonicalText
+        #expect(toGuest.contains("\"oifname\"") && toGuest.contains("\"rate\":1000000") && toGuest.contains("\"burst\":100000"), "\(toGuest)")
+    }
 }

@@ -76,13 +76,36 @@ public final class NftablesDriver: @unchecked Sendable {
                 // Sets are the guests' filter's own; in `inet mooring` one is drift (below).
                 table.sets.append(NftSet(name: name, keyType: Self.strings(set["type"]), elements: set["elem"]?.array ?? []))
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
-                table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: rule["expr"] ?? []))
+                table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: Self.inBytes(rule["expr"] ?? [])))
             } else if let kind = item.objectKeys?.first, !["table", "metainfo"].contains(kind) {
                 // Anything else in mooring's table is drift: kept visible, never skipped.
                 table.others.append("\(kind) \(item[kind]?["name"]?.string ?? item[kind]?.canonicalText ?? "")")
             }
         }
         return table
+    }
+
+    /// libnftables lists a limit in the largest unit that divides it (`64 kbytes`); mooring writes bytes. Read
+    /// back in bytes, so a table compares equal to the one written.
+    static func inBytes(_ expression: JSONValue) -> JSONValue {
+        let scale = ["bytes": 1, "kbytes": 1024, "mbytes": 1024 * 1024, "gbytes": 1024 * 1024 * 1024]
+        switch expression {
+        case let .array(items):
+            return .array(items.map(inBytes))
+        case let .object(pairs) where pairs.count == 1 && pairs[0].key == "limit":
+            guard case let .object(fields) = pairs[0].value else { return expression }
+            var out = fields
+            for (value, unit) in [("rate", "rate_unit"), ("burst", "burst_unit")] {
+                guard let index = out.firstIndex(where: { $0.key == value }), let number = out[index].value.int,
+                      let unitIndex = out.firstIndex(where: { $0.key == unit }), let factor = out[unitIndex].value.string.flatMap({ scale[$0] })
+                else { continue }
+                out[index].value = JSONValue(number * factor)
+                out[unitIndex].value = "bytes"
+            }
+            return .object([(key: "limit", value: .object(out))])
+        default:
+            return expression
+        }
     }
 
     /// Every base chain of every other table, for `mooring doctor` only: planning never reads other tables.

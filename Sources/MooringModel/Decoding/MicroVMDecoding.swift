@@ -239,6 +239,20 @@ extension ManifestDecoder {
         }
         let isolated = entry.bool("isolated")
         let antiSpoofing = entry.bool("antiSpoofing")
+        var rateLimit: RateLimit?
+        if let limits = entry.mapping("rateLimit") {
+            var limit = RateLimit()
+            for (key, keyPath) in [("toGuest", \RateLimit.toGuest), ("fromGuest", \RateLimit.fromGuest)] {
+                guard let text = limits.string(key) else { continue }
+                if let rate = RateLimit.bytesPerSecond(text.value) {
+                    limit[keyPath: keyPath] = rate
+                } else {
+                    reader.error(at: text.location, text.path, "\"\(text.value.escapedForMessage)\" is not a rate (want e.g. 100mbit, 1gbit, 512kbit; at least 8kbit)")
+                }
+            }
+            limits.finish()
+            rateLimit = limit
+        }
         var nameservers: Nameservers?
         if let mapping = entry.mapping("nameservers") {
             nameservers = decodeNameservers(mapping)
@@ -268,6 +282,8 @@ extension ManifestDecoder {
             case .tap:
                 if let parent { reader.error(at: parent.location, parent.path, "applies to macvtap interfaces only (a tap joins a bridge; set bridge)") }
                 if let mode { reader.error(at: mode.location, mode.path, "applies to macvtap interfaces only") }
+            case .macvtap where rateLimit != nil:
+                reader.error(entry.node, entry.childPath("rateLimit"), "applies to tap interfaces only (a macvtap is no bridge port, where the limits are enforced)")
             case .macvtap where isolated?.value == true:
                 // A macvtap is no bridge port; its own modes (private, vepa) keep guests apart.
                 reader.error(at: isolated!.location, isolated!.path, "applies to tap interfaces only (for a macvtap, macvtapMode: private keeps guests apart)")
@@ -277,7 +293,7 @@ extension ManifestDecoder {
         }
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
         return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
-                                    gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, antiSpoofing: antiSpoofing?.value, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
+                                    gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, antiSpoofing: antiSpoofing?.value, rateLimit: rateLimit, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
                                     sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
     }

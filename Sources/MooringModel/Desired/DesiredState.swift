@@ -289,6 +289,8 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     /// offer (GuestFilterPlanner). Resolution decides it (on unless the interface or the Host says otherwise;
     /// off for `vmm: none` unless asked); an interface built by hand starts without it.
     public var antiSpoofing: Bool = false
+    /// Bandwidth limits at the guest's bridge port (tap only).
+    public var rateLimit: RateLimit?
     public var bridge: String?
     public var parentInterface: String?
     public var macvtapMode: MacvtapMode

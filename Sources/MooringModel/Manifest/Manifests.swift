@@ -136,6 +136,7 @@ public struct NetworkInterfaceSpec: Sendable {
     public var isolated: Bool
     /// `antiSpoofing`: nil takes the Host's default.
     public var antiSpoofing: Bool?
+    public var rateLimit: RateLimit?
     public var bridge: Located<String>?
     public var parentInterface: Located<String>?
     public var macvtapMode: MacvtapMode

@@ -16,6 +16,7 @@ struct GuestFilterPlanner {
     let observed: ObservedState
 
     static let chain = "from_guests"
+    static let toGuestsChain = "to_guests"
 
     /// The guests' taps under the filter: a tap on a bridge whose `antiSpoofing` is on (by default for the VMs
     /// mooring runs; with `vmm: none` only when the manifest asks, since another tool picks the guest's MAC).
@@ -23,9 +24,15 @@ struct GuestFilterPlanner {
         desired.microVMs.flatMap(\.interfaces).filter { $0.type == .tap && $0.bridge != nil && $0.antiSpoofing }
     }
 
+    /// The guests' taps with a bandwidth limit (whether or not they are also filtered).
+    static func limitedInterfaces(_ desired: DesiredState) -> [DesiredInterface] {
+        desired.microVMs.flatMap(\.interfaces).filter { $0.type == .tap && $0.bridge != nil && $0.rateLimit != nil }
+    }
+
     func plan() -> [Change] {
         let interfaces = Self.protectedInterfaces(desired)
-        let want = interfaces.isEmpty ? nil : Self.table(interfaces)
+        let limited = Self.limitedInterfaces(desired)
+        let want = interfaces.isEmpty && limited.isEmpty ? nil : Self.table(interfaces, limited: limited)
         let have = observed.guestFilter
         if want?.normalized() == have?.normalized() { return [] }
         guard let want else {
@@ -38,14 +45,22 @@ struct GuestFilterPlanner {
         var details = ports.filter { !before.contains($0) }.map { "+ filter \($0)" } + before.subtracting(ports).sorted().map { "- filter \($0)" }
         if details.isEmpty { details = ["~ the filter's rules or addresses differ from the manifests"] }
         return [Change(resource: .guestFilter, group: .stale, action: have == nil ? .create : .update,
-                       summary: "\(have == nil ? "create" : "replace") table bridge mooring: anti-spoofing for \(ports.count) guest interface\(ports.count == 1 ? "" : "s")",
+                       summary: "\(have == nil ? "create" : "replace") table bridge mooring: " + Self.purpose(filtered: ports.count, limited: limited.count),
                        reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
                        fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(before.count), after: JSONValue(ports.count))],
                        details: details, operation: .replaceGuestFilter(want), phase: .nftables)]
     }
 
+    /// `anti-spoofing for 2 guest interfaces, rate limits on 1`.
+    static func purpose(filtered: Int, limited: Int) -> String {
+        var parts: [String] = []
+        if filtered > 0 { parts.append("anti-spoofing for \(filtered) guest interface\(filtered == 1 ? "" : "s")") }
+        if limited > 0 { parts.append("rate limits on \(limited)") }
+        return parts.joined(separator: ", ")
+    }
+
     /// The whole table, in the shape libnftables lists it (so desired and observed compare as values).
-    static func table(_ interfaces: [DesiredInterface]) -> NftTable {
+    static func table(_ interfaces: [DesiredInterface], limited: [DesiredInterface] = []) -> NftTable {
         func pair(_ interface: DesiredInterface, _ value: String) -> JSONValue { ["concat": [.string(interface.hostDeviceName), .string(value)]] }
         let v4 = interfaces.filter { $0.addresses.contains { $0.address.isIPv4 } }
         let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
@@ -62,7 +77,15 @@ struct GuestFilterPlanner {
                    elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
         ]
         let ordered = rules.prefix(while: { $0 != linkLocalAccept }) + v6.map(neighbourAdvertTargets) + rules.drop(while: { $0 != linkLocalAccept })
-        table.rules = ordered.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        // Bandwidth first: a frame over its port's limit goes before any other check.
+        let fromGuests = limited.compactMap { interface in interface.rateLimit?.fromGuest.map { policer(iifname, interface.hostDeviceName, $0) } }
+        let toGuests = limited.compactMap { interface in interface.rateLimit?.toGuest.map { policer(oifname, interface.hostDeviceName, $0) } }
+        table.rules = (fromGuests + ordered).map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        if !toGuests.isEmpty {
+            // Frames the bridge sends out of a guest's port, forwarded or from the host: the last hook before the tap.
+            table.chains.append(NftChain(name: toGuestsChain, type: "filter", hook: "postrouting", priority: -200))
+            table.rules += toGuests.map { NftRule(chain: toGuestsChain, comment: nil, expression: .array($0)) }
+        }
         return table
     }
 
@@ -73,7 +96,18 @@ struct GuestFilterPlanner {
     private static func payload(_ proto: String, _ field: String) -> JSONValue { ["payload": ["protocol": .string(proto), "field": .string(field)]] }
     private static let iifname: JSONValue = ["meta": ["key": "iifname"]]
     private static func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [iifname, payload(proto, field)]] }
+    private static let oifname: JSONValue = ["meta": ["key": "oifname"]]
     private static let accept: JSONValue = ["accept": .null]
+
+    /// Drops a port's frames beyond `rate` bytes per second (a token bucket: a policer, as libvirt's and
+    /// Firecracker's limits are). The bucket holds a tenth of a second's worth, at least 64 KiB, so TCP keeps
+    /// its window and reaches the rate instead of collapsing under drops.
+    static func policer(_ key: JSONValue, _ port: String, _ rate: UInt64) -> [JSONValue] {
+        [match("==", key, .string(port)),
+         ["limit": ["rate": JSONValue(Int(rate)), "burst": JSONValue(Int(max(rate / 10, 65_536))), "per": "second", "inv": true,
+                    "rate_unit": "bytes", "burst_unit": "bytes"]],
+         drop]
+    }
     private static let drop: JSONValue = ["drop": .null]
 
     /// In order: the first match decides. Each line says what it stops.

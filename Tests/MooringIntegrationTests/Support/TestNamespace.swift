@@ -17,7 +17,8 @@ final class TestNamespace: @unchecked Sendable {
     func ip(_ arguments: String...) throws -> String { try Shell.must(["ip", "-n", name] + arguments) }
 
     @discardableResult
-    func exec(_ arguments: String...) throws -> Shell.Output { try Shell.run(["ip", "netns", "exec", name] + arguments) }
+    func exec(_ arguments: String...) throws -> Shell.Output { try exec(arguments) }
+    func exec(_ arguments: [String]) throws -> Shell.Output { try Shell.run(["ip", "netns", "exec", name] + arguments) }
 
     /// A client outside the host: `client`'s c0 (198.51.100.2, 2001:db8:`v6Net`::2) facing this namespace's ext0
     /// (198.51.100.1, 2001:db8:`v6Net`::1), both families without duplicate address detection.
