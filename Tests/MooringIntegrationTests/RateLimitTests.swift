@@ -3,14 +3,16 @@ import Testing
 
 /// Bandwidth limits at a guest's bridge port (`rateLimit`), measured with real transfers to and from a booted
 /// guest: unlimited first (the guest must be able to go faster, or the check could not fail), then limited to
-/// 8 Mbit/s each way, which a sustained transfer must get within 10 %.
+/// 4 Mbit/s each way, which a sustained transfer must get within 10 %.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed, TestEnvironment.testbedReason))
 struct RateLimitTests {
-    static let limit = 1_000_000.0  // 8 Mbit/s in bytes per second
+    /// 4 Mbit/s in bytes per second: well below what an emulated guest moves even with other guests booting
+    /// beside it (1.5 MB/s upload at the slowest seen), so the unlimited rate always exceeds it.
+    static let limit = 500_000.0
 
     private func vm(limited: Bool) -> String {
         Manifests.bootableVM("lim", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: vmbr, address: 10.50.0.10/24"
-            + (limited ? ", rateLimit: {toGuest: 8mbit, fromGuest: 8mbit}}" : "}")])
+            + (limited ? ", rateLimit: {toGuest: 4mbit, fromGuest: 4mbit}}" : "}")])
     }
 
     /// Bytes per second of a download from the guest and of an upload to it, as curl measured them. With
@@ -34,7 +36,7 @@ struct RateLimitTests {
         let harness = try Harness("rl", userBus: true)
         defer { harness.tearDown() }
         let file = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("upload-\(harness.ns.name)").path
-        try Data(count: 4 << 20).write(to: URL(fileURLWithPath: file))
+        try Data(count: 2 << 20).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.50.0.1/24"]))

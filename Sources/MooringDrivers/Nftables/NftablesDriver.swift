@@ -143,9 +143,11 @@ public final class NftablesDriver: @unchecked Sendable {
         commands.append(["add": ["table": Self.tableObject(family)]])
         func inTable(_ object: JSONValue) -> JSONValue { Self.inTable(object, family) }
         for chain in table.chains {
-            commands.append(["add": ["chain": inTable(["name": .string(chain.name), "type": .string(chain.type),
-                                                            "hook": .string(chain.hook), "prio": JSONValue(chain.priority),
-                                                            "policy": .string(chain.policy)])]])
+            // A regular chain (jumped to) has no type, hook, priority or policy.
+            let object: JSONValue = chain.hook.isEmpty ? ["name": .string(chain.name)]
+                : ["name": .string(chain.name), "type": .string(chain.type), "hook": .string(chain.hook),
+                   "prio": JSONValue(chain.priority), "policy": .string(chain.policy)]
+            commands.append(["add": ["chain": inTable(object)]])
         }
         for map in table.maps {
             var object: [(key: String, value: JSONValue)] = [

@@ -17,6 +17,9 @@ struct GuestFilterPlanner {
 
     static let chain = "from_guests"
     static let toGuestsChain = "to_guests"
+    /// A regular chain only neighbour advertisements jump to: its one rule per IPv6 port costs nothing to other frames.
+    static let advertsChain = "neighbour_adverts"
+    static let jumpToAdverts: [JSONValue] = [match("==", payload("icmpv6", "type"), "nd-neighbor-advert"), ["jump": ["target": .string(advertsChain)]]]
 
     /// The guests' taps under the filter: a tap on a bridge whose `antiSpoofing` is on (by default for the VMs
     /// mooring runs; with `vmm: none` only when the manifest asks, since another tool picks the guest's MAC).
@@ -76,11 +79,16 @@ struct GuestFilterPlanner {
             NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
                    elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
         ]
-        let ordered = rules.prefix(while: { $0 != linkLocalAccept }) + v6.map(neighbourAdvertTargets) + rules.drop(while: { $0 != linkLocalAccept })
+        // Without an IPv6 port there is nothing to check advertisements against: no chain, no jump.
+        let ordered = rules.filter { v6.isEmpty ? $0 != jumpToAdverts : true }
         // Bandwidth first: a frame over its port's limit goes before any other check.
         let fromGuests = limited.compactMap { interface in interface.rateLimit?.fromGuest.map { policer(iifname, interface.hostDeviceName, $0) } }
         let toGuests = limited.compactMap { interface in interface.rateLimit?.toGuest.map { policer(oifname, interface.hostDeviceName, $0) } }
         table.rules = (fromGuests + ordered).map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        if !v6.isEmpty {
+            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
+            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0))) }
+        }
         if !toGuests.isEmpty {
             // Frames the bridge sends out of a guest's port, forwarded or from the host: the last hook before the tap.
             table.chains.append(NftChain(name: toGuestsChain, type: "filter", hook: "postrouting", priority: -200))
@@ -122,15 +130,19 @@ struct GuestFilterPlanner {
         [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
         [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
         [match("==", iifname, "@ipv4_ports"), match("!=", byPort("arp", "saddr ip"), "@guest_ipv4"), drop],
+        // Checked ARP is done with: it leaves the chain here, so the rules below cost it nothing.
+        [match("==", payload("ether", "type"), "arp"), accept],
         // A DHCP or DHCPv6 server's replies.
         [match("==", payload("udp", "sport"), ["set": [67, 547]]), drop],
         // DHCP discovery, before the guest has an address.
         [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
          match("==", payload("udp", "dport"), 67), accept],
         [match("==", iifname, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
+        [match("==", payload("ether", "type"), "ip"), accept],
         // Router advertisements and redirects: only routers send them.
         [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
-        // (Here, per port with IPv6: neighbourAdvertTargets.)
+        // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets).
+        jumpToAdverts,
         linkLocalAccept,
         [match("==", iifname, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
     ]
@@ -141,14 +153,14 @@ struct GuestFilterPlanner {
     /// A neighbour advertisement must be for one of the guest's own addresses (or a link-local one): one that
     /// names another guest's address would redirect its traffic. nftables 1.0.6 has no `icmpv6 taddr`, so the
     /// target is the 128 bits at offset 8 of the ICMPv6 header, compared as an integer, one rule per port with
-    /// IPv6 (advertisements are rare; other frames stop at the first match of the port's name).
+    /// IPv6, in a chain only advertisements jump to (other frames never see these rules).
     static func neighbourAdvertTargets(_ interface: DesiredInterface) -> [JSONValue] {
         func hex(_ address: IPAddress) -> String {
             "0x" + address.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
         var allowed: [JSONValue] = interface.addresses.filter { !$0.address.isIPv4 }.map { .string(hex($0.address)) }
         allowed.append(["range": [.string("0xfe800000000000000000000000000000"), .string("0xfebfffffffffffffffffffffffffffff")]])
-        return [match("==", iifname, .string(interface.hostDeviceName)), match("==", payload("icmpv6", "type"), "nd-neighbor-advert"),
+        return [match("==", iifname, .string(interface.hostDeviceName)),
                 match("!=", ["payload": ["base": "th", "offset": 64, "len": 128]], ["set": .array(allowed)]), drop]
     }
 }
