@@ -102,4 +102,18 @@ import Testing
         now.nameservers["br0"] = bridge.nameservers
         #expect(RevertPlanner(before: before, now: now, tried: tried).plan().summaries == ["br0: DNS 192.0.2.53 again"])
     }
+
+    /// The guests' filter a trial made goes with the trial; one it replaced comes back.
+    @Test func theGuestsFilterComesBack() {
+        var made = NftTable(chains: [NftChain(name: "from_guests", type: "filter", hook: "prerouting", priority: -200)])
+        made.family = NftTable.bridgeFamily
+        let tried = Plan(changes: [Change(resource: .guestFilter, group: .stale, action: .create, summary: "create table bridge mooring", reason: "",
+                                          operation: .replaceGuestFilter(made), phase: .nftables)])
+        var now = ObservedState()
+        now.guestFilter = made
+        #expect(RevertPlanner(before: ObservedState(), now: now, tried: tried).plan().summaries == ["delete table bridge mooring (made by the trial)"])
+        var before = ObservedState()
+        before.guestFilter = NftTable()
+        #expect(RevertPlanner(before: before, now: now, tried: tried).plan().summaries == ["put table bridge mooring back as it was"])
+    }
 }

@@ -154,18 +154,24 @@ public struct RevertPlanner {
         }
     }
 
-    /// mooring's table as it was, or gone when there was none.
+    /// mooring's tables as they were, or gone when there were none: `inet mooring` and the guests' filter.
     private func restoreTable(add: (ResourceID, Change.Verb, String, Action, Phase) -> Void) {
-        let touched = tried.changes.contains {
-            if case .replaceNftTable = $0.operation { return true }
-            if case .deleteNftTable = $0.operation { return true }
-            return false
+        func touched(_ matches: (Action) -> Bool) -> Bool { tried.changes.contains { matches($0.operation) } }
+        if touched({ if case .replaceNftTable = $0 { true } else if case .deleteNftTable = $0 { true } else { false } }),
+           before.nftables?.normalized() != now.nftables?.normalized() {
+            if let table = before.nftables {
+                add(.nftTable, .replace, "put table inet mooring back as it was", .replaceNftTable(table), .nftables)
+            } else if now.nftables != nil {
+                add(.nftTable, .delete, "delete table inet mooring (made by the trial)", .deleteNftTable, .nftables)
+            }
         }
-        guard touched, before.nftables?.normalized() != now.nftables?.normalized() else { return }
-        if let table = before.nftables {
-            add(.nftTable, .replace, "put table inet mooring back as it was", .replaceNftTable(table), .nftables)
-        } else if now.nftables != nil {
-            add(.nftTable, .delete, "delete table inet mooring (made by the trial)", .deleteNftTable, .nftables)
+        if touched({ if case .replaceGuestFilter = $0 { true } else if case .deleteGuestFilter = $0 { true } else { false } }),
+           before.guestFilter?.normalized() != now.guestFilter?.normalized() {
+            if let table = before.guestFilter {
+                add(.guestFilter, .replace, "put table bridge mooring back as it was", .replaceGuestFilter(table), .nftables)
+            } else if now.guestFilter != nil {
+                add(.guestFilter, .delete, "delete table bridge mooring (made by the trial)", .deleteGuestFilter, .nftables)
+            }
         }
     }
 
