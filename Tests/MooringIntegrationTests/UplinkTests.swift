@@ -185,6 +185,13 @@ struct UplinkTests {
         #expect(try harness.ns.ip("route", "show", "default").contains("default via 192.0.2.1 dev br0 proto 193"))
         #expect(try answers(client, "192.0.2.10"))
         #expect(try harness.plan().isInSync)
+        // Unattended: kept at the end because every probe round passed, with no confirmation (the router is on
+        // the link, so it stays reachable without the default routes this change removes).
+        try harness.manifests.write("m.yaml", Manifests.tcgHost + "---\n" + Manifests.bridge("br0", addresses: ["192.0.2.10/24", "2001:db8::a/64"], ports: ["eno1"]))
+        let unattended = try harness.cli("apply", ["--try", "2s", "--probe", "ping:192.0.2.1", "--keep-if-probes-pass"])
+        #expect(unattended.status == 0, "\(unattended.stdout)\(unattended.stderr)")
+        #expect(unattended.stdout.contains("Kept: every probe round passed for 2 s"), "\(unattended.stdout)")
+        #expect(try !harness.ns.ip("route", "show", "default").contains("192.0.2.1"))
         // Nothing is trying any more: nothing to confirm.
         let nothing = try TestEnvironment.mooring(["confirm", "--netns", harness.ns.name])
         #expect(nothing.status == 1 && nothing.stderr.contains("no `mooring apply --try` is running"), "\(nothing.stderr)")
