@@ -59,7 +59,8 @@ public final class HostDrivers: Sendable {
             },
             tableShape: nftThread.start { try nftables.observe(elements: false) },
             table: nftThread.start { try nftables.observe() },
-            guestFilter: nftThread.start { try nftables.observe(family: NftTable.bridgeFamily) })
+            guestFilter: nftThread.start { try nftables.observe(family: NftTable.bridgeFamily) },
+            macvtapFilter: nftThread.start { try nftables.observe(family: NftTable.netdevFamily) })
     }
 
     public struct PendingObservation: Sendable {
@@ -68,6 +69,7 @@ public final class HostDrivers: Sendable {
         let tableShape: Pending<NftTable?>
         let table: Pending<NftTable?>
         let guestFilter: Pending<NftTable?>
+        let macvtapFilter: Pending<NftTable?>
 
         /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
         ///   the table's shape is enough.
@@ -102,6 +104,7 @@ public final class HostDrivers: Sendable {
                                       capabilities: capabilities)
             (state.nameservers, state.resolverProblem) = observeNameservers(links, declared: nameservers)
             state.guestFilter = try guestFilter.wait()
+            state.macvtapFilter = try macvtapFilter.wait()
             return state
         }
 
@@ -129,7 +132,7 @@ public final class HostDrivers: Sendable {
         case let .replaceNftTable(table): try nftThread.run { try nftables.replace(with: table) }
         case .deleteNftTable: try nftThread.run { try nftables.delete() }
         case let .replaceGuestFilter(table): try nftThread.run { try nftables.replace(with: table) }
-        case .deleteGuestFilter: try nftThread.run { try nftables.delete(family: NftTable.bridgeFamily) }
+        case let .deleteGuestFilter(family): try nftThread.run { try nftables.delete(family: family) }
         case let .setSysctl(name, value): try thread.run { try SysctlDriver.write(name, value) }
         case let .setNameservers(link, nameservers):
             let index = if_nametoindex(link)

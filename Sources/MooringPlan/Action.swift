@@ -27,9 +27,10 @@ public enum Action: Sendable, Equatable {
     // nftables: the whole `inet mooring` table is replaced in one transaction, never edited rule by rule.
     case replaceNftTable(NftTable)
     case deleteNftTable
-    /// The guests' filter, `bridge mooring`, replaced as a whole (GuestFilterPlanner), or deleted.
+    /// A guests' filter, `bridge mooring` (taps) or `netdev mooring` (macvtaps), replaced as a whole
+    /// (GuestFilterPlanner; the table says its family), or deleted.
     case replaceGuestFilter(NftTable)
-    case deleteGuestFilter
+    case deleteGuestFilter(family: String)
     case setSysctl(name: String, value: String)
     /// DNS servers and search domains of a link, in systemd-resolved (empty: forget them).
     case setNameservers(link: String, nameservers: Nameservers)

@@ -26,6 +26,9 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     case linkNameservers = 67
     case sysctls = 70
     case nftables = 80
+    /// The macvtaps' filter hooks each macvtap by name, and kernels before 6.10 refuse a hook on a device
+    /// that does not exist yet: after the links, not alongside them.
+    case deviceFilters = 85
     case startUnits = 95
 
     public static func < (left: Phase, right: Phase) -> Bool { left.rawValue < right.rawValue }

@@ -7,6 +7,8 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
     case nftTable
     /// `bridge mooring`, the guests' filter.
     case guestFilter
+    /// `netdev mooring`, the macvtap guests' filter.
+    case macvtapFilter
     case sysctl(String)
     case unit(String)
 
@@ -14,7 +16,7 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
     public var kind: String {
         switch self {
         case .link: return "link"
-        case .nftTable, .guestFilter: return "nftables"
+        case .nftTable, .guestFilter, .macvtapFilter: return "nftables"
         case .sysctl: return "sysctl"
         case .unit: return "unit"
         }
@@ -25,6 +27,7 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
         case let .link(name), let .sysctl(name), let .unit(name): return name
         case .nftTable: return "inet mooring"
         case .guestFilter: return "bridge mooring"
+        case .macvtapFilter: return "netdev mooring"
         }
     }
 

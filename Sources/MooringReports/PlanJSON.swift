@@ -92,7 +92,7 @@ public enum PlanJSON {
                       ("gateway", JSONValue(route.gateway?.description)), ("metric", JSONValue(route.metric)),
                       ("table", JSONValue(route.table)), ("protocol", JSONValue(route.protocolNumber))]
         case let .replaceNftTable(table), let .replaceGuestFilter(table): fields = [("table", nftTable(table))]
-        case .deleteGuestFilter: fields = []
+        case let .deleteGuestFilter(family): fields = [("family", .string(family))]
         case .deleteNftTable: fields = []
         case let .setSysctl(name, value): fields = [("name", .string(name)), ("value", .string(value))]
         case let .setNameservers(link, nameservers):

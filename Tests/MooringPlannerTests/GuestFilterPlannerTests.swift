@@ -47,4 +47,33 @@ import Testing
         let toGuest = try #require(table.rules.first { $0.chain == "to_guests" }).expression.canonicalText
         #expect(toGuest.contains("\"oifname\"") && toGuest.contains("\"rate\":1000000") && toGuest.contains("\"burst\":100000"), "\(toGuest)")
     }
+
+    /// A macvtap's guest gets the same rules in `netdev mooring`, keyed by the device it sends through, from a
+    /// base chain per macvtap at its egress hook; the listing (which leaves the device out) compares equal.
+    @Test func macvtapsAreFilteredAtTheirEgressHook() throws {
+        var vm = Self.vm("m", addresses: ["10.0.0.20/24", "fd12::20/64"])
+        vm.interfaces[0].type = .macvtap
+        vm.interfaces[0].bridge = nil
+        vm.interfaces[0].parentInterface = "eno1"
+        let desired = DesiredState(microVMs: [vm, Self.vm("t", addresses: ["10.0.0.21/24"])])
+        let changes = GuestFilterPlanner(desired: desired, observed: ObservedState()).plan()
+        #expect(changes.map(\.summary) == ["create table bridge mooring: anti-spoofing for 1 guest interface",
+                                           "create table netdev mooring: anti-spoofing for 1 macvtap"])
+        #expect(changes.last?.phase == .deviceFilters)
+        guard case let .replaceGuestFilter(table) = changes.last?.operation else { Issue.record("no table"); return }
+        #expect(table.family == "netdev")
+        let egress = try #require(table.chains.first { $0.hook == "egress" })
+        #expect(egress.name == "egress_vm-m-eth0" && egress.device == "vm-m-eth0" && egress.priority == -200)
+        #expect(table.sets.first { $0.name == "guest_ports" }?.elements == [.string("vm-m-eth0")])
+        let rules = table.rules.filter { $0.chain == "from_guests" }.map(\.expression.canonicalText)
+        #expect(rules.allSatisfy { !$0.contains("iifname") } && rules.first?.contains("oifname") == true, "\(rules)")
+
+        var listed = table
+        listed.chains = listed.chains.map { chain in var copy = chain; copy.device = nil; return copy }
+        var observed = ObservedState()
+        observed.macvtapFilter = listed
+        #expect(GuestFilterPlanner(desired: desired, observed: observed).plan().map(\.summary) == ["create table bridge mooring: anti-spoofing for 1 guest interface"])
+        // Put back as listed (a trial's revert): the devices come back from the chains' names.
+        #expect(GuestFilterPlanner.withDevices(listed) == table)
+    }
 }

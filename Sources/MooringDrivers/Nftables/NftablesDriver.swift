@@ -3,8 +3,8 @@ import Foundation
 import MooringModel
 import MooringPlan
 
-/// Reads and replaces mooring's tables, `inet mooring` (NAT) and `bridge mooring` (the guests' filter), through
-/// libnftables' JSON API. No other table is ever listed, changed or flushed. Confined to its namespace thread.
+/// Reads and replaces mooring's tables, `inet mooring` (NAT), `bridge mooring` and `netdev mooring` (the guests'
+/// filters), through libnftables' JSON API. No other table is ever listed, changed or flushed. Confined to its namespace thread.
 public final class NftablesDriver: @unchecked Sendable {
     private let context: OpaquePointer
 
@@ -72,8 +72,8 @@ public final class NftablesDriver: @unchecked Sendable {
                 table.maps.append(NftMap(name: name, keyType: Self.strings(map["type"]),
                                          dataType: Self.strings(map["map"]).joined(separator: " . "),
                                          flags: Self.strings(map["flags"]), elements: elements))
-            } else if family == NftTable.bridgeFamily, let set = item["set"], let name = set["name"]?.string {
-                // Sets are the guests' filter's own; in `inet mooring` one is drift (below).
+            } else if family != NftTable.family, let set = item["set"], let name = set["name"]?.string {
+                // Sets are the guests' filters' own; in `inet mooring` one is drift (below).
                 table.sets.append(NftSet(name: name, keyType: Self.strings(set["type"]), elements: set["elem"]?.array ?? []))
             } else if let rule = item["rule"], let chain = rule["chain"]?.string {
                 table.rules.append(NftRule(chain: chain, comment: rule["comment"]?.string, expression: Self.inBytes(rule["expr"] ?? [])))
@@ -114,7 +114,7 @@ public final class NftablesDriver: @unchecked Sendable {
         return items.compactMap { item in
             guard let object = item["chain"], let chain = Self.chain(object), !chain.hook.isEmpty,
                   let table = object["table"]?.string, let family = object["family"]?.string,
-                  !((family == NftTable.family || family == NftTable.bridgeFamily) && table == NftTable.name) else { return nil }
+                  !([NftTable.family, NftTable.bridgeFamily, NftTable.netdevFamily].contains(family) && table == NftTable.name) else { return nil }
             return (family, table, chain)
         }
     }
@@ -144,9 +144,10 @@ public final class NftablesDriver: @unchecked Sendable {
         func inTable(_ object: JSONValue) -> JSONValue { Self.inTable(object, family) }
         for chain in table.chains {
             // A regular chain (jumped to) has no type, hook, priority or policy.
-            let object: JSONValue = chain.hook.isEmpty ? ["name": .string(chain.name)]
+            var object: JSONValue = chain.hook.isEmpty ? ["name": .string(chain.name)]
                 : ["name": .string(chain.name), "type": .string(chain.type), "hook": .string(chain.hook),
                    "prio": JSONValue(chain.priority), "policy": .string(chain.policy)]
+            if let device = chain.device, case let .object(pairs) = object { object = .object(pairs + [("dev", .string(device))]) }
             commands.append(["add": ["chain": inTable(object)]])
         }
         for map in table.maps {

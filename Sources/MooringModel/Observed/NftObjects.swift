@@ -6,6 +6,9 @@ public struct NftTable: Sendable, Codable, Equatable {
     public static let name = "mooring"
     /// The family of the guests' filter table, `bridge mooring` (GuestFilterPlanner).
     public static let bridgeFamily = "bridge"
+    /// The family of the macvtaps' filter table, `netdev mooring`: a macvtap is no bridge port, so its guest's
+    /// frames are checked where the macvtap sends them (GuestFilterPlanner).
+    public static let netdevFamily = "netdev"
 
     /// `inet` (NAT and forwards) or `bridge` (the guests' filter).
     public var family: String = NftTable.family
@@ -27,7 +30,9 @@ public struct NftTable: Sendable, Codable, Equatable {
 
     /// Order-insensitive where nftables is (chains, maps, elements); rules keep their order per chain.
     public func normalized() -> NftTable {
-        var table = NftTable(chains: chains.sorted { $0.name < $1.name },
+        // A netdev chain's device is left out: libnftables 1.0.6 does not list it in JSON. The chain's name
+        // carries it (GuestFilterPlanner.egressChain), so a chain for another device still differs by name.
+        var table = NftTable(chains: chains.map { chain in var copy = chain; copy.device = nil; return copy }.sorted { $0.name < $1.name },
                  maps: maps.map { map in var copy = map; copy.elements.sort { $0.sortKey < $1.sortKey }; return copy }
                     .sorted { $0.name < $1.name },
                  rules: chains.sorted { $0.name < $1.name }.flatMap { chain in rules.filter { $0.chain == chain.name } }
@@ -49,13 +54,16 @@ public struct NftChain: Sendable, Codable, Equatable, Hashable {
     public var hook: String
     public var priority: Int
     public var policy: String
+    /// The device of a netdev chain (`hook egress device "vm-web-1-eth0"`); nil for other families.
+    public var device: String?
 
-    public init(name: String, type: String, hook: String, priority: Int, policy: String = "accept") {
+    public init(name: String, type: String, hook: String, priority: Int, policy: String = "accept", device: String? = nil) {
         self.name = name
         self.type = type
         self.hook = hook
         self.priority = priority
         self.policy = policy
+        self.device = device
     }
 }
 

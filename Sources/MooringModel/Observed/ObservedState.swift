@@ -17,6 +17,8 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var capabilities: HostCapabilities
     /// The guests' filter, `bridge mooring`; nil when it does not exist.
     public var guestFilter: NftTable?
+    /// The macvtaps' filter, `netdev mooring`; nil when it does not exist.
+    public var macvtapFilter: NftTable?
     /// DNS servers and search domains systemd-resolved has per link, by link name (links with none are absent).
     public var nameservers: [String: Nameservers] = [:]
     /// Why resolved could not be asked when the manifests declare DNS (not running, no system bus, a netns).

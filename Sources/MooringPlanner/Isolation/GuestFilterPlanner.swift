@@ -8,8 +8,10 @@ import MooringPlan
 /// are set elements keyed by interface name, so a frame costs a few hash lookups however many guests there are.
 /// IPv4 and IPv6 sources are checked on the ports that declare an address of that family (a guest that takes
 /// its address from the LAN's DHCP or router advertisements is held to its MAC only); link-local IPv6 and the
-/// unspecified address (duplicate address detection, DHCP discovery) pass. Taps only: a macvtap is no bridge
-/// port. A neighbour advertisement must name one of the guest's own IPv6 addresses or a link-local one.
+/// unspecified address (duplicate address detection, DHCP discovery) pass. A neighbour advertisement must name
+/// one of the guest's own IPv6 addresses or a link-local one. A macvtap is no bridge port: its guest's frames
+/// get the same rules in a second table, `netdev mooring`, at each macvtap's egress hook (what the VMM writes
+/// into a macvtap leaves through that hook before the macvtap delivers it to its parent or a sibling).
 /// Built here, compared as values, replaced as a whole in one transaction.
 struct GuestFilterPlanner {
     let desired: DesiredState
@@ -19,7 +21,10 @@ struct GuestFilterPlanner {
     static let toGuestsChain = "to_guests"
     /// A regular chain only neighbour advertisements jump to: its one rule per IPv6 port costs nothing to other frames.
     static let advertsChain = "neighbour_adverts"
-    static let jumpToAdverts: [JSONValue] = [match("==", payload("icmpv6", "type"), "nd-neighbor-advert"), ["jump": ["target": .string(advertsChain)]]]
+    static let jumpToAdverts: [JSONValue] = [match("==", payload("icmpv6", "type"), "nd-neighbor-advert"), jump(advertsChain)]
+    /// A macvtap's base chain in `netdev mooring`: the device is in the name, since libnftables 1.0.6 does not
+    /// list a netdev chain's device in JSON (the name makes a chain for another device differ).
+    static func egressChain(_ device: String) -> String { "egress_" + device }
 
     /// The guests' taps under the filter: a tap on a bridge whose `antiSpoofing` is on (by default for the VMs
     /// mooring runs; with `vmm: none` only when the manifest asks, since another tool picks the guest's MAC).
@@ -27,12 +32,57 @@ struct GuestFilterPlanner {
         desired.microVMs.flatMap(\.interfaces).filter { $0.type == .tap && $0.bridge != nil && $0.antiSpoofing }
     }
 
+    /// A listed `netdev mooring` made writable again: each egress chain's device, which the listing leaves out,
+    /// from the chain's name (egressChain).
+    static func withDevices(_ table: NftTable) -> NftTable {
+        var copy = table
+        copy.chains = table.chains.map { chain in
+            var chain = chain
+            if chain.hook == "egress", chain.device == nil, chain.name.hasPrefix("egress_") { chain.device = String(chain.name.dropFirst("egress_".count)) }
+            return chain
+        }
+        return copy
+    }
+
+    /// The guests' macvtaps under the filter (the same choice as for taps).
+    static func protectedMacvtaps(_ desired: DesiredState) -> [DesiredInterface] {
+        desired.microVMs.flatMap(\.interfaces).filter { $0.type == .macvtap && $0.antiSpoofing }
+    }
+
     /// The guests' taps with a bandwidth limit (whether or not they are also filtered).
     static func limitedInterfaces(_ desired: DesiredState) -> [DesiredInterface] {
         desired.microVMs.flatMap(\.interfaces).filter { $0.type == .tap && $0.bridge != nil && $0.rateLimit != nil }
     }
 
-    func plan() -> [Change] {
+    func plan() -> [Change] { bridgeTableChanges() + macvtapTableChanges() }
+
+    private func macvtapTableChanges() -> [Change] {
+        let interfaces = Self.protectedMacvtaps(desired)
+        let want = interfaces.isEmpty ? nil : Self.macvtapTable(interfaces)
+        let have = observed.macvtapFilter
+        if want?.normalized() == have?.normalized() { return [] }
+        guard let want else {
+            return [Change(resource: .macvtapFilter, group: .stale, action: .delete,
+                           summary: "delete table netdev mooring (no macvtap is filtered any more)", reason: "no manifest needs it",
+                           operation: .deleteGuestFilter(family: NftTable.netdevFamily), phase: .deviceFilters)]
+        }
+        let devices = interfaces.map(\.hostDeviceName)
+        return [Change(resource: .macvtapFilter, group: .stale, action: have == nil ? .create : .update,
+                       summary: "\(have == nil ? "create" : "replace") table netdev mooring: anti-spoofing for \(devices.count) macvtap\(devices.count == 1 ? "" : "s")",
+                       reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
+                       fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(have?.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0),
+                                            after: JSONValue(devices.count))],
+                       details: Self.portDetails(devices, have), operation: .replaceGuestFilter(want), phase: .deviceFilters)]
+    }
+
+    /// `+ filter vm-a-eth0`, `- filter vm-b-eth0`, or what else differs.
+    static func portDetails(_ ports: [String], _ have: NftTable?) -> [String] {
+        let before = Set(have?.sets.first { $0.name == "guest_ports" }?.elements.compactMap(\.string) ?? [])
+        let details = ports.filter { !before.contains($0) }.map { "+ filter \($0)" } + before.subtracting(ports).sorted().map { "- filter \($0)" }
+        return details.isEmpty ? ["~ the filter's rules or addresses differ from the manifests"] : details
+    }
+
+    private func bridgeTableChanges() -> [Change] {
         let interfaces = Self.protectedInterfaces(desired)
         let limited = Self.limitedInterfaces(desired)
         let want = interfaces.isEmpty && limited.isEmpty ? nil : Self.table(interfaces, limited: limited)
@@ -41,17 +91,15 @@ struct GuestFilterPlanner {
         guard let want else {
             return [Change(resource: .guestFilter, group: .stale, action: .delete,
                            summary: "delete table bridge mooring (no guest is filtered any more)", reason: "no manifest needs it",
-                           operation: .deleteGuestFilter, phase: .nftables)]
+                           operation: .deleteGuestFilter(family: NftTable.bridgeFamily), phase: .nftables)]
         }
         let ports = interfaces.map(\.hostDeviceName)
-        let before = Set(have?.sets.first { $0.name == "guest_ports" }?.elements.compactMap(\.string) ?? [])
-        var details = ports.filter { !before.contains($0) }.map { "+ filter \($0)" } + before.subtracting(ports).sorted().map { "- filter \($0)" }
-        if details.isEmpty { details = ["~ the filter's rules or addresses differ from the manifests"] }
+        let before = have?.sets.first { $0.name == "guest_ports" }?.elements.count
         return [Change(resource: .guestFilter, group: .stale, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table bridge mooring: " + Self.purpose(filtered: ports.count, limited: limited.count),
                        reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
-                       fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(before.count), after: JSONValue(ports.count))],
-                       details: details, operation: .replaceGuestFilter(want), phase: .nftables)]
+                       fields: [FieldChange("ports", before: before.map { JSONValue($0) } ?? .null, after: JSONValue(ports.count))],
+                       details: Self.portDetails(ports, have), operation: .replaceGuestFilter(want), phase: .nftables)]
     }
 
     /// `anti-spoofing for 2 guest interfaces, rate limits on 1`.
@@ -64,30 +112,19 @@ struct GuestFilterPlanner {
 
     /// The whole table, in the shape libnftables lists it (so desired and observed compare as values).
     static func table(_ interfaces: [DesiredInterface], limited: [DesiredInterface] = []) -> NftTable {
-        func pair(_ interface: DesiredInterface, _ value: String) -> JSONValue { ["concat": [.string(interface.hostDeviceName), .string(value)]] }
-        let v4 = interfaces.filter { $0.addresses.contains { $0.address.isIPv4 } }
         let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
         var table = NftTable(chains: [NftChain(name: chain, type: "filter", hook: "prerouting", priority: -200)])
         table.family = NftTable.bridgeFamily
-        table.sets = [
-            NftSet(name: "guest_ports", keyType: ["ifname"], elements: interfaces.map { .string($0.hostDeviceName) }),
-            NftSet(name: "guest_macs", keyType: ["ifname", "ether_addr"], elements: interfaces.map { pair($0, $0.mac.description) }),
-            NftSet(name: "ipv4_ports", keyType: ["ifname"], elements: v4.map { .string($0.hostDeviceName) }),
-            NftSet(name: "guest_ipv4", keyType: ["ifname", "ipv4_addr"],
-                   elements: v4.flatMap { interface in interface.addresses.filter { $0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
-            NftSet(name: "ipv6_ports", keyType: ["ifname"], elements: v6.map { .string($0.hostDeviceName) }),
-            NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
-                   elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
-        ]
+        table.sets = sets(interfaces)
         // Without an IPv6 port there is nothing to check advertisements against: no chain, no jump.
-        let ordered = rules.filter { v6.isEmpty ? $0 != jumpToAdverts : true }
+        let ordered = rules(iifname).filter { v6.isEmpty ? $0 != jumpToAdverts : true }
         // Bandwidth first: a frame over its port's limit goes before any other check.
         let fromGuests = limited.compactMap { interface in interface.rateLimit?.fromGuest.map { policer(iifname, interface.hostDeviceName, $0) } }
         let toGuests = limited.compactMap { interface in interface.rateLimit?.toGuest.map { policer(oifname, interface.hostDeviceName, $0) } }
         table.rules = (fromGuests + ordered).map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
         if !v6.isEmpty {
             table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
-            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0))) }
+            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: iifname))) }
         }
         if !toGuests.isEmpty {
             // Frames the bridge sends out of a guest's port, forwarded or from the host: the last hook before the tap.
@@ -97,13 +134,49 @@ struct GuestFilterPlanner {
         return table
     }
 
+    /// `netdev mooring`: one base chain per macvtap at its egress hook, each jumping to one regular chain with
+    /// the bridge table's rules, keyed by the sending device (`oifname` at egress) instead of the bridge port.
+    static func macvtapTable(_ interfaces: [DesiredInterface]) -> NftTable {
+        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
+        var table = NftTable(chains: [NftChain(name: chain, type: "", hook: "", priority: 0)])
+        table.family = NftTable.netdevFamily
+        table.sets = sets(interfaces)
+        table.rules = rules(oifname).filter { v6.isEmpty ? $0 != jumpToAdverts : true }.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        if !v6.isEmpty {
+            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
+            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: oifname))) }
+        }
+        for device in interfaces.map(\.hostDeviceName) {
+            table.chains.append(NftChain(name: egressChain(device), type: "filter", hook: "egress", priority: -200, device: device))
+            table.rules.append(NftRule(chain: egressChain(device), comment: nil, expression: [jump(chain)]))
+        }
+        return table
+    }
+
+    /// The per-guest facts, keyed by the guest's host device: its MAC, and its addresses per family.
+    private static func sets(_ interfaces: [DesiredInterface]) -> [NftSet] {
+        func pair(_ interface: DesiredInterface, _ value: String) -> JSONValue { ["concat": [.string(interface.hostDeviceName), .string(value)]] }
+        let v4 = interfaces.filter { $0.addresses.contains { $0.address.isIPv4 } }
+        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
+        return [
+            NftSet(name: "guest_ports", keyType: ["ifname"], elements: interfaces.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_macs", keyType: ["ifname", "ether_addr"], elements: interfaces.map { pair($0, $0.mac.description) }),
+            NftSet(name: "ipv4_ports", keyType: ["ifname"], elements: v4.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_ipv4", keyType: ["ifname", "ipv4_addr"],
+                   elements: v4.flatMap { interface in interface.addresses.filter { $0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
+            NftSet(name: "ipv6_ports", keyType: ["ifname"], elements: v6.map { .string($0.hostDeviceName) }),
+            NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
+                   elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
+        ]
+    }
+
     // One builder per expression, as libnftables' JSON spells them.
     private static func match(_ op: String, _ left: JSONValue, _ right: JSONValue) -> JSONValue {
         ["match": ["op": .string(op), "left": left, "right": right]]
     }
     private static func payload(_ proto: String, _ field: String) -> JSONValue { ["payload": ["protocol": .string(proto), "field": .string(field)]] }
     private static let iifname: JSONValue = ["meta": ["key": "iifname"]]
-    private static func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [iifname, payload(proto, field)]] }
+    private static func jump(_ target: String) -> JSONValue { ["jump": ["target": .string(target)]] }
     private static let oifname: JSONValue = ["meta": ["key": "oifname"]]
     private static let accept: JSONValue = ["accept": .null]
 
@@ -118,34 +191,38 @@ struct GuestFilterPlanner {
     }
     private static let drop: JSONValue = ["drop": .null]
 
-    /// In order: the first match decides. Each line says what it stops.
-    static let rules: [[JSONValue]] = [
-        // Not a guest's port: the uplink, the host, VMs run by another tool.
-        [match("!=", iifname, "@guest_ports"), accept],
-        // Another guest's (or the gateway's) MAC: would move it onto this port in the bridge's FDB.
-        [match("!=", byPort("ether", "saddr"), "@guest_macs"), drop],
-        // Only ARP, IPv4 and IPv6 (no VLAN tags, no spanning tree, no other protocols).
-        [match("!=", payload("ether", "type"), ["set": ["ip", "arp", "ip6"]]), drop],
-        // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
-        [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
-        [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
-        [match("==", iifname, "@ipv4_ports"), match("!=", byPort("arp", "saddr ip"), "@guest_ipv4"), drop],
-        // Checked ARP is done with: it leaves the chain here, so the rules below cost it nothing.
-        [match("==", payload("ether", "type"), "arp"), accept],
-        // A DHCP or DHCPv6 server's replies.
-        [match("==", payload("udp", "sport"), ["set": [67, 547]]), drop],
-        // DHCP discovery, before the guest has an address.
-        [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
-         match("==", payload("udp", "dport"), 67), accept],
-        [match("==", iifname, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
-        [match("==", payload("ether", "type"), "ip"), accept],
-        // Router advertisements and redirects: only routers send them.
-        [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
-        // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets).
-        jumpToAdverts,
-        linkLocalAccept,
-        [match("==", iifname, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
-    ]
+    /// In order: the first match decides. Each line says what it stops. `port` names the guest's device:
+    /// the bridge port a frame came in on, or the macvtap it leaves through.
+    static func rules(_ port: JSONValue) -> [[JSONValue]] {
+        func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [port, payload(proto, field)]] }
+        return [
+            // Not a guest's port: the uplink, the host, VMs run by another tool.
+            [match("!=", port, "@guest_ports"), accept],
+            // Another guest's (or the gateway's) MAC: would move it onto this port in the bridge's FDB.
+            [match("!=", byPort("ether", "saddr"), "@guest_macs"), drop],
+            // Only ARP, IPv4 and IPv6 (no VLAN tags, no spanning tree, no other protocols).
+            [match("!=", payload("ether", "type"), ["set": ["ip", "arp", "ip6"]]), drop],
+            // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
+            [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
+            [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
+            [match("==", port, "@ipv4_ports"), match("!=", byPort("arp", "saddr ip"), "@guest_ipv4"), drop],
+            // Checked ARP is done with: it leaves the chain here, so the rules below cost it nothing.
+            [match("==", payload("ether", "type"), "arp"), accept],
+            // A DHCP or DHCPv6 server's replies.
+            [match("==", payload("udp", "sport"), ["set": [67, 547]]), drop],
+            // DHCP discovery, before the guest has an address.
+            [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
+             match("==", payload("udp", "dport"), 67), accept],
+            [match("==", port, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
+            [match("==", payload("ether", "type"), "ip"), accept],
+            // Router advertisements and redirects: only routers send them.
+            [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
+            // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets).
+            jumpToAdverts,
+            linkLocalAccept,
+            [match("==", port, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
+        ]
+    }
 
     /// Link-local and unspecified sources pass (neighbour discovery, duplicate address detection).
     static let linkLocalAccept: [JSONValue] = [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept]
@@ -154,13 +231,13 @@ struct GuestFilterPlanner {
     /// names another guest's address would redirect its traffic. nftables 1.0.6 has no `icmpv6 taddr`, so the
     /// target is the 128 bits at offset 8 of the ICMPv6 header, compared as an integer, one rule per port with
     /// IPv6, in a chain only advertisements jump to (other frames never see these rules).
-    static func neighbourAdvertTargets(_ interface: DesiredInterface) -> [JSONValue] {
+    static func neighbourAdvertTargets(_ interface: DesiredInterface, port: JSONValue) -> [JSONValue] {
         func hex(_ address: IPAddress) -> String {
             "0x" + address.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
         var allowed: [JSONValue] = interface.addresses.filter { !$0.address.isIPv4 }.map { .string(hex($0.address)) }
         allowed.append(["range": [.string("0xfe800000000000000000000000000000"), .string("0xfebfffffffffffffffffffffffffffff")]])
-        return [match("==", iifname, .string(interface.hostDeviceName)),
+        return [match("==", port, .string(interface.hostDeviceName)),
                 match("!=", ["payload": ["base": "th", "offset": 64, "len": 128]], ["set": .array(allowed)]), drop]
     }
 }

@@ -165,12 +165,16 @@ public struct RevertPlanner {
                 add(.nftTable, .delete, "delete table inet mooring (made by the trial)", .deleteNftTable, .nftables)
             }
         }
-        if touched({ if case .replaceGuestFilter = $0 { true } else if case .deleteGuestFilter = $0 { true } else { false } }),
-           before.guestFilter?.normalized() != now.guestFilter?.normalized() {
-            if let table = before.guestFilter {
-                add(.guestFilter, .replace, "put table bridge mooring back as it was", .replaceGuestFilter(table), .nftables)
-            } else if now.guestFilter != nil {
-                add(.guestFilter, .delete, "delete table bridge mooring (made by the trial)", .deleteGuestFilter, .nftables)
+        let filterTouched = touched { if case .replaceGuestFilter = $0 { true } else if case .deleteGuestFilter = $0 { true } else { false } }
+        let filters: [(ResourceID, String, NftTable?, NftTable?, Phase)] = [
+            (.guestFilter, NftTable.bridgeFamily, before.guestFilter, now.guestFilter, .nftables),
+            (.macvtapFilter, NftTable.netdevFamily, before.macvtapFilter, now.macvtapFilter, .deviceFilters),
+        ]
+        for (resource, family, was, current, phase) in filters where filterTouched && was?.normalized() != current?.normalized() {
+            if let was {
+                add(resource, .replace, "put table \(family) mooring back as it was", .replaceGuestFilter(GuestFilterPlanner.withDevices(was)), phase)
+            } else if current != nil {
+                add(resource, .delete, "delete table \(family) mooring (made by the trial)", .deleteGuestFilter(family: family), phase)
             }
         }
     }

@@ -30,6 +30,22 @@ struct AntiSpoofingTests {
             """
     }
 
+    /// The same two guests on macvtaps of one host interface (bridge mode: siblings reach each other directly,
+    /// with no bridge and no `bridge` table in the path).
+    static func macvtapManifests(filtered: Bool) -> String {
+        func vm(_ name: String, _ host: Int, _ filter: String) -> String {
+            Manifests.header + """
+                kind: MicroVM
+                metadata: {name: \(name)}
+                spec:
+                  vmm: none
+                  networkInterfaces: [{guestDeviceName: eth0, type: macvtap, parentInterface: up0, guestMac: "02:00:00:00:40:\(host)", addresses: [10.40.0.\(host)/24, "fd40::\(host)/64"]\(filter)}]
+
+                """
+        }
+        return vm("evil", 10, ", antiSpoofing: \(filtered)") + "---\n" + vm("good", 11, ", antiSpoofing: true")
+    }
+
     /// Which attack frames the victim received.
     private func attack(_ harness: Harness) throws -> [String: String] {
         let script = TestEnvironment.repository.appendingPathComponent("scripts/tap-attack").path
@@ -66,6 +82,36 @@ struct AntiSpoofingTests {
         // Without the filter the same frames reach the victim: the test can see an attack get through.
         try harness.manifests.write("m.yaml", Self.manifests(filtered: false))
         #expect(try harness.plan().summaries == ["delete table bridge mooring (no guest is filtered any more)"])
+        #expect(try harness.apply().converged)
+        let open = try attack(harness)
+        for name in Self.attacks { #expect(open[name] == "delivered", "\(name): \(open)") }
+    }
+
+    @Test func aSpoofingGuestOnAMacvtapIsStoppedWhereItsMacvtapSends() throws {
+        let harness = try Harness("am")
+        defer { harness.tearDown() }
+        try harness.ns.addHostInterface("up0")
+        // Siblings of a lower device without carrier exchange nothing: both ends up.
+        try harness.ns.ip("link", "set", "up0-p", "up")
+        try harness.ns.ip("link", "set", "up0", "up")
+        try harness.manifests.write("m.yaml", Self.macvtapManifests(filtered: true))
+        let plan = try harness.plan()
+        #expect(plan.summaries.contains("create table netdev mooring: anti-spoofing for 2 macvtaps"), "\(plan.summaries)")
+        #expect(try harness.apply().converged)
+        #expect(try harness.plan().summaries == [])
+
+        let filtered = try attack(harness)
+        for name in Self.attacks { #expect(filtered[name] == "dropped", "\(name): \(filtered)") }
+
+        // A rule deleted by hand: drift, the table put back whole.
+        try harness.ns.exec("nft", "flush", "chain", "netdev", "mooring", "egress_vm-evil-eth0")
+        #expect(try harness.plan().summaries == ["replace table netdev mooring: anti-spoofing for 2 macvtaps"])
+        #expect(try harness.apply().converged)
+        #expect(try attack(harness)["spoofed-ipv4"] == "dropped")
+
+        // Only the victim filtered: every attack from the unfiltered macvtap reaches it.
+        try harness.manifests.write("m.yaml", Self.macvtapManifests(filtered: false))
+        #expect(try harness.plan().summaries == ["replace table netdev mooring: anti-spoofing for 1 macvtap"])
         #expect(try harness.apply().converged)
         let open = try attack(harness)
         for name in Self.attacks { #expect(open[name] == "delivered", "\(name): \(open)") }
