@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/netlink.h>
 #include <linux/if_tun.h>
+#include <linux/neighbour.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/signalfd.h>
@@ -46,6 +47,7 @@ static const int mooring_IFLA_VXLAN_MAX = IFLA_VXLAN_MAX;
 static const int mooring_IFLA_VLAN_MAX = IFLA_VLAN_MAX;
 static const int mooring_IFLA_TUN_MAX = IFLA_TUN_MAX;
 static const int mooring_IFLA_BRPORT_MAX = IFLA_BRPORT_MAX;
+static const int mooring_NDA_MAX = NDA_MAX;
 static const int mooring_IFA_MAX = IFA_MAX;
 static const int mooring_RTA_MAX = RTA_MAX;
 #endif

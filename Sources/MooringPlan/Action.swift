@@ -18,6 +18,13 @@ public enum Action: Sendable, Equatable {
     case setAlias(link: String, alias: String)
     /// A bridge port's isolation (IFLA_BRPORT_ISOLATED): isolated ports cannot reach each other.
     case setPortIsolation(link: String, isolated: Bool)
+    /// A bridge port's MAC learning and unknown-unicast flooding, both on or both off (IFLA_BRPORT_LEARNING,
+    /// IFLA_BRPORT_UNICAST_FLOOD).
+    case setPortLearning(link: String, learning: Bool)
+    /// A static forwarding entry in the port's bridge: frames for `mac` go out of `link`, and no other port takes
+    /// it over (`bridge fdb replace MAC dev LINK master static sticky`).
+    case addStaticFDB(link: String, mac: MACAddress)
+    case deleteStaticFDB(link: String, mac: MACAddress)
     case deleteLink(name: String)
     case addAddress(link: String, address: CIDR)
     case removeAddress(link: String, address: CIDR)
@@ -46,7 +53,8 @@ public enum Action: Sendable, Equatable {
         case let .createLink(name, _, _, _, _), let .deleteLink(name):
             return name
         case let .setMaster(link, _), let .setMTU(link, _), let .pinBridgeMTU(link, _), let .setMAC(link, _), let .setUp(link),
-             let .setAlias(link, _), let .setPortIsolation(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
+             let .setAlias(link, _), let .setPortIsolation(link, _), let .setPortLearning(link, _), let .addStaticFDB(link, _),
+             let .deleteStaticFDB(link, _), let .addAddress(link, _), let .removeAddress(link, _), let .addRoute(link, _),
              let .deleteRoute(link, _):
             return link
         case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers,
@@ -68,6 +76,9 @@ extension Action {
         case .setUp: return "setUp"
         case .setAlias: return "setAlias"
         case .setPortIsolation: return "setPortIsolation"
+        case .setPortLearning: return "setPortLearning"
+        case .addStaticFDB: return "addStaticFDB"
+        case .deleteStaticFDB: return "deleteStaticFDB"
         case .deleteLink: return "deleteLink"
         case .addAddress: return "addAddress"
         case .removeAddress: return "removeAddress"

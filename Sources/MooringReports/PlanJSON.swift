@@ -84,6 +84,8 @@ public enum PlanJSON {
         case let .setUp(link): fields = [("link", .string(link))]
         case let .setAlias(link, alias): fields = [("link", .string(link)), ("alias", .string(alias))]
         case let .setPortIsolation(link, isolated): fields = [("link", .string(link)), ("isolated", .bool(isolated))]
+        case let .setPortLearning(link, learning): fields = [("link", .string(link)), ("learning", .bool(learning))]
+        case let .addStaticFDB(link, mac), let .deleteStaticFDB(link, mac): fields = [("link", .string(link)), ("mac", .string(mac.description))]
         case let .deleteLink(name): fields = [("name", .string(name))]
         case let .addAddress(link, address), let .removeAddress(link, address):
             fields = [("link", .string(link)), ("address", .string(address.description))]

@@ -37,6 +37,8 @@ enum LinkDumpParser {
 
         var kind = ObservedLinkKind.device
         var isolated: Bool?
+        var learning: Bool?
+        var unicastFlood: Bool?
         if let linkInfo = parse(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)) {
             if let kindName = string(linkInfo[Int(IFLA_INFO_KIND)]) {
                 kind = linkKind(kindName, data: linkInfo[Int(IFLA_INFO_DATA)])
@@ -45,6 +47,8 @@ enum LinkDumpParser {
             if string(linkInfo[Int(IFLA_INFO_SLAVE_KIND)]) == "bridge",
                let port = parse(linkInfo[Int(IFLA_INFO_SLAVE_DATA)], max: Int(mooring_IFLA_BRPORT_MAX)) {
                 isolated = u8(port[Int(IFLA_BRPORT_ISOLATED)]).map { $0 != 0 } ?? false
+                learning = u8(port[Int(IFLA_BRPORT_LEARNING)]).map { $0 != 0 }
+                unicastFlood = u8(port[Int(IFLA_BRPORT_UNICAST_FLOOD)]).map { $0 != 0 }
             }
         }
         // A parent in another namespace (IFLA_LINK_NETNSID) has an index that means nothing here.
@@ -58,7 +62,24 @@ enum LinkDumpParser {
                                 isUp: info.ifi_flags & UInt32(IFF_UP) != 0, alias: alias,
                                 group: u32(table[Int(IFLA_GROUP)]) ?? 0)
         link.isolated = isolated
+        link.learning = learning
+        link.unicastFlood = unicastFlood
         return link
+    }
+
+    /// A static, sticky entry of a bridge's forwarding table (`master static sticky`, no VLAN): the port's index
+    /// and the MAC. Learned, roaming, permanent (the bridge's own addresses) and the ports' own (`self`) entries
+    /// are left out.
+    static func staticFDBEntry(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, mac: MACAddress)? {
+        guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWNEIGH) else { return nil }
+        var table = Table(repeating: nil, count: Int(mooring_NDA_MAX) + 1)
+        guard nlmsg_parse(header, Int32(MemoryLayout<ndmsg>.size), &table, Int32(mooring_NDA_MAX), nil) >= 0 else { return nil }
+        let info = nlmsg_data(header)!.load(as: ndmsg.self)
+        guard Int32(info.ndm_family) == AF_BRIDGE, info.ndm_state & UInt16(NUD_NOARP) != 0, info.ndm_state & UInt16(NUD_PERMANENT) == 0,
+              info.ndm_flags & UInt8(NTF_STICKY) != 0,
+              table[Int(NDA_MASTER)] != nil, table[Int(NDA_VLAN)] == nil,
+              let bytes = bytes(table[Int(NDA_LLADDR)]), bytes.count == 6 else { return nil }
+        return (Int(info.ndm_ifindex), MACAddress(bytes: bytes))
     }
 
     private static func linkKind(_ kind: String, data: UnsafeMutablePointer<nlattr>?) -> ObservedLinkKind {

@@ -86,6 +86,46 @@ enum LinkRequests {
         return builder.request
     }
 
+    /// A bridge port's IFLA_BRPORT_LEARNING and IFLA_BRPORT_UNICAST_FLOOD, together (as portIsolation sends).
+    static func portLearning(name: String, learning: Bool) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_NEWLINK))
+        builder.header(ifinfo())
+        builder.string(Int32(IFLA_IFNAME), name)
+        builder.nested(Int32(IFLA_LINKINFO)) {
+            builder.string(Int32(IFLA_INFO_SLAVE_KIND), "bridge")
+            builder.nested(Int32(IFLA_INFO_SLAVE_DATA)) {
+                builder.bytes(Int32(IFLA_BRPORT_LEARNING), [learning ? 1 : 0])
+                builder.bytes(Int32(IFLA_BRPORT_UNICAST_FLOOD), [learning ? 1 : 0])
+            }
+        }
+        return builder.request
+    }
+
+    /// RTM_NEWNEIGH (create or replace: a learned entry for the MAC becomes the static one) or RTM_DELNEIGH of
+    /// a static, sticky entry in the bridge of port `index`, as `bridge fdb replace MAC dev PORT master static sticky`
+    /// sends it.
+    static func staticFDB(add: Bool, index: Int32, mac: MACAddress) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(add ? RTM_NEWNEIGH : RTM_DELNEIGH), flags: add ? Int32(NLM_F_CREATE | NLM_F_REPLACE) : 0)
+        var info = ndmsg()
+        info.ndm_family = UInt8(AF_BRIDGE)
+        info.ndm_ifindex = index
+        info.ndm_state = UInt16(NUD_NOARP)
+        // Sticky: a static entry without it still roams to whichever port sends from that MAC.
+        info.ndm_flags = UInt8(NTF_MASTER | NTF_STICKY)
+        builder.header(info)
+        builder.bytes(Int32(NDA_LLADDR), mac.bytes)
+        return builder.request
+    }
+
+    /// Every bridge forwarding entry of every bridge, in one dump.
+    static func dumpFDB() -> NetlinkRequest {
+        var info = ndmsg()
+        info.ndm_family = UInt8(AF_BRIDGE)
+        let builder = MessageBuilder(type: Int32(RTM_GETNEIGH))
+        builder.header(info)
+        return builder.request
+    }
+
     /// Two RTM_SETLINKs that leave `mtu` marked as set by the user (Action.pinBridgeMTU): through a neighbouring
     /// value first, since setting the MTU a link already has is a no-op in the kernel.
     static func pinnedMTU(name: String? = nil, index: Int32 = 0, mtu: Int) -> [NetlinkRequest] {

@@ -33,9 +33,18 @@ public final class NetlinkDriver: @unchecked Sendable {
         try socket.dump(LinkRequests.dumpRoutes()) { header in
             if let (index, route) = LinkDumpParser.route(header) { routes[index, default: []].append(route) }
         }
+        // The forwarding table only matters for ports with learning off (their static entries); a host without
+        // any is spared the dump, which lists every MAC every bridge has seen.
+        var staticFDB: [Int: [MACAddress]] = [:]
+        if links.contains(where: { $0.learning == false }) {
+            try socket.dump(LinkRequests.dumpFDB()) { header in
+                if let (index, mac) = LinkDumpParser.staticFDBEntry(header) { staticFDB[index, default: []].append(mac) }
+            }
+        }
         for position in links.indices {
             links[position].addresses = (addresses[links[position].index] ?? []).sorted()
             links[position].routes = routes[links[position].index] ?? []
+            links[position].staticFDB = staticFDB[links[position].index] ?? []
         }
         indexes = Dictionary(links.map { ($0.name, Int32($0.index)) }, uniquingKeysWith: { first, _ in first })
         indexesInUse = Set(links.map { Int32($0.index) })
@@ -104,6 +113,14 @@ public final class NetlinkDriver: @unchecked Sendable {
             batch.add([LinkRequests.set(name: link, up: true)], for: position, operation)
         case let .setPortIsolation(link, isolated):
             batch.add([LinkRequests.portIsolation(name: link, isolated: isolated)], for: position, operation)
+        case let .setPortLearning(link, learning):
+            batch.add([LinkRequests.portLearning(name: link, learning: learning)], for: position, operation)
+        case let .addStaticFDB(link, mac):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.staticFDB(add: true, index: linkIndex, mac: mac)], for: position, operation)
+        case let .deleteStaticFDB(link, mac):
+            let linkIndex = try index(of: link, &batch, completed)
+            batch.add([LinkRequests.staticFDB(add: false, index: linkIndex, mac: mac)], for: position, operation, tolerated: [ENOENT, ENODEV])
         case let .setAlias(link, alias):
             batch.add([LinkRequests.set(name: link, alias: alias)], for: position, operation)
         case let .addAddress(link, address):

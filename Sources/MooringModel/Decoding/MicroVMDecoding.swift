@@ -238,6 +238,7 @@ extension ManifestDecoder {
             }
         }
         let isolated = entry.bool("isolated")
+        let learning = entry.bool("learning")
         let antiSpoofing = entry.bool("antiSpoofing")
         var rateLimit: RateLimit?
         if let limits = entry.mapping("rateLimit") {
@@ -284,6 +285,8 @@ extension ManifestDecoder {
                 if let mode { reader.error(at: mode.location, mode.path, "applies to macvtap interfaces only") }
             case .macvtap where rateLimit != nil:
                 reader.error(entry.node, entry.childPath("rateLimit"), "applies to tap interfaces only (a macvtap is no bridge port, where the limits are enforced)")
+            case .macvtap where learning != nil:
+                reader.error(at: learning!.location, learning!.path, "applies to tap interfaces only (a macvtap is no bridge port; the kernel delivers it only frames for its own MAC)")
             case .macvtap where isolated?.value == true:
                 // A macvtap is no bridge port; its own modes (private, vepa) keep guests apart.
                 reader.error(at: isolated!.location, isolated!.path, "applies to tap interfaces only (for a macvtap, macvtapMode: private keeps guests apart)")
@@ -292,10 +295,12 @@ extension ManifestDecoder {
             }
         }
         guard let guestName, Self.isGuestDeviceName(guestName.value), let type else { return nil }
-        return NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
+        var spec = NetworkInterfaceSpec(guestDeviceName: guestName, type: type, guestMac: guestMac, addresses: addresses,
                                     gateways: gateways, nameservers: nameservers, isolated: isolated?.value ?? false, antiSpoofing: antiSpoofing?.value, rateLimit: rateLimit, bridge: bridge, parentInterface: parent, macvtapMode: mode?.value ?? .bridge,
                                     sourceMACs: sourceMACs,
                                     hostDeviceName: hostName, location: reader.location(of: entry.node), path: entry.path)
+        spec.learning = learning?.value ?? true
+        return spec
     }
 
     static func isGuestDeviceName(_ text: String) -> Bool {

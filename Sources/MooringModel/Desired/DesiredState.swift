@@ -285,6 +285,9 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     /// The tap's bridge port is isolated: it reaches the bridge and non-isolated ports (the uplink, the host),
     /// never another isolated port.
     public var isolated: Bool = false
+    /// false: the tap's bridge port neither learns source MACs nor floods unknown unicast to the guest; a static
+    /// forwarding entry for the guest's MAC takes learning's place (broadcast and multicast still reach it).
+    public var learning: Bool = true
     /// The guest may send only from its own MAC and declared addresses, and no router advertisement or DHCP
     /// offer (GuestFilterPlanner). Resolution decides it (on unless the interface or the Host says otherwise;
     /// off for `vmm: none` unless asked); an interface built by hand starts without it.

@@ -134,6 +134,9 @@ public struct NetworkInterfaceSpec: Sendable {
     public var nameservers: Nameservers?
     /// `isolated`: the tap's bridge port may talk to non-isolated ports only (IFLA_BRPORT_ISOLATED).
     public var isolated: Bool
+    /// `learning`: false turns MAC learning and unknown-unicast flooding off on the tap's port, with a static
+    /// forwarding entry for the guest's MAC instead.
+    public var learning: Bool = true
     /// `antiSpoofing`: nil takes the Host's default.
     public var antiSpoofing: Bool?
     public var rateLimit: RateLimit?

@@ -46,6 +46,13 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     public var routes: [ObservedRoute] = []
     /// A bridge port's IFLA_BRPORT_ISOLATED; nil when the link is no bridge port.
     public var isolated: Bool?
+    /// A bridge port's MAC learning and unknown-unicast flooding (IFLA_BRPORT_LEARNING, _UNICAST_FLOOD); nil for
+    /// links that are no bridge port.
+    public var learning: Bool?
+    public var unicastFlood: Bool?
+    /// The static forwarding entries of the port's bridge that point at this port (`bridge fdb add MAC dev
+    /// PORT master static`). Read only when some port has learning off (the dump is not needed otherwise).
+    public var staticFDB: [MACAddress] = []
 
     public init(index: Int, name: String, kind: ObservedLinkKind, masterIndex: Int? = nil, parentIndex: Int? = nil,
                 mac: MACAddress? = nil, mtu: Int = 1500, isUp: Bool = false, alias: String? = nil, group: UInt32 = 0,

@@ -80,6 +80,7 @@ extension ManifestSetValidator {
                                              parentInterface: parent, macvtapMode: item.macvtapMode,
                                              sourceMACs: item.sourceMACs)
             interface.isolated = item.isolated
+            interface.learning = item.learning
             interface.rateLimit = item.rateLimit
             // With `vmm: none` another tool picks the guest's MAC: filtered only when asked for.
             interface.antiSpoofing = item.antiSpoofing ?? (vmm == .none ? false : host.antiSpoofing)

@@ -184,6 +184,7 @@ struct LinkPlanner {
                                       set: .setPortIsolation(link: spec.name, isolated: true),
                                       summary: "set port isolation on", reason: "spec.networkInterfaces isolated: true"))
         }
+        out += learningDifferences(spec, link, onItsBridge: master == spec.master)
         if !link.isUp {
             out.append(LinkDifference("up", false, true, "down -> up", set: .setUp(link: spec.name), summary: "set up",
                                       reason: "the link is down"))
@@ -198,6 +199,32 @@ struct LinkPlanner {
             LinkDifference("addresses", .string(address.description), .null, "extra address \(address)",
                            set: .removeAddress(link: spec.name, address: address), summary: "remove address \(address)",
                            reason: "not in \(spec.group)", phase: .removeAddresses)
+        }
+        return out
+    }
+
+    /// A port with `learning: false`: learning and unknown-unicast flooding off, and the guest's MAC as a static
+    /// forwarding entry. Back on: both on, and the static entry mooring made goes.
+    private func learningDifferences(_ spec: LinkSpec, _ link: ObservedLink, onItsBridge: Bool) -> [LinkDifference] {
+        guard let learning = spec.learning, let mac = spec.guestMAC else { return [] }
+        // A port about to be enslaved starts with learning and flooding on and no static entry.
+        let isOn = onItsBridge ? (link.learning ?? true) || (link.unicastFlood ?? true) : true
+        let entries = onItsBridge ? link.staticFDB : []
+        var out: [LinkDifference] = []
+        if isOn != learning {
+            out.append(LinkDifference("learning", .bool(isOn), .bool(learning), "learning \(isOn ? "on" : "off") -> \(learning ? "on" : "off")",
+                                      set: .setPortLearning(link: spec.name, learning: learning),
+                                      summary: "set learning and unicast flooding \(learning ? "on" : "off")",
+                                      reason: "spec.networkInterfaces learning: \(learning)"))
+        }
+        if !learning, !entries.contains(mac) {
+            out.append(LinkDifference("staticFDB", .null, .string(mac.description), "missing static fdb entry \(mac)",
+                                      set: .addStaticFDB(link: spec.name, mac: mac), summary: "add static fdb entry \(mac)",
+                                      reason: "the guest's MAC, in place of learning"))
+        } else if learning, entries.contains(mac) {
+            out.append(LinkDifference("staticFDB", .string(mac.description), .null, "static fdb entry \(mac) no longer needed",
+                                      set: .deleteStaticFDB(link: spec.name, mac: mac), summary: "delete static fdb entry \(mac)",
+                                      reason: "spec.networkInterfaces learning: true"))
         }
         return out
     }
@@ -231,6 +258,16 @@ struct LinkPlanner {
                                   summary: "\(spec.kindName) \(spec.name): set port isolation on", reason: "spec.networkInterfaces isolated: true",
                                   fields: [FieldChange("isolated", before: .null, after: true)],
                                   operation: .setPortIsolation(link: spec.name, isolated: true), phase: spec.phase))
+        }
+        if spec.learning == false, let mac = spec.guestMAC {
+            changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
+                                  summary: "\(spec.kindName) \(spec.name): set learning and unicast flooding off", reason: "spec.networkInterfaces learning: false",
+                                  fields: [FieldChange("learning", before: .null, after: false)],
+                                  operation: .setPortLearning(link: spec.name, learning: false), phase: spec.phase))
+            changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
+                                  summary: "\(spec.kindName) \(spec.name): add static fdb entry \(mac)", reason: "the guest's MAC, in place of learning",
+                                  fields: [FieldChange("staticFDB", before: .null, after: .string(mac.description))],
+                                  operation: .addStaticFDB(link: spec.name, mac: mac), phase: spec.phase))
         }
         for address in spec.addresses {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,

@@ -20,6 +20,10 @@ struct LinkSpec: Equatable {
     var microVM: String?
     /// A tap's bridge port isolation; nil for links that are no MicroVM's bridge port.
     var isolated: Bool?
+    /// A tap's port learning (false: learning and unknown-unicast flooding off, a static entry for `guestMAC`);
+    /// nil for links that are no MicroVM's bridge port.
+    var learning: Bool?
+    var guestMAC: MACAddress?
 
     var alias: String { DeviceNaming.alias(owner) }
 
@@ -80,7 +84,8 @@ struct LinkSpec: Equatable {
                                       owner: "\(vm.origin.reference)/\(interface.guestDeviceName)",
                                       group: ChangeGroup(vm.origin), label: "MicroVM \(vm.name) \(interface.guestDeviceName)",
                                       config: config, master: master, mtu: mtu, mac: mac, addresses: [], microVM: vm.name,
-                                      isolated: master == nil ? nil : interface.isolated))
+                                      isolated: master == nil ? nil : interface.isolated,
+                                      learning: master == nil ? nil : interface.learning, guestMAC: master == nil ? nil : interface.mac))
             }
         }
         return specs

@@ -121,6 +121,20 @@ public struct RevertPlanner {
         if let current, let isolated = was.isolated, current.isolated != nil, current.isolated != isolated {
             add(.link(name), .update, "\(name): port isolation \(isolated ? "on" : "off") again", .setPortIsolation(link: name, isolated: isolated), .bridgePorts)
         }
+        if let current, was.learning != nil, current.learning != nil,
+           was.learning != current.learning || was.unicastFlood != current.unicastFlood {
+            let on = was.learning == true || was.unicastFlood == true
+            add(.link(name), .update, "\(name): learning and unicast flooding \(on ? "on" : "off") again", .setPortLearning(link: name, learning: on), .bridgePorts)
+        }
+        // Static entries: only those of ports with learning off were read (before or now); put back as they were.
+        if let current, was.learning == false || current.learning == false {
+            for mac in current.staticFDB where !was.staticFDB.contains(mac) {
+                add(.link(name), .update, "\(name): delete static fdb entry \(mac) (made by the trial)", .deleteStaticFDB(link: name, mac: mac), .bridgePorts)
+            }
+            for mac in was.staticFDB where !current.staticFDB.contains(mac) {
+                add(.link(name), .update, "\(name): static fdb entry \(mac) again", .addStaticFDB(link: name, mac: mac), .bridgePorts)
+            }
+        }
         if let current, current.mtu != was.mtu {
             add(.link(name), .update, "\(name): mtu \(was.mtu) again", .setMTU(link: name, mtu: was.mtu), .updateBridges)
         }

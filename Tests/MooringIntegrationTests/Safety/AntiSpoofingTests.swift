@@ -12,7 +12,7 @@ struct AntiSpoofingTests {
 
     /// Two guests whose taps another tool would open (`vmm: none`), so the test can: the attacker filtered when
     /// `filtered`, as every guest mooring runs is by default.
-    static func manifests(filtered: Bool) -> String {
+    static func manifests(filtered: Bool, victimLearning: Bool? = nil) -> String {
         Manifests.bridge("vmbr", addresses: ["10.40.0.1/24", "\"fd40::1/64\""]) + "---\n" + Manifests.header + """
             kind: MicroVM
             metadata: {name: evil}
@@ -25,7 +25,7 @@ struct AntiSpoofingTests {
             metadata: {name: good}
             spec:
               vmm: none
-              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: vmbr, guestMac: "02:00:00:00:40:11", addresses: [10.40.0.11/24, "fd40::11/64"]}]
+              networkInterfaces: [{guestDeviceName: eth0, type: tap, bridge: vmbr, guestMac: "02:00:00:00:40:11", addresses: [10.40.0.11/24, "fd40::11/64"]\(victimLearning.map { ", learning: \($0)" } ?? "")}]
 
             """
     }
@@ -115,5 +115,49 @@ struct AntiSpoofingTests {
         #expect(try harness.apply().converged)
         let open = try attack(harness)
         for name in Self.attacks { #expect(open[name] == "delivered", "\(name): \(open)") }
+    }
+
+    /// Which port the bridge forwards the victim's MAC to, and how it holds it (`static sticky`, or learned).
+    private func victimEntry(_ harness: Harness) throws -> String {
+        let fdb = try harness.ns.exec("bridge", "fdb", "show", "br", "vmbr").stdout
+        return fdb.split(separator: "\n").filter { $0.hasPrefix("02:00:00:00:40:11 ") && $0.contains("master") }.joined(separator: "; ")
+    }
+
+    /// `learning: false`: the port learns nothing and gets no unknown unicast; the guest's MAC is a static, sticky
+    /// entry, so a neighbour sending from it (here with no filter at all) cannot take its traffic. With learning
+    /// on, the same frame moves the MAC to the attacker: the test can see the theft happen.
+    @Test func aPortWithLearningOffKeepsItsGuestsMACWhateverOthersSend() throws {
+        let harness = try Harness("al")
+        defer { harness.tearDown() }
+        try harness.manifests.write("m.yaml", Self.manifests(filtered: false, victimLearning: false))
+        let plan = try harness.plan()
+        #expect(plan.summaries.contains("tap vm-good-eth0: set learning and unicast flooding off"), "\(plan.summaries)")
+        #expect(plan.summaries.contains("tap vm-good-eth0: add static fdb entry 02:00:00:00:40:11"), "\(plan.summaries)")
+        #expect(try harness.apply().converged)
+        #expect(try harness.plan().summaries == [])
+        let port = try harness.ns.exec("bridge", "-d", "link", "show", "dev", "vm-good-eth0").stdout
+        #expect(port.contains("learning off") && port.contains("flood off"), "\(port)")
+        let entry = try victimEntry(harness)
+        #expect(entry == "02:00:00:00:40:11 dev vm-good-eth0 sticky master vmbr static", "\(entry)")
+
+        _ = try attack(harness)
+        let afterAttack = try victimEntry(harness)
+        #expect(afterAttack == entry, "\(afterAttack)")
+
+        // Changed by hand: learning back on, the entry gone. Both are drift, both repaired.
+        try harness.ns.exec("bridge", "link", "set", "dev", "vm-good-eth0", "learning", "on")
+        try harness.ns.exec("bridge", "fdb", "del", "02:00:00:00:40:11", "dev", "vm-good-eth0", "master")
+        let repair = try harness.plan().summaries
+        #expect(repair == ["tap vm-good-eth0: set learning and unicast flooding off", "tap vm-good-eth0: add static fdb entry 02:00:00:00:40:11"], "\(repair)")
+        #expect(try harness.apply().converged)
+
+        // Learning back on (the default): the static entry goes with it, and a spoofing neighbour takes the MAC.
+        try harness.manifests.write("m.yaml", Self.manifests(filtered: false))
+        #expect(try harness.apply().converged)
+        #expect(try harness.plan().summaries == [])
+        #expect(try !victimEntry(harness).contains("static"))
+        _ = try attack(harness)
+        let stolen = try victimEntry(harness)
+        #expect(stolen.contains("dev vm-evil-eth0"), "\(stolen)")
     }
 }
