@@ -1,8 +1,9 @@
 import MooringModel
 import MooringPlan
 
-/// The guests' filter: one `bridge mooring` nftables table whose one chain sees every frame a guest's tap sends
-/// into its bridge (prerouting, priority -200, before the bridge forwards it or hands it to the host) and drops
+/// The guests' filter: one `bridge mooring` nftables table whose base chain sees every frame a guest's tap sends
+/// into its bridge (prerouting, priority -200, before the bridge forwards it or hands it to the host), checks
+/// the port and source MAC, sends ARP, IPv4 and IPv6 to a chain of their own checks each, and drops
 /// what the guest has no business sending: another MAC, another address (IPv4, ARP, IPv6), a router
 /// advertisement or redirect, a DHCP or DHCPv6 server's reply, anything but ARP, IPv4 and IPv6. Per-guest facts
 /// are set elements keyed by interface name, so a frame costs a few hash lookups however many guests there are.
@@ -21,6 +22,10 @@ struct GuestFilterPlanner {
     static let toGuestsChain = "to_guests"
     /// A regular chain only neighbour advertisements jump to: its one rule per IPv6 port costs nothing to other frames.
     static let advertsChain = "neighbour_adverts"
+    /// Each protocol's checks, entered by `goto` from the main chain's verdict map on the ethertype.
+    static let arpChain = "guest_arp"
+    static let ipv4Chain = "guest_ipv4"
+    static let ipv6Chain = "guest_ipv6"
     static let jumpToAdverts: [JSONValue] = [match("==", payload("icmpv6", "type"), "nd-neighbor-advert"), jump(advertsChain)]
     /// A macvtap's base chain in `netdev mooring`: the device is in the name, since libnftables 1.0.6 does not
     /// list a netdev chain's device in JSON (the name makes a chain for another device differ).
@@ -112,20 +117,15 @@ struct GuestFilterPlanner {
 
     /// The whole table, in the shape libnftables lists it (so desired and observed compare as values).
     static func table(_ interfaces: [DesiredInterface], limited: [DesiredInterface] = []) -> NftTable {
-        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
         var table = NftTable(chains: [NftChain(name: chain, type: "filter", hook: "prerouting", priority: -200)])
         table.family = NftTable.bridgeFamily
         table.sets = sets(interfaces)
-        // Without an IPv6 port there is nothing to check advertisements against: no chain, no jump.
-        let ordered = rules(iifname).filter { v6.isEmpty ? $0 != jumpToAdverts : true }
         // Bandwidth first: a frame over its port's limit goes before any other check.
         let fromGuests = limited.compactMap { interface in interface.rateLimit?.fromGuest.map { policer(iifname, interface.hostDeviceName, $0) } }
         let toGuests = limited.compactMap { interface in interface.rateLimit?.toGuest.map { policer(oifname, interface.hostDeviceName, $0) } }
-        table.rules = (fromGuests + ordered).map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
-        if !v6.isEmpty {
-            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
-            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: iifname))) }
-        }
+        table.rules = fromGuests.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
+        // Only limits, no guest filtered: the policers alone.
+        if !interfaces.isEmpty { addChecks(to: &table, port: iifname, interfaces) }
         if !toGuests.isEmpty {
             // Frames the bridge sends out of a guest's port, forwarded or from the host: the last hook before the tap.
             table.chains.append(NftChain(name: toGuestsChain, type: "filter", hook: "postrouting", priority: -200))
@@ -137,20 +137,42 @@ struct GuestFilterPlanner {
     /// `netdev mooring`: one base chain per macvtap at its egress hook, each jumping to one regular chain with
     /// the bridge table's rules, keyed by the sending device (`oifname` at egress) instead of the bridge port.
     static func macvtapTable(_ interfaces: [DesiredInterface]) -> NftTable {
-        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
         var table = NftTable(chains: [NftChain(name: chain, type: "", hook: "", priority: 0)])
         table.family = NftTable.netdevFamily
         table.sets = sets(interfaces)
-        table.rules = rules(oifname).filter { v6.isEmpty ? $0 != jumpToAdverts : true }.map { NftRule(chain: chain, comment: nil, expression: .array($0)) }
-        if !v6.isEmpty {
-            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
-            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: oifname))) }
-        }
+        addChecks(to: &table, port: oifname, interfaces)
         for device in interfaces.map(\.hostDeviceName) {
             table.chains.append(NftChain(name: egressChain(device), type: "filter", hook: "egress", priority: -200, device: device))
             table.rules.append(NftRule(chain: egressChain(device), comment: nil, expression: [jump(chain)]))
         }
         return table
+    }
+
+    /// The checks' rules (after any already in the main chain) and their protocol chains.
+    private static func addChecks(to table: inout NftTable, port: JSONValue, _ interfaces: [DesiredInterface]) {
+        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
+        table.maps.append(frameMap(interfaces))
+        for (name, rules) in chains(port, ipv6Ports: !v6.isEmpty) {
+            if !table.chains.contains(where: { $0.name == name }) { table.chains.append(NftChain(name: name, type: "", hook: "", priority: 0)) }
+            table.rules += rules.map { NftRule(chain: name, comment: nil, expression: .array($0)) }
+        }
+        if !v6.isEmpty {
+            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
+            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: port))) }
+        }
+    }
+
+    /// Where each guest's frames go: (port, its MAC, ARP | IPv4 | IPv6) -> that protocol's chain. Elements in the
+    /// order libnftables lists a map's (by ethertype within a port), so the table compares equal to its listing.
+    private static func frameMap(_ interfaces: [DesiredInterface]) -> NftMap {
+        let protocols = [("ip", ipv4Chain), ("arp", arpChain), ("ip6", ipv6Chain)]
+        return NftMap(name: "guest_frames", keyType: ["ifname", "ether_addr", "ether_type"], dataType: "verdict", flags: [],
+                      elements: interfaces.flatMap { interface in
+                          protocols.map { type, target in
+                              NftMapElement(key: ["concat": [.string(interface.hostDeviceName), .string(interface.mac.description), .string(type)]],
+                                            value: ["goto": ["target": .string(target)]])
+                          }
+                      })
     }
 
     /// The per-guest facts, keyed by the guest's host device: its MAC, and its addresses per family.
@@ -191,41 +213,58 @@ struct GuestFilterPlanner {
     }
     private static let drop: JSONValue = ["drop": .null]
 
-    /// In order: the first match decides. Each line says what it stops. `port` names the guest's device:
-    /// the bridge port a frame came in on, or the macvtap it leaves through.
-    static func rules(_ port: JSONValue) -> [[JSONValue]] {
+    /// The checks, per chain, in order: the first match decides; a frame that leaves a protocol's chain without
+    /// a verdict is accepted (the base chain's policy; the chains are entered by `goto`). Each line says what it
+    /// stops. `port` names the guest's device: the bridge port a frame came in on, or the macvtap it leaves
+    /// through. The base chain's one lookup (port, source MAC, ethertype) sends a guest's frame to its protocol's
+    /// chain, where a frame from the guest's own address is accepted at the second rule: a legitimate IPv4 frame
+    /// passes 3 rules, IPv6 5, however many guests there are. Every rule a frame passes costs it (measured in
+    /// docs/performance.md: a first version's single chain of fifteen cost an IPv4 frame eleven).
+    static func chains(_ port: JSONValue, ipv6Ports: Bool) -> [(chain: String, rules: [[JSONValue]])] {
         func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [port, payload(proto, field)]] }
+        let frameKey: JSONValue = ["concat": [port, payload("ether", "saddr"), payload("ether", "type")]]
         return [
-            // Not a guest's port: the uplink, the host, VMs run by another tool.
-            [match("!=", port, "@guest_ports"), accept],
-            // Another guest's (or the gateway's) MAC: would move it onto this port in the bridge's FDB.
-            [match("!=", byPort("ether", "saddr"), "@guest_macs"), drop],
-            // Only ARP, IPv4 and IPv6 (no VLAN tags, no spanning tree, no other protocols).
-            [match("!=", payload("ether", "type"), ["set": ["ip", "arp", "ip6"]]), drop],
-            // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
-            [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
-            [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
-            [match("==", port, "@ipv4_ports"), match("!=", byPort("arp", "saddr ip"), "@guest_ipv4"), drop],
-            // Checked ARP is done with: it leaves the chain here, so the rules below cost it nothing.
-            [match("==", payload("ether", "type"), "arp"), accept],
-            // A DHCP or DHCPv6 server's replies.
-            [match("==", payload("udp", "sport"), ["set": [67, 547]]), drop],
-            // DHCP discovery, before the guest has an address.
-            [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
-             match("==", payload("udp", "dport"), 67), accept],
-            [match("==", port, "@ipv4_ports"), match("!=", byPort("ip", "saddr"), "@guest_ipv4"), drop],
-            [match("==", payload("ether", "type"), "ip"), accept],
-            // Router advertisements and redirects: only routers send them.
-            [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
-            // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets).
-            jumpToAdverts,
-            linkLocalAccept,
-            [match("==", port, "@ipv6_ports"), match("!=", byPort("ip6", "saddr"), "@guest_ipv6"), drop],
+            (chain, [
+                // A guest's port, its own MAC, ARP, IPv4 or IPv6: on to that protocol's checks.
+                [["vmap": ["key": frameKey, "data": "@guest_frames"]]],
+                // Anything else from a guest's port: another guest's (or the gateway's) MAC, which would move it onto
+                // this port in the bridge's FDB; VLAN tags, spanning tree, other protocols. Other ports (the uplink,
+                // the host, VMs run by another tool) pass.
+                [match("==", port, "@guest_ports"), drop],
+            ]),
+            (arpChain, [
+                // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
+                [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
+                [match("==", byPort("arp", "saddr ip"), "@guest_ipv4"), accept],
+                [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
+                [match("==", port, "@ipv4_ports"), drop],
+            ]),
+            (ipv4Chain, [
+                // A DHCP server's replies.
+                [match("==", payload("udp", "sport"), 67), drop],
+                [match("==", byPort("ip", "saddr"), "@guest_ipv4"), accept],
+                // DHCP discovery, before the guest has an address.
+                [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
+                 match("==", payload("udp", "dport"), 67), accept],
+                // Another address, from a guest that declares IPv4 ones (one that declares none is held to its MAC).
+                [match("==", port, "@ipv4_ports"), drop],
+            ]),
+            (ipv6Chain, [
+                // A DHCPv6 server's replies; router advertisements and redirects (only routers send them).
+                [match("==", payload("udp", "sport"), 547), drop],
+                [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
+            ]
+            // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets), even from the
+            // guest's own address. Without an IPv6 port there is nothing to check them against: no chain, no jump.
+            + (ipv6Ports ? [jumpToAdverts] : [])
+            + [
+                [match("==", byPort("ip6", "saddr"), "@guest_ipv6"), accept],
+                // Link-local and unspecified sources pass (neighbour discovery, duplicate address detection).
+                [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept],
+                [match("==", port, "@ipv6_ports"), drop],
+            ]),
         ]
     }
-
-    /// Link-local and unspecified sources pass (neighbour discovery, duplicate address detection).
-    static let linkLocalAccept: [JSONValue] = [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept]
 
     /// A neighbour advertisement must be for one of the guest's own addresses (or a link-local one): one that
     /// names another guest's address would redirect its traffic. nftables 1.0.6 has no `icmpv6 taddr`, so the
