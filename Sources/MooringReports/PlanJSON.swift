@@ -1,16 +1,22 @@
 import MooringModel
 import MooringPlan
 
-/// The plan as JSON: a documented, versioned document (docs/drift-report.md, docs/schemas/plan.schema.json).
+/// The plan as JSON: a documented, versioned document (docs/drift-report.md, docs/schemas/output.schema.json).
 /// Written field by field from the typed plan, so nothing an encoder invents (`_0`, dropped nulls) reaches it:
 /// every field is always present, `null` when it has no value.
 public enum PlanJSON {
-    /// 2: typed resources and groups, `fields` with before/after values, operations as `{"type": ...}`.
-    public static let formatVersion = 2
+    /// The plan's own fields, in the JSON envelope's order.
+    public static let keys = ["context", "inSync", "summary", "changes", "conflicts", "held", "warnings", "unchecked"]
 
-    public static func report(_ plan: Plan, context: ReportContext?) -> JSONValue {
+    /// What `plan --output json` prints: the envelope (JSONEnvelope) around the plan's fields.
+    public static func report(_ plan: Plan, context: ReportContext?, diagnostics: [Diagnostic] = []) -> JSONValue {
+        guard case let .object(fields) = body(plan, context: context) else { return .null }
+        return JSONEnvelope.document(command: "plan", payload: fields, diagnostics: diagnostics)
+    }
+
+    /// The plan's fields as one object (in `apply`'s document: the plan it executed, and what remained).
+    public static func body(_ plan: Plan, context: ReportContext?) -> JSONValue {
         [
-            "formatVersion": JSONValue(formatVersion),
             "context": context.map(Self.context) ?? .null,
             "inSync": .bool(plan.isInSync),
             "summary": summary(plan.summary),

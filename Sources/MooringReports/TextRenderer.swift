@@ -3,11 +3,9 @@ import MooringPlan
 
 /// The plan for people: grouped by manifest, one line per change, a summary line at the end.
 public struct TextRenderer {
-    public var color: Bool
+    public var style: TextStyle
 
-    public init(color: Bool) { self.color = color }
-
-    private func paint(_ text: String, _ code: String) -> String { color ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
+    public init(style: TextStyle) { self.style = style }
 
     public static func sign(_ verb: Change.Verb) -> String {
         switch verb {
@@ -18,12 +16,12 @@ public struct TextRenderer {
         }
     }
 
-    private func colorCode(_ verb: Change.Verb) -> String {
+    private func paint(_ text: String, _ verb: Change.Verb) -> String {
         switch verb {
-        case .create, .start: return "32"
-        case .update, .restart: return "33"
-        case .delete, .stop: return "31"
-        case .replace: return "35"
+        case .create, .start: return style.green(text)
+        case .update, .restart: return style.yellow(text)
+        case .delete, .stop: return style.red(text)
+        case .replace: return style.magenta(text)
         }
     }
 
@@ -37,10 +35,10 @@ public struct TextRenderer {
         }
         var lines: [String] = []
         for group in order {
-            lines.append(paint(group == .stale ? "not in the manifests" : group.description, "1"))
+            lines.append(style.bold(group == .stale ? "not in the manifests" : group.description))
             for change in groups[group]! {
-                var line = "  " + paint(Self.sign(change.action), colorCode(change.action)) + " " + change.summary
-                if change.disruptive { line += " " + paint("[disruptive]", "1;31") }
+                var line = "  " + paint(Self.sign(change.action), change.action) + " " + change.summary
+                if change.disruptive { line += " " + style.error("[disruptive]") }
                 lines.append(line)
                 for detail in change.details { lines.append("      " + detail) }
             }
@@ -51,7 +49,7 @@ public struct TextRenderer {
     public func render(plan: Plan, context: ReportContext?) -> String {
         var lines: [String] = []
         if let context { lines.append("Manifests: \(context.sourceLine)") }
-        for warning in plan.warnings { lines.append(paint("warning: ", "33") + warning) }
+        for warning in plan.warnings { lines.append(style.warning("warning: ") + warning) }
         lines += conflictLines(plan)
         if plan.changes.isEmpty {
             if plan.isInSync { lines.append("No changes: the host matches the manifests.") }
@@ -69,13 +67,13 @@ public struct TextRenderer {
     /// The conflicts, and the changes they hold back until they are resolved.
     public func conflictLines(_ plan: Plan) -> [String] {
         guard !plan.conflicts.isEmpty else { return [] }
-        var lines = [paint("Conflicts: mooring cannot resolve these; what they concern waits, the rest is applied", "1;31")]
+        var lines = [style.error("Conflicts: mooring cannot resolve these; what they concern waits, the rest is applied")]
         for conflict in plan.conflicts {
-            lines.append("  " + paint("!", "1;31") + " \(conflict.resource): \(conflict.message)")
+            lines.append("  " + style.error("!") + " \(conflict.resource): \(conflict.message)")
             lines.append("    fix: \(conflict.fix)")
         }
         if !plan.held.isEmpty {
-            lines.append(paint("Held back by the conflicts:", "1"))
+            lines.append(style.bold("Held back by the conflicts:"))
             lines += changeLines(plan.held).map { "  " + $0 }
         }
         return lines
@@ -83,7 +81,7 @@ public struct TextRenderer {
 
     /// One line per kind of object that could not be observed.
     public func uncheckedLines(_ plan: Plan) -> [String] {
-        plan.unchecked.map { "  " + paint("not checked:", "1;33") + " " + $0 }
+        plan.unchecked.map { "  " + style.warning("not checked:") + " " + $0 }
     }
 
     /// `Applied: 2 created, 1 changed, 0 deleted in 12 ms.`
@@ -101,7 +99,7 @@ public struct TextRenderer {
         if summary.replace > 0 { parts.append("\(summary.replace) to replace") }
         parts.append("\(summary.delete) to delete")
         var line = "\(prefix): " + parts.joined(separator: ", ")
-        if summary.disruptive > 0 { line += " (" + paint("\(summary.disruptive) disruptive", "1;31") + ")" }
+        if summary.disruptive > 0 { line += " (" + style.error("\(summary.disruptive) disruptive") + ")" }
         return line + "."
     }
 }

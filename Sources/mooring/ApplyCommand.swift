@@ -27,8 +27,7 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var mutation: MutationOptions
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "text or json.")
-    var output: OutputFormat = .text
+    @OptionGroup var display: DisplayOptions
 
     @Option(help: "Execute exactly this saved plan (`mooring plan --out FILE`); refuse if the host or manifests moved.")
     var plan: String?
@@ -61,7 +60,7 @@ struct ApplyCommand: ParsableCommand {
             StopSignals.block(Trial.signals)
             signal(SIGPIPE, SIG_IGN)
         }
-        try runCommand {
+        try runCommand(display, command: "apply", payloadKeys: Self.payloadKeys) {
             var target = options.target
             target.observeWholeTable = trial != nil
             let reconciler = try Reconciler(target: target)
@@ -71,7 +70,7 @@ struct ApplyCommand: ParsableCommand {
             defer { lock.release() }
             let pendingContext = reconciler.beginContext()
             var (loaded, plan, observed) = try reconciler.loadAndPlan()
-            Reporting.warnings(loaded.warnings)
+            Reporting.warnings(loaded.warnings, style: display.stderr)
             let context = try pendingContext.wait()
             if let path = self.plan {
                 plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
@@ -84,8 +83,8 @@ struct ApplyCommand: ParsableCommand {
                 Terminal.printError("apply them without --try first (they cannot cut the host off), then try the rest")
                 return MooringExit.error
             }
-            let text = TextRenderer(color: Terminal.stdoutIsTerminal)
-            let verbose = output == .text && !underJournal
+            let text = TextRenderer(style: display.stdout)
+            let verbose = !display.json && !underJournal
             if verbose {
                 print("Manifests: \(context.sourceLine)")
                 for warning in plan.warnings { print("warning: \(warning)") }
@@ -112,14 +111,17 @@ struct ApplyCommand: ParsableCommand {
                 guard let (trialRun, signals) = trying else { throw error }
                 Terminal.printError("error: \(error)")
                 let verdict = try trialRun.revert(because: "the apply failed", say: { line in Terminal.printError(line) }, signals: signals)
-                if output == .json { print(JSONRenderer.render(["trial": Self.trialJSON(verdict)]), terminator: "") }
-                return report(verdict, json: output == .json)
+                if display.json {
+                    print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: nil, verdict: verdict,
+                                                          diagnostics: loaded.warnings, error: "\(error)")), terminator: "")
+                }
+                return report(verdict, json: display.json)
             }
             let elapsed = Int(Date().timeIntervalSince(started) * 1000)
             for report in outcome.stops {
                 logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
             }
-            if output == .text {
+            if !display.json {
                 if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
                 for report in outcome.stops { print("  stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
                 if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
@@ -132,17 +134,13 @@ struct ApplyCommand: ParsableCommand {
                     print("The host matches the manifests.")
                 }
             }
-            let verdict = try trying.map { try waitForVerdict($0.0, signals: $0.1, json: output == .json, logger: logger) }
-            if output == .json {
-                var document = Self.report(plan: plan, context: context, outcome: outcome)
-                if let verdict, case var .object(fields) = document {
-                    fields.append((key: "trial", value: Self.trialJSON(verdict)))
-                    document = .object(fields)
-                }
-                print(JSONRenderer.render(document), terminator: "")
+            let verdict = try trying.map { try waitForVerdict($0.0, signals: $0.1, json: display.json, logger: logger) }
+            if display.json {
+                print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome, verdict: verdict,
+                                                      diagnostics: loaded.warnings)), terminator: "")
             }
             if let verdict {
-                let code = report(verdict, json: output == .json)
+                let code = report(verdict, json: display.json)
                 if code != MooringExit.inSync { return code }
             }
             // A conflict held its own changes back while the rest was applied: that is still an error to fix.
@@ -151,12 +149,21 @@ struct ApplyCommand: ParsableCommand {
         }
     }
 
-    /// The JSON document `apply --output json` prints: the plan it executed and what remained after.
-    static func report(plan: Plan, context: ReportContext, outcome: Reconciler.ApplyOutcome) -> JSONValue {
-        ["formatVersion": JSONValue(PlanJSON.formatVersion), "plan": PlanJSON.report(plan, context: context),
-         "applied": JSONValue(outcome.completed), "converged": .bool(outcome.converged),
-         "remaining": PlanJSON.report(outcome.remaining, context: nil),
-         "stops": .array(outcome.stops.map(PlanJSON.stop))]
+    static let payloadKeys = ["plan", "applied", "converged", "remaining", "stops", "trial"]
+
+    /// The JSON document `apply --output json` prints: the plan it executed, what remained after, and a trial's
+    /// verdict (null without `--try`). Without an outcome (a trial whose apply failed and was put back) the
+    /// apply's fields are null and `error` says why.
+    static func report(plan: Plan, context: ReportContext, outcome: Reconciler.ApplyOutcome?, verdict: Trial.Outcome?,
+                       diagnostics: [Diagnostic], error: String? = nil) -> JSONValue {
+        JSONEnvelope.document(command: "apply", payload: [
+            ("plan", PlanJSON.body(plan, context: context)),
+            ("applied", JSONValue(outcome?.completed)),
+            ("converged", outcome.map { .bool($0.converged) } ?? .null),
+            ("remaining", outcome.map { PlanJSON.body($0.remaining, context: nil) } ?? .null),
+            ("stops", outcome.map { .array($0.stops.map(PlanJSON.stop)) } ?? .null),
+            ("trial", verdict.map(Self.trialJSON) ?? .null),
+        ], diagnostics: diagnostics, error: error)
     }
 
     /// The plan to run for `--plan FILE`: the fresh one, when it is exactly the reviewed one; otherwise says

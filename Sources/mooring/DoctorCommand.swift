@@ -23,28 +23,27 @@ struct DoctorCommand: ParsableCommand {
     @Flag(help: "Check the caller's systemd user manager instead of the system manager.")
     var user = false
 
-    @Option(help: "text or json.")
-    var output: OutputFormat = .text
+    @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        try runCommand {
+        try runCommand(display, command: "doctor", payloadKeys: ["findings"]) {
             let drivers = try HostDrivers(netns: netns, userBus: user)
             var desired: DesiredState?
+            var diagnostics: [Diagnostic] = []
             if let directory {
                 let loaded = ManifestSet.load(directory: directory)
                 desired = loaded.desired
+                diagnostics = loaded.diagnostics
                 if loaded.desired == nil { Terminal.printError("the manifests have errors; checking the host without them") }
             }
             let findings = HostDoctor(drivers: drivers, desired: desired).run()
-            switch output {
+            switch display.output {
             case .json:
-                print(JSONRenderer.render(.array(findings.map(\.json))), terminator: "")
+                print(JSONRenderer.render(JSONEnvelope.document(command: "doctor", payload: [("findings", .array(findings.map(\.json)))],
+                                                                diagnostics: diagnostics)), terminator: "")
             case .text:
-                let color = Terminal.stdoutIsTerminal
                 for finding in findings {
-                    let (mark, code) = Self.mark(finding.level)
-                    let sign = color ? "\u{1b}[\(code)m\(mark)\u{1b}[0m" : mark
-                    print("\(sign) \(finding.check): \(finding.message)")
+                    print("\(Self.mark(finding.level, display.stdout)) \(finding.check): \(finding.message)")
                     if let fix = finding.fix, finding.level != .ok { print("    fix: \(fix)") }
                 }
             }
@@ -52,12 +51,12 @@ struct DoctorCommand: ParsableCommand {
         }
     }
 
-    static func mark(_ level: HostDoctor.Finding.Level) -> (String, String) {
+    static func mark(_ level: HostDoctor.Finding.Level, _ style: TextStyle) -> String {
         switch level {
-        case .ok: return ("ok     ", "32")
-        case .info: return ("info   ", "36")
-        case .warning: return ("warning", "33")
-        case .error: return ("error  ", "31")
+        case .ok: return style.green("ok     ")
+        case .info: return style.cyan("info   ")
+        case .warning: return style.yellow("warning")
+        case .error: return style.red("error  ")
         }
     }
 }

@@ -16,31 +16,30 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var options: TargetOptions
 
-    @Option(help: "text or json.")
-    var output: OutputFormat = .text
+    @OptionGroup var display: DisplayOptions
 
     @Option(help: "Also save the plan, with fingerprints of what it was made from, for `mooring apply --plan FILE`.")
     var out: String?
 
     func run() throws {
-        try runCommand {
+        try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys) {
             let reconciler = try Reconciler(target: options.target)
             let pendingContext = reconciler.beginContext()
             var (loaded, plan, observed) = try reconciler.loadAndPlan()
             if let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
                 plan.warnings.append("this plan deletes everything mooring owns here (\(teardown)); apply refuses it without --allow-empty")
             }
-            Reporting.warnings(loaded.warnings)
+            Reporting.warnings(loaded.warnings, style: display.stderr)
             let context = try pendingContext.wait()
-            switch output {
-            case .text: print(TextRenderer(color: Terminal.stdoutIsTerminal).render(plan: plan, context: context), terminator: "")
-            case .json: print(JSONRenderer.render(PlanJSON.report(plan, context: context)), terminator: "")
+            switch display.output {
+            case .text: print(TextRenderer(style: display.stdout).render(plan: plan, context: context), terminator: "")
+            case .json: print(JSONRenderer.render(PlanJSON.report(plan, context: context, diagnostics: loaded.warnings)), terminator: "")
             }
             if let out {
                 let saved = SavedPlan(plan: plan, context: context, manifestsFingerprint: Fingerprint.desired(loaded.desired),
                                       observedFingerprint: Fingerprint.observed(observed, for: loaded.desired))
                 try JSONRenderer.render(saved.json).write(toFile: out, atomically: true, encoding: .utf8)
-                if output == .text { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
+                if !display.json { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             if !plan.conflicts.isEmpty { return MooringExit.error }
             if !plan.changes.isEmpty { return MooringExit.drift }

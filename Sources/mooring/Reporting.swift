@@ -9,12 +9,11 @@ import MooringReports
 
 /// Turns failures into the messages and exit codes every command shares.
 enum Reporting {
-    static func fail(_ error: Error) -> ExitCode {
+    static func fail(_ error: Error, style: TextStyle = .plain) -> ExitCode {
         switch error {
         case let invalid as InvalidManifests:
-            for diagnostic in invalid.diagnostics { Terminal.printError(diagnostic.description) }
-            let count = invalid.diagnostics.filter { $0.severity == .error }.count
-            Terminal.printError("\(count) error(s) in the manifests; nothing was changed")
+            for diagnostic in invalid.diagnostics { Terminal.printError(DiagnosticText.render(diagnostic, style: style)) }
+            Terminal.printError(summary(invalid))
         case let execution as ExecutionError:
             for report in execution.stops { Terminal.printError("stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
             Terminal.printError("error: \(execution.description)")
@@ -25,14 +24,34 @@ enum Reporting {
         return ExitCode(MooringExit.error)
     }
 
-    static func warnings(_ warnings: [Diagnostic]) {
-        for warning in warnings { Terminal.printError(warning.description) }
+    /// `2 error(s) in the manifests; nothing was changed`: the last line of a failure, and a JSON document's error.
+    static func summary(_ invalid: InvalidManifests) -> String {
+        "\(invalid.diagnostics.filter { $0.severity == .error }.count) error(s) in the manifests; nothing was changed"
+    }
+
+    static func warnings(_ warnings: [Diagnostic], style: TextStyle = .plain) {
+        for warning in warnings { Terminal.printError(DiagnosticText.render(warning, style: style)) }
+    }
+
+    /// What a failed command prints on stdout with `--output json`: the envelope with its error, the manifests'
+    /// findings, and its own fields null.
+    static func failureDocument(_ error: Error, command: String, payloadKeys: [String]) -> JSONValue {
+        switch error {
+        case let invalid as InvalidManifests:
+            return JSONEnvelope.failure(command: command, payloadKeys: payloadKeys, diagnostics: invalid.diagnostics, error: summary(invalid))
+        default:
+            return JSONEnvelope.failure(command: command, payloadKeys: payloadKeys, diagnostics: [], error: "\(error)")
+        }
     }
 }
 
 /// The shape every command shares: run the body, turn its result into the exit code, and report any other
-/// error the same way (message on stderr, exit 1).
-func runCommand(_ body: () throws -> Int32) throws {
+/// error the same way (message on stderr, exit 1; with `--output json` also the envelope on stdout, so a
+/// script reading stdout always gets one document).
+/// - Parameters:
+///   - command: the command's name in the JSON envelope.
+///   - payloadKeys: the command's own JSON fields, null in a failure document.
+func runCommand(_ display: DisplayOptions? = nil, command: String = "", payloadKeys: [String] = [], _ body: () throws -> Int32) throws {
     Terminal.lineBufferStdout()
     let code: Int32
     do {
@@ -40,7 +59,10 @@ func runCommand(_ body: () throws -> Int32) throws {
     } catch let exit as ExitCode {
         throw exit
     } catch {
-        throw Reporting.fail(error)
+        if let display, display.json {
+            print(JSONRenderer.render(Reporting.failureDocument(error, command: command, payloadKeys: payloadKeys)), terminator: "")
+        }
+        throw Reporting.fail(error, style: display?.stderr ?? .plain)
     }
     if code != 0 { throw ExitCode(code) }
 }

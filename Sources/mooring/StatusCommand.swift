@@ -15,19 +15,20 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var options: TargetOptions
 
-    @Option(help: "text or json.")
-    var output: OutputFormat = .text
+    @OptionGroup var display: DisplayOptions
 
     func run() throws {
-        try runCommand {
+        try runCommand(display, command: "status", payloadKeys: ["inSync", "rows"]) {
             let reconciler = try Reconciler(target: options.target)
-            let (_, plan, observed) = try reconciler.loadAndPlan()
+            let (loaded, plan, observed) = try reconciler.loadAndPlan()
             let report = StatusReport(observed: observed, plan: plan)
-            switch output {
+            switch display.output {
             case .text:
                 print("Manifests: \(reconciler.context().sourceLine)")
                 print(report.text(), terminator: "")
-            case .json: print(JSONRenderer.render(report.json), terminator: "")
+            case .json:
+                guard case let .object(fields) = report.json else { break }
+                print(JSONRenderer.render(JSONEnvelope.document(command: "status", payload: fields, diagnostics: loaded.warnings)), terminator: "")
             }
             return report.inSync ? MooringExit.inSync : MooringExit.drift
         }

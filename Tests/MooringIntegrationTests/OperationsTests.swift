@@ -123,7 +123,8 @@ struct OperationsTests {
         func findings() throws -> [HostDoctor.Finding] {
             let run = try harness.cli("doctor", ["--output", "json"])
             #expect(run.status == 0, "\(run.stderr)")
-            return try JSONDecoder().decode([HostDoctor.Finding].self, from: Data(run.stdout.utf8))
+            let findings = try #require(JSONValue.parse(run.stdout)?["findings"], "\(run.stdout)")
+            return try JSONDecoder().decode([HostDoctor.Finding].self, from: Data(findings.canonicalText.utf8))
         }
         let clean = try findings().filter { $0.check == "nftables" }
         #expect(clean.map(\.level) == [.ok], "mooring's own table was reported: \(clean)")

@@ -56,9 +56,9 @@ struct HostileInputTests {
         let messages = result.errors.map(\.description)
         #expect(result.desired == nil)
         #expect(messages.contains { $0.hasPrefix("\(dir.path)/latin1.yaml:3:") && $0.contains("not valid UTF-8") })
-        #expect(messages.contains { $0.hasPrefix("\(dir.path)/sub/loop: symlink loop") })
-        #expect(messages.contains { $0.hasPrefix("\(dir.path)/gone.yaml: dangling symlink") })
-        #expect(messages.contains { $0.hasPrefix("\(dir.path)/huge.yaml: is 2000 bytes") })
+        #expect(messages.contains { $0.hasPrefix("error: \(dir.path)/sub/loop: symlink loop") })
+        #expect(messages.contains { $0.hasPrefix("error: \(dir.path)/gone.yaml: dangling symlink") })
+        #expect(messages.contains { $0.hasPrefix("error: \(dir.path)/huge.yaml: is 2000 bytes") })
         #expect(!messages.contains { $0.contains(".git") })
         #expect(result.errors.count == 4, "\(messages)")
     }
@@ -81,6 +81,6 @@ struct HostileInputTests {
 
     @Test func missingDirectoryIsAnError() {
         let result = ManifestSet.load(directory: "/nonexistent/manifests")
-        #expect(result.errors.first?.description == "/nonexistent/manifests: cannot read the manifest directory: No such file or directory")
+        #expect(result.errors.first?.description == "error: /nonexistent/manifests: cannot read the manifest directory: No such file or directory")
     }
 }

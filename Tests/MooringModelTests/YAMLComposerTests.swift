@@ -65,6 +65,6 @@ struct YAMLComposerTests {
     @Test func syntaxErrorsBecomeDiagnosticsWithFileLineAndColumn() {
         let result = ManifestSet.parse(files: [ManifestFile(path: "m.yaml", text: "kind: Bridge\nmetadata: {name: br0\n")])
         #expect(result.errors.count == 1)
-        #expect(result.errors.first?.description.hasPrefix("m.yaml:3:1: YAML syntax error:") == true, "\(result.errors)")
+        #expect(result.errors.first?.description.hasPrefix("m.yaml:3:1: error: YAML syntax error:") == true, "\(result.errors)")
     }
 }

@@ -289,7 +289,7 @@ struct LinkPlannerTests {
         let report = PlanJSON.report(plan, context: ReportContext(manifestDirectory: "m"))
         let text = JSONRenderer.render(report)
         #expect(JSONValue.parse(text) == report)
-        #expect(report["formatVersion"] == JSONValue(PlanJSON.formatVersion))
+        #expect(report["formatVersion"] == JSONValue(JSONEnvelope.formatVersion))
         let bridge = try #require(report["changes"]?.array?.first)
         #expect(bridge["resource"] == ["kind": "link", "name": "br0"])
         #expect(bridge["group"] == ["kind": "Bridge", "name": "br0"])
@@ -303,7 +303,7 @@ struct LinkPlannerTests {
     @Test func textRendererGroupsByManifest() {
         let desired = DesiredState(bridges: [Fixture.bridge("br0", addresses: ["10.0.0.1/24"])],
                                    microVMs: [Fixture.tapVM("a", bridge: "br0")])
-        let text = TextRenderer(color: false).render(plan: Planner(desired: desired, observed: ObservedState()).plan(), context: nil)
+        let text = TextRenderer(style: .plain).render(plan: Planner(desired: desired, observed: ObservedState()).plan(), context: nil)
         #expect(text == """
             Bridge "br0"
               + create bridge br0 (Bridge br0)

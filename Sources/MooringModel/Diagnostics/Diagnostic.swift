@@ -1,7 +1,7 @@
 /// One finding about the manifests: where, about what, and what would be right.
 ///
-/// Rendered as `file:line:column: Kind "name" field.path: message`, the form compilers use,
-/// so editors and CI logs can jump to it.
+/// Rendered as `file:line:column: error: Kind "name" field.path: message`, the form compilers use,
+/// so editors and CI logs can jump to it (DiagnosticText adds the source line and a caret for people).
 public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     public enum Severity: String, Sendable, Codable {
         case error
@@ -18,6 +18,9 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     /// True for warnings that only the live host can settle (an interface no manifest declares):
     /// `plan` and `apply` check those against the host instead of repeating the warning.
     public var settledByHostCheck: Bool
+    /// The manifest line the location points into, as written (filled in by ManifestSet once the file's text
+    /// is at hand); nil without a location.
+    public var sourceLine: String?
 
     public init(_ severity: Severity, at location: SourceLocation?, subject: String? = nil,
                 path: String? = nil, _ message: String, settledByHostCheck: Bool = false) {
@@ -42,7 +45,7 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
     public var description: String {
         var text = ""
         if let location { text += "\(location): " }
-        if severity == .warning { text += "warning: " }
+        text += "\(severity.rawValue): "
         var about: [String] = []
         if let subject { about.append(subject) }
         if let path, !path.isEmpty { about.append(path) }

@@ -32,6 +32,22 @@ public enum ManifestSet {
         return result
     }
 
+    /// Each diagnostic with the line it points at, from the files' text (split only for files with findings).
+    static func withSourceLines(_ diagnostics: [Diagnostic], _ files: [ManifestFile]) -> [Diagnostic] {
+        var lines: [String: [Substring]] = [:]
+        let texts = Dictionary(files.map { ($0.path, $0.text) }, uniquingKeysWith: { first, _ in first })
+        return diagnostics.map { diagnostic in
+            guard let location = diagnostic.location, let text = texts[location.file] else { return diagnostic }
+            if lines[location.file] == nil {
+                lines[location.file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+            }
+            guard let fileLines = lines[location.file], location.line >= 1, location.line <= fileLines.count else { return diagnostic }
+            var copy = diagnostic
+            copy.sourceLine = String(fileLines[location.line - 1])
+            return copy
+        }
+    }
+
     /// Parses and validates already-read files (the pure part of `load`).
     public static func parse(files: [ManifestFile], hostName: String? = nil, hostLabels: [String: String] = [:]) -> ManifestLoadResult {
         var diagnostics: [Diagnostic] = []
@@ -71,7 +87,7 @@ public enum ManifestSet {
             }
             desired = first
         }
-        diagnostics = sortedByPosition(diagnostics)
+        diagnostics = withSourceLines(sortedByPosition(diagnostics), files)
         let hasErrors = diagnostics.contains { $0.severity == .error }
         var counts: [ManifestKind: Int] = [:]
         for manifest in counted { counts[manifest.origin.kind, default: 0] += 1 }

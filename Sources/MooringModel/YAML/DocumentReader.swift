@@ -54,6 +54,14 @@ final class DocumentReader {
         if diagnostics.count < Self.maxDiagnosticsPerDocument { diagnostics.append(diagnostic) }
     }
 
+    /// Takes back a finding already made and returns whether there was one: a missing required field that turns
+    /// out to be a misspelt one is one mistake, reported once (MappingReader.finish).
+    func withdraw(_ matches: (Diagnostic) -> Bool) -> Bool {
+        guard let index = diagnostics.firstIndex(where: matches) else { return false }
+        diagnostics.remove(at: index)
+        return true
+    }
+
     /// Charges one node against the budget; false once the document is too big to read.
     func visit(_ node: Node) -> Bool {
         if budgetExhausted { return false }
@@ -257,13 +265,21 @@ final class MappingReader {
         return nil
     }
 
-    /// Reports every key nobody asked for, with a spelling suggestion when one is close.
+    /// Reports every key nobody asked for, with a spelling suggestion when one is close, or else the fields this
+    /// mapping takes. A misspelt required field is one error, not two: its "is required" is taken back into the
+    /// unknown field's message.
     func finish() {
         guard usedEntries.contains(false) else { return }
         let known = entries.indices.filter { usedEntries[$0] }.map { entries[$0].key } + usedAbsent
         for (position, entry) in entries.enumerated() where !usedEntries[position] {
             var message = "unknown field \"\(entry.key.escapedForMessage)\""
-            if let near = Spelling.closest(to: entry.key, among: known) { message += " (did you mean \"\(near)\"?)" }
+            if let near = Spelling.closest(to: entry.key, among: known) {
+                let nearPath = childPath(near)
+                let required = reader.withdraw { $0.path == nearPath && $0.message.hasPrefix("is required") }
+                message += " (did you mean \"\(near)\"?\(required ? " it is required" : ""))"
+            } else if !known.isEmpty {
+                message += "; the fields here are: " + Array(Set(known)).sorted().joined(separator: ", ")
+            }
             reader.error(entry.keyNode, childPath(entry.key), message)
         }
     }
