@@ -14,7 +14,8 @@ struct DoctorCommand: ParsableCommand {
         discussion: "Exit code: 0 nothing blocks mooring, 1 an error-level finding."
     )
 
-    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifests, to check what they need (optional).")
+    @Option(name: [.customShort("f"), .customLong("manifests")], help: "The manifests, to check what they need (optional).",
+            completion: .directory)
     var directory: String?
 
     @Option(help: "Check inside /run/netns/NAME.")

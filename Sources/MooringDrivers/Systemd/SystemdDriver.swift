@@ -162,8 +162,10 @@ public final class SystemdDriver: @unchecked Sendable {
     /// remove it; what an earlier VMM left there (a console, a socket, another user's files) goes first.
     private func prepare(_ spec: UnitSpec) throws {
         // The directories above it (the run root, vms/) are made searchable by all: the VMM must pass through.
-        try FileManager.default.createDirectory(atPath: (spec.runDirectory as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let parent = (spec.runDirectory as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        // Set outright: the units run with UMask=0077, which mkdir's mode would otherwise pass through.
+        _ = chmod(parent, 0o755)
         try FileManager.default.createDirectory(atPath: spec.runDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o770])
         guard chown(spec.runDirectory, geteuid(), spec.runDirectoryGroup) == 0, chmod(spec.runDirectory, 0o770) == 0 else {

@@ -148,6 +148,42 @@ struct PID1HostTests {
         }, "the drift timer ran the check and it failed on drift")
     }
 
+    /// GitOps as shipped: the pull unit (no capabilities, no netlink) takes a fast-forward from the upstream and
+    /// the apply unit it starts on success makes the host match; a rewritten upstream fails the pull, so the
+    /// apply never runs and the host keeps what it had.
+    @Test func theGitOpsPullStartsTheApplyAndARewrittenHistoryAppliesNothing() throws {
+        let host = try installed()
+        let git = ["git", "-c", "user.name=ops", "-c", "user.email=ops@example.invalid"]
+        func run(_ arguments: [String]) throws {
+            let result = try Shell.run([PID1Host.script, "exec", host.name] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stdout)\(result.stderr)")
+        }
+        try run(["git", "init", "-q", "--bare", "-b", "main", "/srv/hosts.git"])
+        try run(["git", "clone", "-q", "/srv/hosts.git", "/srv/work"])
+        try host.write("/srv/work/host.yaml", Self.manifests)
+        try run(git + ["-C", "/srv/work", "add", "host.yaml"])
+        try run(git + ["-C", "/srv/work", "commit", "-q", "-m", "the host"])
+        try run(["git", "-C", "/srv/work", "push", "-q", "origin", "main"])
+        try run(["git", "clone", "-q", "/srv/hosts.git", "/etc/mooring/manifests"])
+
+        #expect(try host.run("systemctl", "start", "mooring-gitops.service").status == 0)
+        #expect(try eventually(timeout: 30) { try converged(host) }, "the pull's success started mooring-apply.service")
+        #expect(try eventually(timeout: 30) { try host.unit("mooring-apply.service", "ActiveState", "Result") == ["ActiveState": "inactive", "Result": "success"] })
+        let applied = try host.unit("mooring-apply.service", "ExecMainStartTimestampMonotonic")
+
+        // The upstream is rewritten (a force-push) to a history that adds a bridge: refused, nothing applied.
+        try host.write("/srv/work/extra.yaml", Manifests.bridge("br9", addresses: ["10.9.0.1/24"]))
+        try run(git + ["-C", "/srv/work", "add", "extra.yaml"])
+        try run(git + ["-C", "/srv/work", "commit", "-q", "--amend", "-m", "rewritten"])
+        try run(["git", "-C", "/srv/work", "push", "-q", "--force", "origin", "main"])
+        #expect(try host.run("systemctl", "start", "mooring-gitops.service").status != 0)
+        let pull = try host.unit("mooring-gitops.service", "ActiveState", "ExecMainStatus")
+        #expect(pull == ["ActiveState": "failed", "ExecMainStatus": "1"], "\(pull)")
+        #expect(try host.run("journalctl", "-u", "mooring-gitops.service", "--no-pager").stdout.contains("was rewritten (a force-push)"))
+        #expect(try host.unit("mooring-apply.service", "ExecMainStartTimestampMonotonic") == applied, "no apply after a refused pull")
+        #expect(!(try host.run("ip", "-br", "link").stdout.contains("br9")))
+    }
+
     /// The drift check fails its unit (for OnFailure=) when the host differs, and succeeds when in sync.
     @Test func theDriftUnitFailsOnDrift() throws {
         let host = try installed()
