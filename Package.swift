@@ -16,6 +16,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // Prometheus's text format for the metrics (`--metrics-file`, `run --metrics-address`).
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        // The HTTP server behind `run --metrics-address` (one GET route; no SwiftNIO, a small build).
+        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // C libraries from Debian, found with pkg-config.
@@ -38,7 +42,7 @@ let package = Package(
         // Pure core: DesiredState + ObservedState -> Plan.
         .target(name: "MooringPlanner", dependencies: ["MooringModel", "MooringPlan"]),
         // The plan for people and machines: text, JSON, status.
-        .target(name: "MooringReports", dependencies: ["MooringModel", "MooringPlan"]),
+        .target(name: "MooringReports", dependencies: ["MooringModel", "MooringPlan", .product(name: "Prometheus", package: "swift-prometheus")]),
         // Thin drivers: observe and execute against the kernel, nftables and systemd. They read plans, never make them.
         .target(name: "MooringDrivers", dependencies: [
             "MooringModel", "MooringPlan", "CNetlink", "CNftables", "CSystemd",
@@ -54,6 +58,8 @@ let package = Package(
         .executableTarget(name: "mooring", dependencies: [
             "CBuildInfo", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "FlyingSocks", package: "FlyingFox"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

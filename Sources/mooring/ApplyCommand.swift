@@ -28,6 +28,7 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @OptionGroup var display: DisplayOptions
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(help: "Execute exactly this saved plan (`mooring plan --out FILE`); refuse if the host or manifests moved.")
     var plan: String?
@@ -60,7 +61,8 @@ struct ApplyCommand: ParsableCommand {
             StopSignals.block(Trial.signals)
             signal(SIGPIPE, SIG_IGN)
         }
-        try runCommand(display, command: "apply", payloadKeys: Self.payloadKeys) {
+        let sink = MetricsSink(metrics, command: "apply")
+        try runCommand(display, command: "apply", payloadKeys: Self.payloadKeys, metrics: sink) {
             var target = options.target
             target.observeWholeTable = trial != nil
             let reconciler = try Reconciler(target: target)
@@ -135,6 +137,7 @@ struct ApplyCommand: ParsableCommand {
                 }
             }
             let verdict = try trying.map { try waitForVerdict($0.0, signals: $0.1, json: display.json, logger: logger) }
+            sink.succeeded(remaining: outcome.remaining, applied: outcome.completed)
             if display.json {
                 print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome, verdict: verdict,
                                                       diagnostics: loaded.warnings)), terminator: "")

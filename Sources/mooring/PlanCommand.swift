@@ -17,12 +17,14 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var options: TargetOptions
 
     @OptionGroup var display: DisplayOptions
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(help: "Also save the plan, with fingerprints of what it was made from, for `mooring apply --plan FILE`.")
     var out: String?
 
     func run() throws {
-        try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys) {
+        let sink = MetricsSink(metrics, command: "plan")
+        try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys, metrics: sink) {
             let reconciler = try Reconciler(target: options.target)
             let pendingContext = reconciler.beginContext()
             var (loaded, plan, observed) = try reconciler.loadAndPlan()
@@ -41,6 +43,7 @@ struct PlanCommand: ParsableCommand {
                 try JSONRenderer.render(saved.json).write(toFile: out, atomically: true, encoding: .utf8)
                 if !display.json { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
+            sink.succeeded(remaining: plan)
             if !plan.conflicts.isEmpty { return MooringExit.error }
             if !plan.changes.isEmpty { return MooringExit.drift }
             return plan.isInSync ? MooringExit.inSync : MooringExit.notConverged

@@ -51,18 +51,23 @@ enum Reporting {
 /// - Parameters:
 ///   - command: the command's name in the JSON envelope.
 ///   - payloadKeys: the command's own JSON fields, null in a failure document.
-func runCommand(_ display: DisplayOptions? = nil, command: String = "", payloadKeys: [String] = [], _ body: () throws -> Int32) throws {
+///   - metrics: told when the command failed (the body reports success itself, with what it found).
+func runCommand(_ display: DisplayOptions? = nil, command: String = "", payloadKeys: [String] = [], metrics: MetricsSink? = nil,
+                _ body: () throws -> Int32) throws {
     Terminal.lineBufferStdout()
     let code: Int32
     do {
         code = try body()
     } catch let exit as ExitCode {
+        metrics?.failed()
         throw exit
     } catch {
+        metrics?.failed()
         if let display, display.json {
             print(JSONRenderer.render(Reporting.failureDocument(error, command: command, payloadKeys: payloadKeys)), terminator: "")
         }
         throw Reporting.fail(error, style: display?.stderr ?? .plain)
     }
+    if code == MooringExit.error { metrics?.failed() }
     if code != 0 { throw ExitCode(code) }
 }

@@ -20,6 +20,11 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var options: TargetOptions
     @OptionGroup var mutation: MutationOptions
     @OptionGroup var logging: LoggingOptions
+    @OptionGroup var metrics: MetricsOptions
+
+    @Option(help: ArgumentHelp("Serve the metrics at http://ADDRESS/metrics for Prometheus, e.g. 127.0.0.1:9840 or [::1]:9840.",
+                               valueName: "address"))
+    var metricsAddress: String?
 
     @Option(help: "Full resync period, for what no event reports (nftables, units).")
     var resync = DurationArgument(seconds: 300)
@@ -51,6 +56,22 @@ struct RunCommand: ParsableCommand {
                                                               settle: settle.seconds,
                                                               dropLimit: maxDrop >= 100 ? nil : SuddenDropGuard.Limit(percent: maxDrop)),
                                  logger: logger)
+            let server = try metricsAddress.map { address in
+                let server = MetricsServer()
+                try server.start(address)
+                logger.info("serving metrics at http://\(address)/metrics")
+                return server
+            }
+            let file = metrics.metricsFile
+            if server != nil || file != nil {
+                loop.onRound = { report in
+                    let text = report.text
+                    server?.text = text
+                    if let file {
+                        do { try MetricsFile.write(text, to: file) } catch { logger.warning("\(error)") }
+                    }
+                }
+            }
             try loop.run()
             return 0
         }

@@ -48,6 +48,11 @@ public final class WatchLoop {
     /// it no longer deletes that much (the operator confirmed it with `mooring apply`).
     private var heldBack: DesiredState?
     private var reconciles = 0
+    private var appliedTotal = 0
+    private var lastSuccess: Double?
+
+    /// Told after every round, with its result (the metrics of `run --metrics-file` and `--metrics-address`).
+    public var onRound: ((MetricsReport) -> Void)?
 
     public init(reconciler: Reconciler, settings: Settings, logger: Logger) {
         self.reconciler = reconciler
@@ -153,6 +158,17 @@ public final class WatchLoop {
     /// One round: validate (keeping the last good manifests when an edit is bad), then plan, apply and verify
     /// under the lock. Notifications caused by our own changes are drained before verifying, so a change made
     /// by someone else meanwhile still shows in the verify plan and triggers another round.
+    /// One round's metrics, to whoever listens.
+    private func report(_ started: Date, succeeded: Bool, remaining: Plan?, applied: Int) {
+        guard let onRound else { return }
+        let now = Date()
+        let round = MetricsReport.Round(command: "run", finished: now.timeIntervalSince1970, durationSeconds: now.timeIntervalSince(started),
+                                        succeeded: succeeded, remaining: remaining, applied: applied)
+        let report = MetricsReport(round: round, lastSuccess: lastSuccess, totals: (reconciles, appliedTotal))
+        lastSuccess = report.lastSuccess
+        onRound(report)
+    }
+
     func reconcile(reason: String, manifestsChanged: Bool, monitor: NetlinkMonitor) {
         let started = Date()
         reconciles += 1
@@ -169,10 +185,10 @@ public final class WatchLoop {
                 let count = invalid.diagnostics.filter { $0.severity == .error }.count
                 logger.error("the manifests have \(count) error(s); keeping the running state\(lastGood == nil ? "" : " and the last valid manifests")")
                 ServiceNotifier.notify("STATUS=manifests invalid: \(count) error(s); last good state kept")
-                if lastGood == nil { return }
+                if lastGood == nil { report(started, succeeded: false, remaining: nil, applied: 0); return }
             } catch {
                 logger.error("cannot read the manifests: \(error)")
-                if lastGood == nil { return }
+                if lastGood == nil { report(started, succeeded: false, remaining: nil, applied: 0); return }
             }
         }
         guard lastGood != nil else { return }
@@ -217,9 +233,12 @@ public final class WatchLoop {
                 logger.debug("checked (\(reason)) in \(milliseconds) ms; in sync")
             }
             ServiceNotifier.notify("STATUS=\(state); \(applied) change(s) applied in the last round (\(reason)); \(reconciles) rounds")
+            appliedTotal += applied
+            report(started, succeeded: true, remaining: remaining, applied: applied)
         } catch {
             logger.error("reconcile (\(reason)) failed: \(error)")
             ServiceNotifier.notify("STATUS=last reconcile failed: \(error)")
+            report(started, succeeded: false, remaining: nil, applied: 0)
         }
     }
 }

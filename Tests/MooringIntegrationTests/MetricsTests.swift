@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+/// The monitoring surface: `--metrics-file` (the node exporter's textfile collector) after plan and apply, and
+/// `run --metrics-address`'s /metrics, read back with the Prometheus client library's own parser.
+@Suite(.serialized, .enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct MetricsTests {
+    /// The samples of a Prometheus text document, `name{label="v",...}` -> value, as prometheus_client parses them.
+    private func samples(_ text: String) throws -> [String: Double] {
+        let script = """
+            import sys
+            from prometheus_client.parser import text_string_to_metric_families
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for s in family.samples:
+                    labels = ",".join('%s="%s"' % (k, v) for k, v in sorted(s.labels.items()))
+                    print("%s{%s} %r" % (s.name, labels, s.value))
+            """
+        let run = try Shell.run(["/usr/bin/python3", "-c", script], input: text)
+        #expect(run.status == 0, "not valid Prometheus text: \(run.stderr)\n\(text)")
+        var out: [String: Double] = [:]
+        for line in run.stdout.split(separator: "\n") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            out[String(line[..<space])] = value
+        }
+        return out
+    }
+
+    @Test func planAndApplyWriteTheTextfileAndAFailureKeepsTheLastSuccess() throws {
+        let harness = try Harness("mt")
+        defer { harness.tearDown() }
+        try harness.manifests.write("br.yaml", Manifests.bridge("mtbr", addresses: ["10.71.0.1/24"]))
+        try harness.manifests.write("a.yaml", Manifests.microVM("a", bridge: "mtbr"))
+        let file = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("metrics-\(harness.ns.name).prom").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+
+        #expect(try harness.cli("plan", ["--metrics-file", file]).status == 2)
+        let planned = try samples(String(contentsOfFile: file, encoding: .utf8))
+        #expect(planned["mooring_converged{command=\"plan\"}"] == 0)
+        #expect(planned["mooring_drift_changes{command=\"plan\",kind=\"link\"}"] == 3, "\(planned)")
+        #expect(planned["mooring_last_run_success{command=\"plan\"}"] == 1)
+
+        #expect(try harness.cli("apply", ["--metrics-file", file]).status == 0)
+        let applied = try samples(String(contentsOfFile: file, encoding: .utf8))
+        #expect(applied["mooring_converged{command=\"apply\"}"] == 1)
+        #expect(applied["mooring_last_run_applied_changes{command=\"apply\"}"] ?? 0 >= 3, "\(applied)")
+        let success = try #require(applied["mooring_last_success_timestamp_seconds{command=\"apply\"}"])
+        #expect(abs(success - Date().timeIntervalSince1970) < 60)
+
+        // Invalid manifests: the run failed, the last success stays what it was.
+        try harness.manifests.write("bad.yaml", Manifests.header + "kind: Bridge\nmetadata: {name: bad0}\nspec: {adresses: []}\n")
+        #expect(try harness.cli("apply", ["--metrics-file", file]).status == 1)
+        let failed = try samples(String(contentsOfFile: file, encoding: .utf8))
+        #expect(failed["mooring_last_run_success{command=\"apply\"}"] == 0)
+        #expect(failed["mooring_last_success_timestamp_seconds{command=\"apply\"}"] == success)
+        #expect(failed["mooring_converged{command=\"apply\"}"] == nil, "unknown after a failure: not reported")
+    }
+
+    @Test func runServesMetricsThatFollowItsRounds() throws {
+        let harness = try Harness("mr")
+        defer { harness.tearDown() }
+        try harness.manifests.write("br.yaml", Manifests.bridge("mrbr", addresses: ["10.72.0.1/24"]))
+        try harness.manifests.write("a.yaml", Manifests.microVM("a", bridge: "mrbr"))
+        let port = 19_000 + Int.random(in: 0..<1000)
+        let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("metrics-run-\(harness.ns.name).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let loop = try BackgroundProcess([TestEnvironment.mooringBinary, "run", "-f", harness.manifests.path, "--netns", harness.ns.name,
+                                          "--run-directory", "/run/mooring-test-\(harness.ns.name)", "--metrics-address", "127.0.0.1:\(port)"],
+                                         output: log)
+        defer { loop.stop() }
+        func scrape() throws -> [String: Double] {
+            let run = try Shell.run(["curl", "-sf", "http://127.0.0.1:\(port)/metrics"])
+            return run.status == 0 ? try samples(run.stdout) : [:]
+        }
+        #expect(try eventually { try scrape()["mooring_converged{command=\"run\"}"] == 1 }, "\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let before = try scrape()
+        try harness.ns.ip("link", "del", "vm-a-eth0")
+        #expect(try eventually {
+            let now = try scrape()
+            return now["mooring_applied_changes_total{command=\"run\"}"] ?? 0 > before["mooring_applied_changes_total{command=\"run\"}"] ?? 0
+                && now["mooring_converged{command=\"run\"}"] == 1
+        }, "the repair shows in the next scrape")
+        #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/other"]).stdout == "404")
+    }
+}
