@@ -38,9 +38,15 @@ deb: release
 PREFIX ?= /usr/local
 install: release
 	install -D -m 0755 .build/release/mooring $(DESTDIR)$(PREFIX)/bin/mooring
+	install -D -m 0755 scripts/gitops-pull $(DESTDIR)$(PREFIX)/lib/mooring/gitops-pull
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	.build/release/mooring --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mooring
+	.build/release/mooring --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_mooring
+	.build/release/mooring --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mooring.fish
 	install -d -m 0755 $(DESTDIR)/etc/mooring/manifests $(DESTDIR)$(PREFIX)/share/doc/mooring $(DESTDIR)/etc/systemd/system
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mooring/
-	for unit in units/*.service units/*.timer; do sed 's|/usr/bin/mooring|$(PREFIX)/bin/mooring|; s|/usr/share/doc/mooring|$(PREFIX)/share/doc/mooring|' \
+	for unit in units/*.service units/*.timer; do sed 's|/usr/bin/mooring|$(PREFIX)/bin/mooring|; s|/usr/lib/mooring|$(PREFIX)/lib/mooring|; s|/usr/share/doc/mooring|$(PREFIX)/share/doc/mooring|' \
 	  $$unit > $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
 	install -D -m 0644 units/sysusers.d/mooring.conf $(DESTDIR)/etc/sysusers.d/mooring.conf
 	if [ -z "$(DESTDIR)" ]; then systemd-sysusers /etc/sysusers.d/mooring.conf; fi
@@ -49,7 +55,9 @@ install: release
 uninstall:
 	for unit in units/*.service units/*.timer; do rm -f $(DESTDIR)/etc/systemd/system/$$(basename $$unit); done
 	rm -f $(DESTDIR)/etc/sysusers.d/mooring.conf
-	rm -rf $(DESTDIR)$(PREFIX)/bin/mooring $(DESTDIR)$(PREFIX)/share/doc/mooring
+	rm -rf $(DESTDIR)$(PREFIX)/bin/mooring $(DESTDIR)$(PREFIX)/share/doc/mooring $(DESTDIR)$(PREFIX)/lib/mooring
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mooring $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_mooring \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mooring.fish
 	if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
 ## make bench: the benchmarks against the kernel's limit and other tools (writes docs/performance.md).

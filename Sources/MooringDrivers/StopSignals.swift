@@ -5,6 +5,8 @@ import Foundation
 /// handles them in order, with who sent them.
 public final class StopSignals: @unchecked Sendable {
     public static let stopping: [Int32] = [SIGTERM, SIGINT]
+    /// `mooring run`'s: the stopping ones, and SIGHUP to read the manifests again now (`systemctl reload`).
+    public static let watching: [Int32] = stopping + [SIGHUP]
     public let fd: Int32
 
     /// Blocks the signals for this thread and the threads it starts later; call before creating threads.

@@ -53,7 +53,7 @@ struct ApplyCommand: ParsableCommand {
     func run() throws {
         // Under systemd (a timer's oneshot) every change goes to the journal with MOORING_* fields;
         // on a terminal the changes are printed and only warnings are logged.
-        let underJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        let underJournal = LoggingSetup.stderrIsJournal()
         let logger = logging.bootstrap(default: underJournal ? .info : .warning)
         // Before any thread exists, so the trial's signals reach its signalfd; a terminal that goes away
         // must not kill the process that would put the host back.

@@ -18,11 +18,15 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var display: DisplayOptions
     @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(help: "Also save the plan, with fingerprints of what it was made from, for `mooring apply --plan FILE`.")
     var out: String?
 
     func run() throws {
+        // Under systemd (the drift timer's unit) every difference also goes to the journal with MOORING_* fields.
+        let underJournal = LoggingSetup.stderrIsJournal()
+        let logger = logging.bootstrap(default: underJournal ? .info : .warning)
         let sink = MetricsSink(metrics, command: "plan")
         try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys, metrics: sink) {
             let reconciler = try Reconciler(target: options.target)
@@ -44,6 +48,16 @@ struct PlanCommand: ParsableCommand {
                 if !display.json { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             sink.succeeded(remaining: plan)
+            if underJournal {
+                let commit = context.gitCommit ?? "none"
+                for change in plan.changes {
+                    logger.notice("drift: \(change.summary)", metadata: ["action": "\(change.action.rawValue)", "resource": "\(change.resource)",
+                                                                         "commit": "\(commit)"])
+                }
+                for conflict in plan.conflicts { logger.error("conflict: \(conflict.message)", metadata: ["resource": "\(conflict.resource)"]) }
+                logger.notice("\(plan.isInSync ? "in sync" : "drift"): \(plan.changes.count) change(s), \(plan.conflicts.count) conflict(s)",
+                              metadata: ["drift": "\(plan.changes.count)", "conflicts": "\(plan.conflicts.count)", "commit": "\(commit)"])
+            }
             if !plan.conflicts.isEmpty { return MooringExit.error }
             if !plan.changes.isEmpty { return MooringExit.drift }
             return plan.isInSync ? MooringExit.inSync : MooringExit.notConverged

@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
         abstract: "Converge, then keep the host converged: repair drift as netlink and the manifests report it.",
         discussion: """
             For a Type=notify service (units/mooring.service): READY=1 after the first reconcile, STATUS= after \
-            each, WATCHDOG=1 when WatchdogSec= is set. Stops cleanly on SIGTERM.
+            each, WATCHDOG=1 when WatchdogSec= is set. Stops cleanly on SIGTERM; SIGHUP (systemctl reload) reads \
+            the manifests again and applies them at once.
             """
     )
 
@@ -45,7 +46,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         // Before any thread exists, so every thread leaves SIGTERM to the loop's signalfd.
-        StopSignals.block()
+        StopSignals.block(StopSignals.watching)
         let logger = logging.bootstrap(default: .info)
         try runCommand {
             let reconciler = try Reconciler(target: options.target)

@@ -51,6 +51,14 @@ struct OperationsTests {
         #expect(try eventually { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("refusing to delete everything") == true })
         #expect(try harness.ns.managedState() == owned, "the watch loop deleted what the manifests no longer declare")
 
+        // SIGHUP (`systemctl reload`): the manifests are read and applied at once, and the loop goes on.
+        try harness.manifests.write("b.yaml", Manifests.microVM("b", bridge: "br0"))
+        try harness.manifests.write("br.yaml", Manifests.bridge("br0", addresses: ["10.7.0.1/24"]))
+        kill(loop.processID, SIGHUP)
+        #expect(try eventually { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("reloading on SIGHUP") == true })
+        #expect(try eventually { try harness.ns.links()["vm-b-eth0"] != nil })
+        #expect(kill(loop.processID, 0) == 0, "a reload does not stop the loop")
+
         #expect(loop.terminate(SIGTERM) == 0, "SIGTERM stops the loop cleanly")
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopping on signal"))
     }
@@ -210,14 +218,15 @@ struct OperationsTests {
         #expect(sysusers.status == 0, "\(sysusers.stderr)")
         #expect(Set(names) == ["mooring-apply.service", "mooring-apply.timer", "mooring.service", "mooring-gitops.service",
                                "mooring-gitops.timer", "mooring-drift.service", "mooring-drift.timer", "mooring-boot.service"])
-        // verify checks that ExecStart binaries exist: the copies point at the freshly built mooring instead of
-        // /usr/bin/mooring (where the package installs it), and differ in nothing else.
+        // verify checks that ExecStart binaries exist: the copies point at the freshly built mooring and the
+        // repository's gitops-pull instead of where the package installs them, and differ in nothing else.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("units-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         for name in names {
             let text = try String(contentsOf: units.appendingPathComponent(name), encoding: .utf8)
             try text.replacingOccurrences(of: "/usr/bin/mooring", with: TestEnvironment.mooringBinary)
+                .replacingOccurrences(of: "/usr/lib/mooring/gitops-pull", with: TestEnvironment.repository.appendingPathComponent("scripts/gitops-pull").path)
                 .write(to: scratch.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
         for name in names {

@@ -64,9 +64,21 @@ public struct PlainLogHandler: LogHandler {
 }
 
 public enum LoggingSetup {
-    /// Journald when stdout or stderr is the journal (systemd sets JOURNAL_STREAM), plain lines otherwise.
+    /// Whether stderr is the journal's stream: systemd's rule (systemd.exec(5), JOURNAL_STREAM) is to compare
+    /// the variable's `device:inode` with stderr's, since a variable inherited by a child whose stderr was
+    /// redirected (a shell in the unit, `2>file`) would otherwise send its output to the journal, unseen.
+    public static func stderrIsJournal(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard let value = environment["JOURNAL_STREAM"] else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var status = stat()
+        guard fstat(STDERR_FILENO, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+    }
+
+    /// Journald when stderr is the journal's stream, plain lines otherwise.
     public static func bootstrap(level: Logger.Level) {
-        let toJournal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
+        let toJournal = stderrIsJournal()
         LoggingSystem.bootstrap { label in
             toJournal ? JournalLogHandler(label: label, level: level) as any LogHandler : PlainLogHandler(level: level)
         }

@@ -60,9 +60,9 @@ public final class WatchLoop {
         self.logger = logger
     }
 
-    /// Runs until SIGTERM or SIGINT.
+    /// Runs until SIGTERM or SIGINT; SIGHUP reads the manifests again at once (`systemctl reload`).
     public func run() throws {
-        let stop = try StopSignals()
+        let stop = try StopSignals(StopSignals.watching)
         let signalFD = stop.fd
         let monitor = try reconciler.drivers.makeMonitor()
         let watcher = try ManifestWatcher(directory: reconciler.target.manifestDirectory)
@@ -90,7 +90,16 @@ public final class WatchLoop {
                        pollfd(fd: monitor.fd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, nfds_t(fds.count), Int32(min(wait, 3600) * 1000) + (wait > 0 ? 1 : 0))
-            if fds[0].revents != 0 {
+            if fds[0].revents != 0, let received = stop.next(timeout: 0) {
+                if received.signal == SIGHUP {
+                    // A reload: the manifests are read and applied now, whatever the watcher saw.
+                    logger.info("reloading on SIGHUP from pid \(received.sender)")
+                    ServiceNotifier.notify("RELOADING=1")
+                    reconcile(reason: "reload", manifestsChanged: true, monitor: monitor)
+                    manifestsPending = false
+                    ServiceNotifier.notify("READY=1")
+                    continue
+                }
                 logger.info("stopping on signal")
                 ServiceNotifier.notify("STOPPING=1")
                 return

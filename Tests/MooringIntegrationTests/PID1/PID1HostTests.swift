@@ -116,6 +116,10 @@ struct PID1HostTests {
         #expect(started["ActiveState"] == "active")
         #expect(started["StatusText"]?.contains("in sync") == true, "\(started)")
         let pid = try #require(started["MainPID"])
+        // `systemctl reload` (ExecReload= sends SIGHUP): a round now, the same process goes on.
+        #expect(try host.run("systemctl", "reload", "mooring.service").status == 0)
+        #expect(try eventually(timeout: 10) { try host.run("journalctl", "-u", "mooring.service", "--no-pager").stdout.contains("reloading on SIGHUP") })
+        #expect(try host.unit("mooring.service", "MainPID", "ActiveState") == ["MainPID": pid, "ActiveState": "active"])
 
         #expect(try host.run("kill", "-STOP", pid).status == 0)
         #expect(try eventually(timeout: 20) {
@@ -194,6 +198,9 @@ struct PID1HostTests {
         #expect(try host.run("systemctl", "start", "mooring-drift.service").status != 0)
         let failed = try host.unit("mooring-drift.service", "ActiveState", "ExecMainStatus")
         #expect(failed["ActiveState"] == "failed" && failed["ExecMainStatus"] == "2", "exit 2 on drift: \(failed)")
+        // Each difference is in the journal with its fields, for alerting on the object itself.
+        let drift = try host.run("journalctl", "-u", "mooring-drift.service", "MOORING_RESOURCE=link/vm-web-eth0", "-o", "cat", "--no-pager").stdout
+        #expect(drift.contains("drift: create tap vm-web-eth0"), "\(drift)")
         #expect(try host.run("systemctl", "start", "mooring-apply.service").status == 0)
         #expect(try host.run("systemctl", "start", "mooring-drift.service").status == 0)
     }
