@@ -18,8 +18,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         // Prometheus's text format for the metrics (`--metrics-file`, `run --metrics-address`).
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
-        // The HTTP server behind `run --metrics-address` (one GET route; no SwiftNIO, a small build).
-        .package(url: "https://github.com/swhitty/FlyingFox", exact: "0.27.1"),
     ],
     targets: [
         // C libraries from Debian, found with pkg-config.
@@ -58,8 +56,6 @@ let package = Package(
         .executableTarget(name: "mooring", dependencies: [
             "CBuildInfo", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "FlyingFox", package: "FlyingFox"),
-            .product(name: "FlyingSocks", package: "FlyingFox"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

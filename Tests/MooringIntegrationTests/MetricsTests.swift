@@ -80,5 +80,19 @@ struct MetricsTests {
                 && now["mooring_converged{command=\"run\"}"] == 1
         }, "the repair shows in the next scrape")
         #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/other"]).stdout == "404")
+        #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://127.0.0.1:\(port)/metrics"]).stdout == "405")
+        // Scrapers that hang up before the answer, or send half a request and go quiet: the loop lives on.
+        let rude = """
+            import socket
+            for _ in range(20):
+                s = socket.create_connection(("127.0.0.1", \(port)))
+                s.sendall(b"GET /metrics HTTP/1.1\\r\\n\\r\\n")
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+                s.close()
+            socket.create_connection(("127.0.0.1", \(port))).sendall(b"GET /met")
+            """
+        #expect(try Shell.run(["python3", "-c", rude]).status == 0)
+        #expect(try eventually { try scrape()["mooring_converged{command=\"run\"}"] == 1 }, "still serving after rude clients")
+        #expect(kill(loop.processID, 0) == 0, "no SIGPIPE killed the loop")
     }
 }
