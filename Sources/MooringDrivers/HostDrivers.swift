@@ -44,6 +44,26 @@ public final class HostDrivers: Sendable {
         try beginObserving().finish(files: files)
     }
 
+    /// A round that netlink events started: the links, addresses, routes and their sysctls are read again;
+    /// what no link event changes (mooring's nftables tables, the units, the host's facts) is `previous`'s, and
+    /// DNS only where the link is still the same one (resolved keeps it by index). The periodic resync, and any
+    /// round that changed more than links, observe everything.
+    public func observeLinks(updating previous: ObservedState) throws -> ObservedState {
+        let netlink = self.netlink
+        let (links, sysctls) = try thread.run {
+            let links = try netlink.observeLinks()
+            let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
+            return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
+        }
+        var state = previous
+        let before = previous.linksByName
+        state.links = links
+        state.sysctls = sysctls
+        let now = state.linksByName
+        state.nameservers = previous.nameservers.filter { name, _ in before[name]?.index == now[name]?.index }
+        return state
+    }
+
     /// Starts observing in the background (netlink and nftables on their namespace threads), so the caller
     /// can parse the manifests meanwhile; `finish` collects the rest and waits.
     public func beginObserving() -> PendingObservation {

@@ -97,6 +97,21 @@ public final class Reconciler: Sendable {
         try plan(desired, observing: drivers.beginObserving())
     }
 
+    /// A plan from the links read again and the rest of `previous` (HostDrivers.observeLinks): for a watch
+    /// round started by link events.
+    public func planLinks(_ desired: DesiredState, updating previous: ObservedState) throws -> (Plan, ObservedState) {
+        let lock = self.lock()
+        let holderBefore = lock.currentHolder()
+        let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous) }
+        return (planned(desired, observed, applyInProgressBy: holderBefore ?? lock.currentHolder()), observed)
+    }
+
+    private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?) -> Plan {
+        let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
+                                    mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
+        return PhaseTimer.measure("plan") { Planner(desired: desired, observed: observed, target: planTarget).plan() }
+    }
+
     /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores
     /// the parse of a large manifest set and the netlink and nftables dumps overlap.
     public func loadAndPlan() throws -> (Loaded, Plan, ObservedState) {
@@ -117,10 +132,7 @@ public final class Reconciler: Sendable {
                                tableElements: !desired.nats.isEmpty || target.observeWholeTable,
                                nameservers: desired.bridges.contains { $0.nameservers != nil })
         }
-        let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
-                                    mooringExecutable: target.mooringExecutable,
-                                    applyInProgressBy: holderBefore ?? lock.currentHolder())
-        return (PhaseTimer.measure("plan") { Planner(desired: desired, observed: observed, target: planTarget).plan() }, observed)
+        return (planned(desired, observed, applyInProgressBy: holderBefore ?? lock.currentHolder()), observed)
     }
 
     /// The host as it is, everything a revert compares (the whole table), no files checked.

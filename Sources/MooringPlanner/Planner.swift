@@ -13,6 +13,13 @@ public struct Planner {
         self.target = target
     }
 
+    /// The links whose changes can matter to a plan of `desired` on `observed`: those mooring makes, their
+    /// masters, parents and underlays, host ports, NAT's interfaces, and every link mooring owns now (a stale one
+    /// is deleted). A change to any other link (a container's veth, a VPN's tun) needs no look.
+    public static func linksOfInterest(_ desired: DesiredState, _ observed: ObservedState) -> Set<String> {
+        LinkSpec.namesReferenced(by: desired).union(observed.links.filter(\.isOwnedByMooring).map(\.name))
+    }
+
     public func plan() -> Plan {
         let runningUnits = Set(observed.units.filter(\.isRunning).map(\.name))
         let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })

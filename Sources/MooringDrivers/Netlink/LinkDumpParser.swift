@@ -180,6 +180,20 @@ enum LinkDumpParser {
         return (Int(index), route)
     }
 
+    /// The name a link message (RTM_NEWLINK or RTM_DELLINK) is about.
+    static func linkName(_ header: UnsafeMutablePointer<nlmsghdr>) -> String? {
+        var table = Table(repeating: nil, count: Int(mooring_IFLA_MAX) + 1)
+        guard nlmsg_parse(header, Int32(MemoryLayout<ifinfomsg>.size), &table, Int32(mooring_IFLA_MAX), nil) >= 0 else { return nil }
+        return string(table[Int(IFLA_IFNAME)])
+    }
+
+    /// The outgoing interface of a route message, any type of route (a deleted one too).
+    static func routeInterface(_ header: UnsafeMutablePointer<nlmsghdr>) -> Int? {
+        var table = Table(repeating: nil, count: Int(mooring_RTA_MAX) + 1)
+        guard nlmsg_parse(header, Int32(MemoryLayout<rtmsg>.size), &table, Int32(mooring_RTA_MAX), nil) >= 0 else { return nil }
+        return u32(table[Int(RTA_OIF.rawValue)]).map(Int.init)
+    }
+
     /// An address and its link index; nil for kernel-generated IPv6 link-local addresses.
     static func address(_ header: UnsafeMutablePointer<nlmsghdr>) -> (index: Int, address: CIDR)? {
         guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWADDR) else { return nil }

@@ -50,6 +50,14 @@ public final class WatchLoop {
     private var reconciles = 0
     private var appliedTotal = 0
     private var lastSuccess: Double?
+    /// The host as the last round saw it: a round that link events started reads only the links again and
+    /// takes the rest from here (HostDrivers.observeLinks).
+    private var lastObserved: ObservedState?
+    /// Names of interfaces by index, from the last look and the events since: address and route events name
+    /// an index only.
+    private var namesByIndex: [Int: String] = [:]
+    /// Events on links no manifest uses and mooring does not own, not looked at (logged at debug level).
+    private var ignoredEvents = 0
 
     /// Told after every round, with its result (the metrics of `run --metrics-file` and `--metrics-address`).
     public var onRound: ((MetricsReport) -> Void)?
@@ -104,9 +112,16 @@ public final class WatchLoop {
                 ServiceNotifier.notify("STOPPING=1")
                 return
             }
-            if fds[1].revents != 0, monitor.drain() > 0 {
-                reasons.insert("netlink event")
-                due = due ?? Date().addingTimeInterval(settings.debounce)
+            if fds[1].revents != 0 {
+                let events = monitor.drain()
+                if events.overflowed {
+                    // Events were lost, maybe about mooring's links: look at everything.
+                    reasons.insert("netlink overflow")
+                    due = due ?? Date().addingTimeInterval(settings.debounce)
+                } else if events.count > 0, concerns(events) {
+                    reasons.insert("netlink event")
+                    due = due ?? Date().addingTimeInterval(settings.debounce)
+                }
             }
             if fds[2].revents != 0, watcher.drain() {
                 manifestsPending = true
@@ -133,7 +148,10 @@ public final class WatchLoop {
                 nextResync = Date().addingTimeInterval(settings.resync)
             }
             if let deadline = due, Date() >= deadline {
-                reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: readManifests, monitor: monitor)
+                // Only link events since the last look: the links are read again, the rest is the last look's.
+                let linksOnly = reasons == ["netlink event"] && !readManifests
+                reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: readManifests, monitor: monitor,
+                          linksOnly: linksOnly)
                 due = nil
                 reasons.removeAll()
                 if readManifests { manifestsPending = false }
@@ -167,6 +185,31 @@ public final class WatchLoop {
     /// One round: validate (keeping the last good manifests when an edit is bad), then plan, apply and verify
     /// under the lock. Notifications caused by our own changes are drained before verifying, so a change made
     /// by someone else meanwhile still shows in the verify plan and triggers another round.
+    /// Whether events touch a link mooring uses or owns (by name, or by index for address and route events
+    /// and for a link renamed away from one of its names); an index never seen counts, to be safe.
+    private func concerns(_ events: MonitorEvents) -> Bool {
+        guard let desired = lastGood, let observed = lastObserved else { return true }
+        let interest = Planner.linksOfInterest(desired, observed)
+        var about: String?
+        for (index, name) in events.links {
+            if interest.contains(name) { about = about ?? name }
+            if let old = namesByIndex[index], interest.contains(old) { about = about ?? old }
+            namesByIndex[index] = name
+        }
+        for index in events.indexes where about == nil {
+            guard let name = namesByIndex[index] else { about = "interface index \(index)"; break }
+            if interest.contains(name) { about = name }
+        }
+        if let about {
+            logger.debug("netlink events about \(about)")
+            return true
+        } else {
+            ignoredEvents += events.count
+            logger.debug("ignored \(events.count) netlink message batch(es) about links mooring does not use (\(ignoredEvents) so far)")
+            return false
+        }
+    }
+
     /// One round's metrics, to whoever listens.
     private func report(_ started: Date, succeeded: Bool, remaining: Plan?, applied: Int) {
         guard let onRound else { return }
@@ -178,7 +221,7 @@ public final class WatchLoop {
         onRound(report)
     }
 
-    func reconcile(reason: String, manifestsChanged: Bool, monitor: NetlinkMonitor) {
+    func reconcile(reason: String, manifestsChanged: Bool, monitor: NetlinkMonitor, linksOnly: Bool = false) {
         let started = Date()
         reconciles += 1
         var candidate = heldBack
@@ -209,8 +252,15 @@ public final class WatchLoop {
             guard let desired = lastGood else { return }
             var applied = 0
             var remaining = Plan()
+            var quick = linksOnly && lastObserved != nil
+            func look() throws -> (Plan, ObservedState) {
+                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!) : reconciler.plan(desired)
+                lastObserved = observed
+                namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+                return (plan, observed)
+            }
+            var (plan, observed) = try look()
             for _ in 0..<3 {
-                let (plan, observed) = try reconciler.plan(desired)
                 for conflict in plan.conflicts { logger.error("conflict: \(conflict)") }
                 if !settings.allowEmpty, let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
                     logger.error("refusing to delete everything mooring owns here (\(teardown)): the manifests declare none of it; start with --allow-empty to allow that")
@@ -231,7 +281,11 @@ public final class WatchLoop {
                     logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
                 }
                 monitor.drain()
-                remaining = try reconciler.plan(desired).0
+                // Checked by a full look unless every change was a link's (a unit started, a table replaced: the
+                // last look's units and tables are out of date).
+                quick = quick && plan.changes.allSatisfy { $0.operation.isLinkAction }
+                (plan, observed) = try look()
+                remaining = plan
                 if remaining.changes.isEmpty { break }
             }
             let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
