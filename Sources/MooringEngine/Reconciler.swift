@@ -103,13 +103,14 @@ public final class Reconciler: Sendable {
         let lock = self.lock()
         let holderBefore = lock.currentHolder()
         let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous) }
-        return (planned(desired, observed, applyInProgressBy: holderBefore ?? lock.currentHolder()), observed)
+        return (planned(desired, observed, applyInProgressBy: holderBefore ?? lock.currentHolder(), linksOnly: true), observed)
     }
 
-    private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?) -> Plan {
+    private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
-        return PhaseTimer.measure("plan") { Planner(desired: desired, observed: observed, target: planTarget).plan() }
+        let planner = Planner(desired: desired, observed: observed, target: planTarget)
+        return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks() : planner.plan() }
     }
 
     /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores

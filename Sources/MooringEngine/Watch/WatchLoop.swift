@@ -53,6 +53,9 @@ public final class WatchLoop {
     /// The host as the last round saw it: a round that link events started reads only the links again and
     /// takes the rest from here (HostDrivers.observeLinks).
     private var lastObserved: ObservedState?
+    /// Whether the last full look ended in sync: only then may a round look at the links alone (what it does
+    /// not compare, the tables and units, was right then and no link event changes it).
+    private var inSyncAtLastFullLook = false
     /// Names of interfaces by index, from the last look and the events since: address and route events name
     /// an index only.
     private var namesByIndex: [Int: String] = [:]
@@ -252,9 +255,10 @@ public final class WatchLoop {
             guard let desired = lastGood else { return }
             var applied = 0
             var remaining = Plan()
-            var quick = linksOnly && lastObserved != nil
+            var quick = linksOnly && lastObserved != nil && inSyncAtLastFullLook
             func look() throws -> (Plan, ObservedState) {
                 let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!) : reconciler.plan(desired)
+                if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
                 namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
                 return (plan, observed)
