@@ -257,7 +257,8 @@ public final class WatchLoop {
             var remaining = Plan()
             var quick = linksOnly && lastObserved != nil && inSyncAtLastFullLook
             func look() throws -> (Plan, ObservedState) {
-                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!) : reconciler.plan(desired)
+                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!)
+                    : reconciler.plan(desired, holdingLock: true)
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
                 namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
