@@ -48,10 +48,19 @@ public final class HostDrivers: Sendable {
     /// what no link event changes (mooring's nftables tables, the units, the host's facts) is `previous`'s, and
     /// DNS only where the link is still the same one (resolved keeps it by index). The periodic resync, and any
     /// round that changed more than links, observe everything.
-    public func observeLinks(updating previous: ObservedState) throws -> ObservedState {
+    /// - Parameter names: only these links are read again (one get each, no dump of every link); the others
+    ///   are `previous`'s. nil: all of them.
+    public func observeLinks(updating previous: ObservedState, only names: Set<String>? = nil) throws -> ObservedState {
         let netlink = self.netlink
         let (links, sysctls) = try thread.run {
-            let links = try netlink.observeLinks()
+            var links: [ObservedLink]
+            if let names {
+                let (found, _) = try netlink.observeLinks(named: names)
+                let foundIndexes = Set(found.map(\.index))
+                links = previous.links.filter { !names.contains($0.name) && !foundIndexes.contains($0.index) } + found
+            } else {
+                links = try netlink.observeLinks()
+            }
             let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
             return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
         }

@@ -101,8 +101,9 @@ public final class Reconciler: Sendable {
 
     /// A plan from the links read again and the rest of `previous` (HostDrivers.observeLinks): for a watch
     /// round started by link events, which holds the lock.
-    public func planLinks(_ desired: DesiredState, updating previous: ObservedState) throws -> (Plan, ObservedState) {
-        let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous) }
+    /// - Parameter names: only these links are read again (the ones the events named); nil: all of them.
+    public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil) throws -> (Plan, ObservedState) {
+        let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous, only: names) }
         return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true), observed)
     }
 

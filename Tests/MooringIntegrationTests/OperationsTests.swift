@@ -28,6 +28,10 @@ struct OperationsTests {
         #expect(try eventually { try harness.ns.links()["vm-a-eth0"]?.master == "br0" })
         try harness.ns.ip("addr", "del", "10.7.0.1/24", "dev", "br0")
         #expect(try eventually { try harness.ns.addresses("br0") == ["10.7.0.1/24"] })
+        // Renamed by hand: the event names the new name, the index says whose it was; the old name comes back
+        // and the renamed copy (still marked as mooring's) goes.
+        try harness.ns.ip("link", "set", "vm-a-eth0", "name", "stray0")
+        #expect(try eventually { let links = try harness.ns.links(); return links["vm-a-eth0"]?.master == "br0" && links["stray0"] == nil })
 
         // A manifest edit is applied without a restart.
         try harness.manifests.write("b.yaml", Manifests.microVM("b", bridge: "br0"))

@@ -181,6 +181,15 @@ enum LinkRequests {
         return builder.request
     }
 
+    /// One link by name (RTM_GETLINK without NLM_F_DUMP): its RTM_NEWLINK, or ENODEV.
+    static func get(name: String) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_GETLINK))
+        builder.header(ifinfo())
+        builder.string(Int32(IFLA_IFNAME), name)
+        builder.u32(Int32(IFLA_EXT_MASK), 1 << 3 /* RTEXT_FILTER_SKIP_STATS */)
+        return builder.request
+    }
+
     static func dumpLinks() -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(RTM_GETLINK))
         builder.header(ifinfo())

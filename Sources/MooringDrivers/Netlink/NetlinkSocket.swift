@@ -89,6 +89,38 @@ final class NetlinkSocket {
         return failures
     }
 
+    /// Sends `requests` (gets, each answered by one message and an ack) in one send; calls `reply` with each
+    /// answer and returns the failures by request index. For a handful of requests: no chunking.
+    func request(_ requests: [NetlinkRequest], reply: (UnsafeMutablePointer<nlmsghdr>) throws -> Void) throws -> [Int: NetlinkFailure] {
+        guard !requests.isEmpty else { return [:] }
+        var buffer: [UInt8] = []
+        var pending: [UInt32: Int] = [:]
+        for (index, request) in requests.enumerated() {
+            var message = request.bytes
+            let seq = nextSequence()
+            message.withUnsafeMutableBytes { raw in
+                raw.storeBytes(of: seq, toByteOffset: 8, as: UInt32.self)
+                raw.storeBytes(of: UInt16(NLM_F_REQUEST | NLM_F_ACK), toByteOffset: 6, as: UInt16.self)
+            }
+            pending[seq] = index
+            buffer += message
+        }
+        try send(buffer)
+        var failures: [Int: NetlinkFailure] = [:]
+        while !pending.isEmpty {
+            try receiveMessages { type, seq, bytes in
+                guard pending[seq] != nil else { return }
+                if type == Int(NLMSG_ERROR) {
+                    let index = pending.removeValue(forKey: seq)!
+                    if let failure = NetlinkFailure(errorMessage: bytes) { failures[index] = failure }
+                } else {
+                    try reply(UnsafeMutableRawPointer(mutating: bytes.baseAddress!).assumingMemoryBound(to: nlmsghdr.self))
+                }
+            }
+        }
+        return failures
+    }
+
     private func send(_ buffer: [UInt8]) throws {
         let rc = buffer.withUnsafeBytes { raw in
             nl_sendto(socket, UnsafeMutableRawPointer(mutating: raw.baseAddress), raw.count)

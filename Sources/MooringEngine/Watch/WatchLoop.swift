@@ -61,6 +61,9 @@ public final class WatchLoop {
     private var namesByIndex: [Int: String] = [:]
     /// Events on links no manifest uses and mooring does not own, not looked at (logged at debug level).
     private var ignoredEvents = 0
+    /// The links the events since the last round named (by name, or through their index); nil when one could
+    /// not be named, so the next round reads every link.
+    private var touched: Set<String>? = []
 
     /// Told after every round, with its result (the metrics of `run --metrics-file` and `--metrics-address`).
     public var onRound: ((MetricsReport) -> Void)?
@@ -194,15 +197,21 @@ public final class WatchLoop {
         guard let desired = lastGood, let observed = lastObserved else { return true }
         let interest = Planner.linksOfInterest(desired, observed)
         var about: String?
+        var named: Set<String> = []
         for (index, name) in events.links {
-            if interest.contains(name) { about = about ?? name }
-            if let old = namesByIndex[index], interest.contains(old) { about = about ?? old }
+            if interest.contains(name) { about = about ?? name; named.insert(name) }
+            if let old = namesByIndex[index], interest.contains(old) { about = about ?? old; named.formUnion([old, name]) }
             namesByIndex[index] = name
         }
-        for index in events.indexes where about == nil {
-            guard let name = namesByIndex[index] else { about = "interface index \(index)"; break }
-            if interest.contains(name) { about = name }
+        for index in events.indexes {
+            guard let name = namesByIndex[index] else {
+                about = about ?? "interface index \(index)"
+                touched = nil
+                continue
+            }
+            if interest.contains(name) { about = about ?? name; named.insert(name) }
         }
+        touched?.formUnion(named)
         if let about {
             logger.debug("netlink events about \(about)")
             return true
@@ -256,8 +265,11 @@ public final class WatchLoop {
             var applied = 0
             var remaining = Plan()
             var quick = linksOnly && lastObserved != nil && inSyncAtLastFullLook
+            // The links to read again in a quick round: those the events named, then also those it changed.
+            var names = touched
+            touched = []
             func look() throws -> (Plan, ObservedState) {
-                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!)
+                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names)
                     : reconciler.plan(desired, holdingLock: true)
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
@@ -289,6 +301,7 @@ public final class WatchLoop {
                 // Checked by a full look unless every change was a link's (a unit started, a table replaced: the
                 // last look's units and tables are out of date).
                 quick = quick && plan.changes.allSatisfy { $0.operation.isLinkAction }
+                names?.formUnion(plan.changes.compactMap { $0.operation.linkName })
                 (plan, observed) = try look()
                 remaining = plan
                 if remaining.changes.isEmpty { break }
@@ -304,6 +317,8 @@ public final class WatchLoop {
             appliedTotal += applied
             report(started, succeeded: true, remaining: remaining, applied: applied)
         } catch {
+            // The next round looks at everything: what this one read may be out of date.
+            inSyncAtLastFullLook = false
             logger.error("reconcile (\(reason)) failed: \(error)")
             ServiceNotifier.notify("STATUS=last reconcile failed: \(error)")
             report(started, succeeded: false, remaining: nil, applied: 0)
