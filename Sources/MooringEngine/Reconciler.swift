@@ -104,14 +104,15 @@ public final class Reconciler: Sendable {
     /// - Parameter names: only these links are read again (the ones the events named); nil: all of them.
     public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil) throws -> (Plan, ObservedState) {
         let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous, only: names) }
-        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true), observed)
+        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true, scope: names), observed)
     }
 
-    private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false) -> Plan {
+    private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false,
+                         scope: Set<String>? = nil) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
         let planner = Planner(desired: desired, observed: observed, target: planTarget)
-        return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks() : planner.plan() }
+        return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks(scope: scope) : planner.plan() }
     }
 
     /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores

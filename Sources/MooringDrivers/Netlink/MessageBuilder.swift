@@ -201,6 +201,21 @@ enum LinkRequests {
 
     static func dumpAddresses() -> NetlinkRequest { dumpAllFamilies(Int32(RTM_GETADDR), ifaddrmsg()) }
 
+    /// One interface's addresses, both families (honoured on a strict socket: NetlinkSocket's `strict`).
+    static func dumpAddresses(index: Int32) -> NetlinkRequest {
+        var info = ifaddrmsg()
+        info.ifa_index = UInt32(bitPattern: index)
+        return dumpAllFamilies(Int32(RTM_GETADDR), info)
+    }
+
+    /// The routes out of one interface, both families (honoured on a strict socket).
+    static func dumpRoutes(outputInterface index: Int32) -> NetlinkRequest {
+        let builder = MessageBuilder(type: Int32(RTM_GETROUTE))
+        builder.header(rtmsg())
+        builder.u32(Int32(RTA_OIF.rawValue), UInt32(bitPattern: index))
+        return builder.request
+    }
+
     /// A dump of IPv4 and IPv6 at once: a zeroed header's family byte (the first, in both `rtmsg` and
     /// `ifaddrmsg`) is AF_UNSPEC.
     private static func dumpAllFamilies<Header>(_ type: Int32, _ header: Header) -> NetlinkRequest {

@@ -15,7 +15,9 @@ final class NetlinkSocket {
     /// Requests per send stay under this many bytes (the kernel refuses sends over its socket buffer).
     static let maxSendBytes = 128 * 1024
 
-    init() throws {
+    /// - Parameter strict: NETLINK_GET_STRICT_CHK: the kernel checks dump requests and honours their filters
+    ///   (an interface index for addresses, an output interface for routes) instead of returning everything.
+    init(strict: Bool = false) throws {
         guard let socket = nl_socket_alloc() else { throw DriverError("netlink: cannot allocate a socket") }
         self.socket = socket
         sequence = UInt32(truncatingIfNeeded: time(nil))
@@ -37,6 +39,7 @@ final class NetlinkSocket {
         // Extended acks carry the kernel's own error text; capped acks do not echo our request back.
         _ = setsockopt(fd, 270 /* SOL_NETLINK */, 11 /* NETLINK_EXT_ACK */, &on, socklen_t(MemoryLayout<Int32>.size))
         _ = setsockopt(fd, 270, 10 /* NETLINK_CAP_ACK */, &on, socklen_t(MemoryLayout<Int32>.size))
+        if strict { _ = setsockopt(fd, 270, 12 /* NETLINK_GET_STRICT_CHK */, &on, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
     deinit { nl_socket_free(socket) }

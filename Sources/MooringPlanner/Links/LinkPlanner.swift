@@ -14,11 +14,14 @@ struct LinkPlanner {
 
     private let byName: [String: ObservedLink]
     private let byIndex: [Int: ObservedLink]
+    /// Only these links are compared (a watch round about them); nil: all. Host ports are always checked.
+    private let scope: Set<String>?
 
-    init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>) {
+    init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>, scope: Set<String>? = nil) {
         self.desired = desired
         self.observed = observed
         self.runningMicroVMs = runningMicroVMs
+        self.scope = scope
         byName = observed.linksByName
         byIndex = observed.linksByIndex
     }
@@ -31,9 +34,10 @@ struct LinkPlanner {
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
         let specs = LinkSpec.all(in: desired, vmmIdentity: observed.capabilities.vmmIdentity)
         let wanted = Set(specs.map(\.name))
+        let compared = scope.map { scope in specs.filter { scope.contains($0.name) } } ?? specs
         deleteStale(keeping: wanted)
-        checkAddressOwners(specs)
-        for spec in specs { plan(spec, creatable: wanted) }
+        checkAddressOwners(compared)
+        for spec in compared { plan(spec, creatable: wanted) }
         planHostPorts()
         return (changes, conflicts, recreatedMicroVMs)
     }
@@ -64,7 +68,7 @@ struct LinkPlanner {
     // MARK: Stale links
 
     private mutating func deleteStale(keeping wanted: Set<String>) {
-        for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) {
+        for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) && scope?.contains(link.name) != false {
             let reason = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
             changes.append(Change(resource: .link(link.name), group: .stale, action: .delete,
                                   summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
