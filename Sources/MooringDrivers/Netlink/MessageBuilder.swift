@@ -71,31 +71,26 @@ enum LinkRequests {
         return builder.request
     }
 
-    /// A bridge port's IFLA_BRPORT_ISOLATED, as `ip link set X type bridge_slave isolated on` sends it: an
-    /// RTM_NEWLINK (RTM_SETLINK ignores IFLA_LINKINFO) whose slave data the port's bridge applies.
+    /// A bridge port's IFLA_BRPORT_ISOLATED, as `ip link set X type bridge_slave isolated on` sends it.
     static func portIsolation(name: String, isolated: Bool) -> NetlinkRequest {
-        let builder = MessageBuilder(type: Int32(RTM_NEWLINK))
-        builder.header(ifinfo())
-        builder.string(Int32(IFLA_IFNAME), name)
-        builder.nested(Int32(IFLA_LINKINFO)) {
-            builder.string(Int32(IFLA_INFO_SLAVE_KIND), "bridge")
-            builder.nested(Int32(IFLA_INFO_SLAVE_DATA)) {
-                builder.bytes(Int32(IFLA_BRPORT_ISOLATED), [isolated ? 1 : 0])
-            }
-        }
-        return builder.request
+        bridgePort(name: name, [IFLA_BRPORT_ISOLATED: isolated])
     }
 
-    /// A bridge port's IFLA_BRPORT_LEARNING and IFLA_BRPORT_UNICAST_FLOOD, together (as portIsolation sends).
+    /// A bridge port's IFLA_BRPORT_LEARNING and IFLA_BRPORT_UNICAST_FLOOD, together.
     static func portLearning(name: String, learning: Bool) -> NetlinkRequest {
+        bridgePort(name: name, [IFLA_BRPORT_LEARNING: learning, IFLA_BRPORT_UNICAST_FLOOD: learning])
+    }
+
+    /// Bridge port flags: an RTM_NEWLINK (RTM_SETLINK ignores IFLA_LINKINFO) whose slave data the port's bridge
+    /// applies, one u8 attribute per flag.
+    private static func bridgePort(name: String, _ flags: [Int: Bool]) -> NetlinkRequest {
         let builder = MessageBuilder(type: Int32(RTM_NEWLINK))
         builder.header(ifinfo())
         builder.string(Int32(IFLA_IFNAME), name)
         builder.nested(Int32(IFLA_LINKINFO)) {
             builder.string(Int32(IFLA_INFO_SLAVE_KIND), "bridge")
             builder.nested(Int32(IFLA_INFO_SLAVE_DATA)) {
-                builder.bytes(Int32(IFLA_BRPORT_LEARNING), [learning ? 1 : 0])
-                builder.bytes(Int32(IFLA_BRPORT_UNICAST_FLOOD), [learning ? 1 : 0])
+                for (attribute, on) in flags.sorted(by: { $0.key < $1.key }) { builder.bytes(Int32(attribute), [on ? 1 : 0]) }
             }
         }
         return builder.request
