@@ -59,6 +59,9 @@ public final class WatchLoop {
     /// Names of interfaces by index, from the last look and the events since: address and route events name
     /// an index only.
     private var namesByIndex: [Int: String] = [:]
+    /// The links whose events matter (Planner.linksOfInterest), as of the last look: worked out once per
+    /// round, not per event batch (a storm brings thousands).
+    private var interest: Set<String> = []
     /// Events on links no manifest uses and mooring does not own, not looked at (logged at debug level).
     private var ignoredEvents = 0
     /// The links the events since the last round named (by name, or through their index); nil when one could
@@ -194,8 +197,7 @@ public final class WatchLoop {
     /// Whether events touch a link mooring uses or owns (by name, or by index for address and route events
     /// and for a link renamed away from one of its names); an index never seen counts, to be safe.
     private func concerns(_ events: MonitorEvents) -> Bool {
-        guard let desired = lastGood, let observed = lastObserved else { return true }
-        let interest = Planner.linksOfInterest(desired, observed)
+        guard lastGood != nil, lastObserved != nil else { return true }
         var about: String?
         var named: Set<String> = []
         for (index, name) in events.links {
@@ -274,6 +276,7 @@ public final class WatchLoop {
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
                 namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+                interest = Planner.linksOfInterest(desired, observed)
                 return (plan, observed)
             }
             var (plan, observed) = try look()
