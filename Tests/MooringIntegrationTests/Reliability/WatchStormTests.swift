@@ -1,19 +1,23 @@
 import Foundation
 import Testing
 
-/// `mooring run` under a storm of netlink events about links it does not use (thousands of veths another tool
-/// makes): those events cost no round, and a tap of mooring's deleted in the middle of the storm is still put
+/// `mooring run` under a storm of netlink events about links it does not use (a thousand veths another tool
+/// makes and removes): those events cost no round, and a tap of mooring's deleted in the middle of the storm is still put
 /// back, also when the storm overflows the monitor's socket (ENOBUFS: the events are lost, so the loop looks at
 /// everything). Debug builds only: the test shrinks the socket's buffer (MOORING_TEST_MONITOR_BUFFER).
 @Suite(.serialized, .enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
 struct WatchStormTests {
-    static let veths = 1500
+    /// 600 pairs: 1,200 links made and 1,200 deleted, thousands of messages. Deleted as one interface group, so
+    /// the kernel unregisters them in one batch instead of holding the RTNL lock for a grace period per link
+    /// (which would slow every other test's namespace meanwhile).
+    static let veths = 600
 
-    /// `ip -batch` lines that add (or delete) `count` veth pairs no manifest names.
+    /// `ip -batch` lines that add (or delete) the veth pairs no manifest names.
     private func storm(_ harness: Harness, delete: Bool = false) throws {
         let file = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("storm-\(harness.ns.name).batch").path
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let lines = (0..<Self.veths).map { delete ? "link del st\($0)" : "link add st\($0) type veth peer name st\($0)p" }
+        let lines = delete ? (0..<Self.veths).map { "link set st\($0) group 4242" } + ["link del group 4242"]
+            : (0..<Self.veths).map { "link add st\($0) type veth peer name st\($0)p" }
         try lines.joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
         try Shell.must(["ip", "-n", harness.ns.name, "-batch", file])
     }
@@ -54,7 +58,7 @@ struct WatchStormTests {
             #expect(try eventually { text().contains("ignored") }, "\(text().suffix(2000))")
             let ignored = text().split(separator: "\n").filter { $0.contains("ignored") }.count
             let rounds = text().split(separator: "\n").filter { $0.contains("reconciled (") || $0.contains("checked (") }
-            #expect(ignored >= 100 && rounds.count <= 10, "\(ignored) batches ignored; the storm cost rounds: \(rounds)")
+            #expect(ignored >= 50 && rounds.count <= 10, "\(ignored) batches ignored; the storm cost rounds: \(rounds)")
         }
         #expect(loop.terminate(SIGTERM) == 0)
     }
