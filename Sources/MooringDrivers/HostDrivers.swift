@@ -65,11 +65,13 @@ public final class HostDrivers: Sendable {
             return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
         }
         var state = previous
-        let before = previous.linksByName
         state.links = links
         state.sysctls = sysctls
-        let now = state.linksByName
-        state.nameservers = previous.nameservers.filter { name, _ in before[name]?.index == now[name]?.index }
+        if !previous.nameservers.isEmpty {
+            let names = Set(previous.nameservers.keys)
+            let before = previous.links(named: names), now = state.links(named: names)
+            state.nameservers = previous.nameservers.filter { name, _ in before[name]?.index == now[name]?.index }
+        }
         return state
     }
 

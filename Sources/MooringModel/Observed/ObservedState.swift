@@ -39,6 +39,12 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public func link(named name: String) -> ObservedLink? { linksByName[name] }
     public func link(index: Int) -> ObservedLink? { links.first { $0.index == index } }
 
+    /// The links of these names, by name: for a planner that needs a few (the bridges) among thousands of taps,
+    /// without copying every link into a dictionary (measured: a millisecond a plan at a thousand taps).
+    public func links(named names: Set<String>) -> [String: ObservedLink] {
+        Dictionary(links.filter { names.contains($0.name) }.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     public var linksByName: [String: ObservedLink] {
         Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }

@@ -17,7 +17,7 @@ struct NameserverPlanner {
                          + "mooring sets DNS only through systemd-resolved and never edits /etc/resolv.conf"])
         }
         var changes: [Change] = []
-        let byName = observed.linksByName
+        let byName = observed.links(named: Set(desired.bridges.map(\.name)))
         for bridge in desired.bridges {
             let link = byName[bridge.name]
             // Only a bridge of mooring's (or one it is about to make): someone else's is a conflict already.

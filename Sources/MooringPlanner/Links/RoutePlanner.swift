@@ -14,7 +14,7 @@ struct RoutePlanner {
     func plan() -> (changes: [Change], conflicts: [Conflict]) {
         var changes: [Change] = []
         var conflicts: [Conflict] = []
-        let byName = observed.linksByName
+        let byName = observed.links(named: Set(desired.bridges.map(\.name)))
         for bridge in desired.bridges {
             let group = ChangeGroup(bridge.origin)
             let link = byName[bridge.name]
