@@ -55,7 +55,7 @@ public final class HostDrivers: Sendable {
         let (links, sysctls) = try thread.run {
             var links: [ObservedLink]
             if let names {
-                let (found, _) = try netlink.observeLinks(named: names)
+                let found = try netlink.observeLinks(named: names)
                 let foundIndexes = Set(found.map(\.index))
                 links = previous.links.filter { !names.contains($0.name) && !foundIndexes.contains($0.index) } + found
             } else {

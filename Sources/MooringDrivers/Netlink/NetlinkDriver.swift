@@ -35,10 +35,9 @@ public final class NetlinkDriver: @unchecked Sendable {
     }
 
     /// The named links only, one RTM_GETLINK each (all in one send), instead of a dump of every link: a watch
-    /// round about a few links on a host with a thousand. Their addresses and routes come from the whole
-    /// dumps, which on a MicroVM host hold the bridges' and the uplink's only (taps have none). Returns the
-    /// links found and the names that exist no more.
-    public func observeLinks(named names: Set<String>) throws -> (links: [ObservedLink], missing: Set<String>) {
+    /// round about a few links on a host with a thousand. Their addresses and routes come from dumps filtered
+    /// by interface. Names that exist no more are simply not in the result.
+    public func observeLinks(named names: Set<String>) throws -> [ObservedLink] {
         let ordered = names.sorted()
         var links: [ObservedLink] = []
         let failures = try socket.request(ordered.map { LinkRequests.get(name: $0) }) { header in
@@ -76,9 +75,8 @@ public final class NetlinkDriver: @unchecked Sendable {
             indexesInUse.insert(Int32(link.index))
             groupsInUse.insert(link.group)
         }
-        let missing = Set(failures.keys.map { ordered[$0] })
-        for name in missing { indexes[name] = nil }
-        return (links, missing)
+        for position in failures.keys { indexes[ordered[position]] = nil }
+        return links
     }
 
     /// Every link's addresses, routes and static forwarding entries, from one dump each.
