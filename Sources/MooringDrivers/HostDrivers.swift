@@ -79,7 +79,10 @@ public final class HostDrivers: Sendable {
     /// can parse the manifests meanwhile; `finish` collects the rest and waits.
     public func beginObserving() -> PendingObservation {
         let netlink = self.netlink, nftables = self.nftables
-        // The table's shape first (fast), then its map elements: a run that wants no NAT stops at the first.
+        // One listing of `inet mooring`, elements included. A terse listing first (the table's shape, for runs
+        // that want no NAT) was tried: libnftables fetches the maps' elements from the kernel for it as well, so
+        // with NAT declared the table was read twice, and that second read ran beside the manifests' parsing on
+        // a two-core host (no-op plan at N = 1000: see docs/performance.md).
         return PendingObservation(
             drivers: self,
             links: thread.start {
@@ -88,7 +91,6 @@ public final class HostDrivers: Sendable {
                 let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
                 return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
             },
-            tableShape: nftThread.start { try nftables.observe(elements: false) },
             table: nftThread.start { try nftables.observe() },
             guestFilter: nftThread.start { try nftables.observe(family: NftTable.bridgeFamily) },
             macvtapFilter: nftThread.start { try nftables.observe(family: NftTable.netdevFamily) })
@@ -97,18 +99,15 @@ public final class HostDrivers: Sendable {
     public struct PendingObservation: Sendable {
         let drivers: HostDrivers
         let links: Pending<([ObservedLink], [String: String])>
-        let tableShape: Pending<NftTable?>
         let table: Pending<NftTable?>
         let guestFilter: Pending<NftTable?>
         let macvtapFilter: Pending<NftTable?>
 
-        /// - Parameter tableElements: whether the plan compares forwards (the manifests declare NAT); without,
-        ///   the table's shape is enough.
         /// - Parameter runRoot: where the VMs' run directories are, for a failed VMM's last output.
         /// - Parameter nameservers: whether the manifests declare DNS for a link (a failure to ask resolved
         ///   matters then; otherwise it is only asked about mooring's own bridges, quietly).
         public func finish(files: Set<String>, writableFiles: Set<String> = [], runRoot: String = "/run/mooring",
-                           tableElements: Bool = true, nameservers: Bool = false) throws -> ObservedState {
+                           nameservers: Bool = false) throws -> ObservedState {
             let (identity, identityProblem) = HostFacts.vmmIdentity(userManager: drivers.userBus)
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),
@@ -128,7 +127,7 @@ public final class HostDrivers: Sendable {
                 managerAbsent = (error as? NoBus)?.managerAbsent ?? false
             }
             let (links, sysctls) = try self.links.wait()
-            let table = try tableElements ? self.table.wait() : self.tableShape.wait()
+            let table = try self.table.wait()
             capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
             var state = ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
                                       unitManagerAbsent: managerAbsent,

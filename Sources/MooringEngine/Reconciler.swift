@@ -18,9 +18,6 @@ public struct ReconcileTarget: Sendable {
     public var runRoot: String
     /// The mooring executable MicroVM units run for `exec-vm`; nil means this process's own.
     public var mooringExecutable: String?
-    /// Observe mooring's table with its map elements even when no NAT is declared: `apply --try` must be able
-    /// to put back a table the plan deletes.
-    public var observeWholeTable = false
 
     public init(manifestDirectory: String, netns: String? = nil, hostName: String? = nil,
                 limits: ManifestReadLimits = ManifestReadLimits(), userBus: Bool = false, runRoot: String = "/run/mooring") {
@@ -133,7 +130,6 @@ public final class Reconciler: Sendable {
         let observed = try PhaseTimer.measure("observe") {
             try pending.finish(files: desired.referencedFiles.union(desired.vmmDevices),
                            writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot,
-                               tableElements: !desired.nats.isEmpty || target.observeWholeTable,
                                nameservers: desired.bridges.contains { $0.nameservers != nil })
         }
         return (planned(desired, observed, applyInProgressBy: holdingLock ? nil : holderBefore ?? lock.currentHolder()), observed)
@@ -141,7 +137,7 @@ public final class Reconciler: Sendable {
 
     /// The host as it is, everything a revert compares (the whole table), no files checked.
     public func observeForRevert() throws -> ObservedState {
-        try drivers.beginObserving().finish(files: [], runRoot: target.runRoot, tableElements: true)
+        try drivers.beginObserving().finish(files: [], runRoot: target.runRoot)
     }
 
     public struct ApplyOutcome: Sendable {

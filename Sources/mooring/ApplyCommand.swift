@@ -63,9 +63,7 @@ struct ApplyCommand: ParsableCommand {
         }
         let sink = MetricsSink(metrics, command: "apply")
         try runCommand(display, command: "apply", payloadKeys: Self.payloadKeys, metrics: sink) {
-            var target = options.target
-            target.observeWholeTable = trial != nil
-            let reconciler = try Reconciler(target: target)
+            let reconciler = try Reconciler(target: options.target)
             // Observe, plan and apply under the lock, so two applies never interleave.
             let lock = reconciler.lock()
             try lock.acquire(timeout: mutation.lockTimeout)

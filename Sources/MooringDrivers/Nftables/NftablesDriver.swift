@@ -41,14 +41,9 @@ public final class NftablesDriver: @unchecked Sendable {
 
     // MARK: Observe
 
-    /// The live `inet mooring` table, normalised, or nil when it does not exist. `elements: false` leaves the
-    /// maps' elements out (libnftables' terse output: a third of the time for a thousand forwards), for runs
-    /// that only need to know the table's shape, such as deleting it.
-    public func observe(elements: Bool = true, family: String = NftTable.family) throws -> NftTable? {
+    /// The live table of `family` (`inet mooring` by default), normalised, or nil when it does not exist.
+    public func observe(family: String = NftTable.family) throws -> NftTable? {
         let output: String
-        let flags = nft_ctx_output_get_flags(context)
-        if !elements { nft_ctx_output_set_flags(context, flags | UInt32(NFT_CTX_OUTPUT_TERSE)) }
-        defer { nft_ctx_output_set_flags(context, flags) }
         do {
             output = try run("list table \(family) \(NftTable.name)")
         } catch let error as NftablesError where error.message.contains("No such file or directory") {

@@ -36,7 +36,9 @@ public struct Manifest: Sendable {
     public var spec: ManifestSpec
 }
 
-public enum ManifestSpec: Sendable {
+/// Indirect: a MicroVM's spec is hundreds of bytes and dozens of references; the validator copies manifests into
+/// per-kind lists, which boxed is a retain each instead of a copy of the whole spec (docs/performance.md).
+public indirect enum ManifestSpec: Sendable {
     case host(HostSpec)
     case bridge(BridgeSpec)
     case nat(NATSpec)
