@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: demo test deps build release deb install uninstall bench filter-cost clean
+.PHONY: demo test deps build release deb install uninstall bench filter-cost lifecycle-bench clean
 
 ## make demo: install what is needed, build, and run mooring on manifests/examples in a throw-away namespace.
 demo: build
@@ -67,6 +67,11 @@ bench: release
 ## make filter-cost: the guests' filter's cost per frame, with 0, 1 and 500 guests filtered (a section of docs/performance.md).
 filter-cost: build
 	benchmarks/filter-cost
+
+## make lifecycle-bench: start, boot and stop 4 TCG MicroVMs beside 20 `vmm: none` ones, and mooring's cost per unit
+## against systemd-run (a section of docs/performance.md).
+lifecycle-bench: release
+	scripts/testbed run -- benchmarks/microvm-lifecycle
 
 clean:
 	rm -rf .build

@@ -28,6 +28,8 @@ public struct UnitSpec: Sendable, Equatable {
     public var files: [UnitFile]
     /// The guest's cloud-init NoCloud disk, written before starting and attached read-only.
     public var seedDisk: SeedDisk?
+    /// How `apply` knows the started VMM runs. Not part of the hash: it changes nothing the VMM sees.
+    public var readiness: UnitReadiness = .staysUp
     /// Every other property of the unit (restart policy, kill mode, slice, timeouts, sandboxing), exactly as
     /// systemd's D-Bus API names them: the planner decides them, the driver only sends them.
     public var properties: [UnitProperty]
@@ -89,4 +91,16 @@ public struct UnitFile: Sendable, Equatable {
         self.path = path
         self.contents = contents
     }
+}
+
+/// How `apply` knows a started VMM runs, beyond systemd's start job (`Type=exec`: the binary was executed).
+/// Either way the unit must stay active with the same main process while `apply` waits; the settle time
+/// (1 s) bounds the wait.
+public enum UnitReadiness: Sendable, Equatable {
+    /// QEMU answers `query-status` with `running` on its QMP socket. QEMU answers only from its main loop:
+    /// it parsed its command line, opened its devices and files, loaded the kernel and runs the guest, which is
+    /// where a VMM that fails at start fails. Typically 0.1 s instead of the whole settle time.
+    case qmpRunning(socket: String)
+    /// No probe (cloud-hypervisor and firecracker here): the unit must stay up for the whole settle time.
+    case staysUp
 }

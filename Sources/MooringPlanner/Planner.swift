@@ -17,7 +17,17 @@ public struct Planner {
     /// masters, parents and underlays, host ports, NAT's interfaces, and every link mooring owns now (a stale one
     /// is deleted). A change to any other link (a container's veth, a VPN's tun) needs no look.
     public static func linksOfInterest(_ desired: DesiredState, _ observed: ObservedState) -> Set<String> {
-        LinkSpec.namesReferenced(by: desired).union(observed.links.filter(\.isOwnedByMooring).map(\.name))
+        linksOfInterest(referenced: linksReferenced(by: desired), observed)
+    }
+
+    /// The part of `linksOfInterest` that depends on the manifests only: a watch loop works it out once per
+    /// manifest set, not once per look (it builds every link's spec: 12% of a round at a thousand taps).
+    public static func linksReferenced(by desired: DesiredState) -> Set<String> { LinkSpec.namesReferenced(by: desired) }
+
+    public static func linksOfInterest(referenced: Set<String>, _ observed: ObservedState) -> Set<String> {
+        var names = referenced
+        for link in observed.links where link.isOwnedByMooring { names.insert(link.name) }
+        return names
     }
 
     public func plan() -> Plan { plan(linksOnly: false, scope: nil) }
@@ -32,15 +42,17 @@ public struct Planner {
     public func planLinks(scope: Set<String>? = nil) -> Plan { plan(linksOnly: true, scope: scope) }
 
     private func plan(linksOnly: Bool, scope: Set<String>? = nil) -> Plan {
-        let runningUnits = Set(observed.units.filter(\.isRunning).map(\.name))
-        let running = Set(desired.microVMs.map(\.name).filter { runningUnits.contains(SystemdNames.unitName(forMicroVM: $0)) })
+        // From the units (few) to MicroVM names, not from every MicroVM to its escaped unit name: 5% of a watch
+        // round at a thousand `vmm: none` MicroVMs.
+        let running = Set(observed.units.filter(\.isRunning).compactMap { SystemdNames.microVM(forUnit: $0.name) })
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
         let (dnsChanges, dnsUnchecked) = NameserverPlanner(desired: desired, observed: observed).plan()
         let filterChanges = linksOnly ? [] : GuestFilterPlanner(desired: desired, observed: observed).plan()
-        let available = Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))
-        let (natChanges, natConflicts) = linksOnly ? ([], []) : NATPlanner(desired: desired, observed: observed, availableLinks: available).plan()
+        let (natChanges, natConflicts) = linksOnly ? ([], [])
+            : NATPlanner(desired: desired, observed: observed,
+                         availableLinks: Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))).plan()
         let (unitChanges, unitConflicts, unitWarnings) = linksOnly && recreated.isEmpty ? ([], [], [])
             : UnitPlanner(desired: desired, observed: observed, target: target, recreatedDevices: recreated).plan()
         let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + unitChanges).enumerated().sorted { a, b in

@@ -268,11 +268,14 @@ public final class SystemdDriver: @unchecked Sendable {
         return jobs.finished.removeValue(forKey: job)!
     }
 
-    /// A finished start job is not a running VM: each unit must stay active, with the same main process,
-    /// for the settle time. A VMM that exits at once is reported with the last lines of its output.
+    /// A finished start job is not a running VM: each unit must stay active, with the same main process, until
+    /// its VMM says it runs (`UnitReadiness`), or for the settle time where it cannot say. A VMM that exits
+    /// at once is reported with the last lines of its output. The settle time bounds the wait either way: a
+    /// unit still up then counts as started, as before probes existed.
     private func settle(_ units: [(spec: UnitSpec, logOffset: UInt64)], since: Date) throws {
         guard !units.isEmpty else { return }
         var firstPID: [String: UInt32] = [:]
+        var running: Set<String> = []
         let deadline = Date().addingTimeInterval(settleTime)
         repeat {
             for (spec, offset) in units {
@@ -284,8 +287,11 @@ public final class SystemdDriver: @unchecked Sendable {
                     throw UnitFailure(unit: spec.name, message: "the VMM exited right after starting",
                                       diagnosis: diagnose(spec.name, since: since), output: Self.tail(spec, from: offset))
                 }
+                // Checked after the state: a VMM that answered had the main process just seen active.
+                if !running.contains(spec.name), VMMReadiness.isRunning(spec.readiness) { running.insert(spec.name) }
             }
-            bus.pump(waitMicroseconds: 100_000)
+            if running.count == units.count { return }
+            bus.pump(waitMicroseconds: 20_000)
         } while Date() < deadline
     }
 

@@ -99,16 +99,15 @@ final class UnixConnection {
 
     private var buffered = Data()
 
-    /// One line, waiting at most 5 s; nil at the end of the stream.
-    func readLine() throws -> String? {
-        let deadline = Date().addingTimeInterval(5)
+    /// One line, waiting until `deadline` (5 s from now by default); nil at the end of the stream.
+    func readLine(until deadline: Date = Date().addingTimeInterval(5)) throws -> String? {
         while true {
             if let newline = buffered.firstIndex(of: 0x0A) {
                 let line = buffered[buffered.startIndex..<newline]
                 buffered.removeSubrange(buffered.startIndex...newline)
                 return String(decoding: line, as: UTF8.self)
             }
-            guard wait(until: deadline) else { throw DriverError("the VMM did not answer within 5 s") }
+            guard wait(until: deadline) else { throw DriverError("the VMM did not answer in time") }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = recv(fd, &chunk, chunk.count, 0)
             if count <= 0 { return nil }
@@ -125,11 +124,13 @@ final class UnixConnection {
         }
     }
 
-    /// A QMP command; waits for its `return` (events that come first are skipped).
-    func qmp(_ command: String) throws {
+    /// A QMP command; waits for its `return` line, which it returns (the greeting and events that come first
+    /// are skipped).
+    @discardableResult
+    func qmp(_ command: String, until deadline: Date = Date().addingTimeInterval(5)) throws -> String {
         try send(#"{"execute":"\#(command)"}"# + "\n")
-        while let line = try readLine() {
-            if line.contains("\"return\"") { return }
+        while let line = try readLine(until: deadline) {
+            if line.contains("\"return\"") { return line }
             if line.contains("\"error\"") { throw DriverError("QMP \(command): \(line)") }
         }
         throw DriverError("QMP \(command): the VMM closed the connection")

@@ -43,7 +43,9 @@ public final class WatchLoop {
     private let settings: Settings
     private let logger: Logger
     /// The manifests being enforced: the last set that validated and was not held back.
-    private var lastGood: DesiredState?
+    private var lastGood: DesiredState? { didSet { referenced = lastGood.map(Planner.linksReferenced(by:)) ?? [] } }
+    /// The links `lastGood` makes or uses (Planner.linksReferenced), worked out when it changes.
+    private var referenced: Set<String> = []
     /// A newer valid set held back as a suspicious drop; looked at again every round, accepted once applying
     /// it no longer deletes that much (the operator confirmed it with `mooring apply`).
     private var heldBack: DesiredState?
@@ -276,7 +278,7 @@ public final class WatchLoop {
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
                 namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
-                interest = Planner.linksOfInterest(desired, observed)
+                interest = Planner.linksOfInterest(referenced: referenced, observed)
                 return (plan, observed)
             }
             var (plan, observed) = try look()

@@ -36,7 +36,7 @@ public struct ObservedState: Sendable, Codable, Equatable {
         self.capabilities = capabilities
     }
 
-    public func link(named name: String) -> ObservedLink? { linksByName[name] }
+    public func link(named name: String) -> ObservedLink? { links.first { $0.name == name } }
     public func link(index: Int) -> ObservedLink? { links.first { $0.index == index } }
 
     /// The links of these names, by name: for a planner that needs a few (the bridges) among thousands of taps,
@@ -45,12 +45,8 @@ public struct ObservedState: Sendable, Codable, Equatable {
         Dictionary(links.filter { names.contains($0.name) }.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public var linksByName: [String: ObservedLink] {
-        Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-    }
-    public var linksByIndex: [Int: ObservedLink] {
-        Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
-    }
+    public var linksByName: LinkLookup<String> { LinkLookup(byName: links) }
+    public var linksByIndex: LinkLookup<Int> { LinkLookup(byIndex: links) }
 }
 
 public struct HostCapabilities: Sendable, Codable, Equatable {

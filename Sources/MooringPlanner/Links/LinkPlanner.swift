@@ -12,8 +12,8 @@ struct LinkPlanner {
     /// MicroVMs whose devices this plan deletes and recreates; their VMM must restart to use the new ones.
     private(set) var recreatedMicroVMs: Set<String> = []
 
-    private let byName: [String: ObservedLink]
-    private let byIndex: [Int: ObservedLink]
+    private let byName: LinkLookup<String>
+    private let byIndex: LinkLookup<Int>
     /// Only these links are compared (a watch round about them); nil: all. Host ports are always checked.
     private let scope: Set<String>?
 
@@ -412,8 +412,10 @@ struct LinkPlanner {
     private mutating func releaseUndeclaredPorts(of bridge: DesiredBridge) {
         guard let bridgeLink = byName[bridge.name], bridgeLink.owner == bridge.origin.reference else { return }
         let declared = Set(bridge.ports)
-        for link in observed.links where link.masterIndex == bridgeLink.index && link.owner == nil && !declared.contains(link.name)
-            && link.index < DeviceNaming.reservedIndexBase {
+        // Cheapest tests first: the owner is parsed from the alias. A scoped plan (a watch round) releases only
+        // the links its events named.
+        for link in observed.links where link.masterIndex == bridgeLink.index && link.index < DeviceNaming.reservedIndexBase
+            && scope?.contains(link.name) != false && !declared.contains(link.name) && link.owner == nil {
             let group = ChangeGroup(bridge.origin)
             changes.append(Change(resource: .link(link.name), group: group, action: .update,
                                   summary: "port \(link.name): release from bridge \(bridge.name)",

@@ -156,6 +156,7 @@ public enum VMMCommand {
                             logFile: environment.journal ? nil : runDirectory + "/vmm.log",
                             files: files, properties: properties, specHash: "")
         spec.seedDisk = seed
+        if vm.vmm == .qemuMicrovm, let socket { spec.readiness = .qmpRunning(socket: socket) }
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
         return spec

@@ -11,12 +11,12 @@ protocol PlannedLinkKind {
     /// Why this host cannot create it, and the fix; nil when it can.
     func unsupported(on capabilities: HostCapabilities) -> (message: String, fix: String)?
     /// The largest MTU the kernel accepts for it on this host, and why; nil when the generic limits hold.
-    func largestMTU(links: [String: ObservedLink]) -> (mtu: Int, why: String)?
+    func largestMTU(links: LinkLookup<String>) -> (mtu: Int, why: String)?
 }
 
 extension PlannedLinkKind {
     func unsupported(on capabilities: HostCapabilities) -> (message: String, fix: String)? { nil }
-    func largestMTU(links: [String: ObservedLink]) -> (mtu: Int, why: String)? { nil }
+    func largestMTU(links: LinkLookup<String>) -> (mtu: Int, why: String)? { nil }
 }
 
 extension LinkConfig {
@@ -35,6 +35,6 @@ extension LinkConfig {
 
 /// Names of observed links by index, for kinds that refer to a parent or an underlay device.
 struct LinkNames {
-    let byIndex: [Int: ObservedLink]
+    let byIndex: LinkLookup<Int>
     func name(_ index: Int?) -> String? { index.flatMap { byIndex[$0]?.name } }
 }

@@ -6,7 +6,7 @@ extension VxlanConfig: PlannedLinkKind {
 
     /// The kernel refuses a VXLAN MTU above its underlay's minus the encapsulation (outer IP, UDP, VXLAN and
     /// inner Ethernet headers: 50 bytes over IPv4, 70 over IPv6), or above 65535 minus that without an underlay.
-    func largestMTU(links: [String: ObservedLink]) -> (mtu: Int, why: String)? {
+    func largestMTU(links: LinkLookup<String>) -> (mtu: Int, why: String)? {
         let ipv6 = [local, remote, group].contains { $0?.family == .ipv6 }
         let overhead = ipv6 ? 70 : 50
         let over = "VXLAN over \(ipv6 ? "IPv6" : "IPv4") adds \(overhead) bytes"
