@@ -99,16 +99,18 @@ public final class Reconciler: Sendable {
     /// A plan from the links read again and the rest of `previous` (HostDrivers.observeLinks): for a watch
     /// round started by link events, which holds the lock.
     /// - Parameter names: only these links are read again (the ones the events named); nil: all of them.
-    public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil) throws -> (Plan, ObservedState) {
+    /// - Parameter desiredLinks: what `desired` makes, kept from an earlier round (the planner checks it fits).
+    public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil,
+                          desiredLinks: DesiredLinks? = nil) throws -> (Plan, ObservedState) {
         let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous, only: names) }
-        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true, scope: names), observed)
+        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true, scope: names, desiredLinks: desiredLinks), observed)
     }
 
     private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false,
-                         scope: Set<String>? = nil) -> Plan {
+                         scope: Set<String>? = nil, desiredLinks: DesiredLinks? = nil) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
-        let planner = Planner(desired: desired, observed: observed, target: planTarget)
+        let planner = Planner(desired: desired, observed: observed, target: planTarget, desiredLinks: desiredLinks)
         return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks(scope: scope) : planner.plan() }
     }
 

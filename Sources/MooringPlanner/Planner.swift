@@ -6,11 +6,14 @@ public struct Planner {
     public let desired: DesiredState
     public let observed: ObservedState
     public let target: PlanTarget
+    /// What the manifests make, kept by a caller that plans the same manifests again and again (a watch loop).
+    public let desiredLinks: DesiredLinks?
 
-    public init(desired: DesiredState, observed: ObservedState, target: PlanTarget = PlanTarget()) {
+    public init(desired: DesiredState, observed: ObservedState, target: PlanTarget = PlanTarget(), desiredLinks: DesiredLinks? = nil) {
         self.desired = desired
         self.observed = observed
         self.target = target
+        self.desiredLinks = desiredLinks
     }
 
     /// The links whose changes can matter to a plan of `desired` on `observed`: those mooring makes, their
@@ -45,7 +48,7 @@ public struct Planner {
         // From the units (few) to MicroVM names, not from every MicroVM to its escaped unit name: 5% of a watch
         // round at a thousand `vmm: none` MicroVMs.
         let running = Set(observed.units.filter(\.isRunning).compactMap { SystemdNames.microVM(forUnit: $0.name) })
-        var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope)
+        var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope, desiredLinks: desiredLinks)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
         let (dnsChanges, dnsUnchecked) = NameserverPlanner(desired: desired, observed: observed).plan()

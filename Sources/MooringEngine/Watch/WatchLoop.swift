@@ -43,7 +43,11 @@ public final class WatchLoop {
     private let settings: Settings
     private let logger: Logger
     /// The manifests being enforced: the last set that validated and was not held back.
-    private var lastGood: DesiredState? { didSet { referenced = lastGood.map(Planner.linksReferenced(by:)) ?? [] } }
+    private var lastGood: DesiredState? {
+        didSet { referenced = lastGood.map(Planner.linksReferenced(by:)) ?? []; desiredLinks = nil }
+    }
+    /// What `lastGood` makes, for quick rounds (made at the first one, for the VMM identity then observed).
+    private var desiredLinks: DesiredLinks?
     /// The links `lastGood` makes or uses (Planner.linksReferenced), worked out when it changes.
     private var referenced: Set<String> = []
     /// A newer valid set held back as a suspicious drop; looked at again every round, accepted once applying
@@ -272,13 +276,22 @@ public final class WatchLoop {
             // The links to read again in a quick round: those the events named, then also those it changed.
             var names = touched
             touched = []
+            // What the events until the next round are checked against, from this round's last look: worked out
+            // once the round is over, outside the time from an event to its repair.
+            defer {
+                if let observed = lastObserved {
+                    namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+                    interest = Planner.linksOfInterest(referenced: referenced, observed)
+                }
+            }
             func look() throws -> (Plan, ObservedState) {
-                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names)
+                if quick, desiredLinks?.fit(lastObserved!.capabilities.vmmIdentity) != true {
+                    desiredLinks = DesiredLinks(desired, vmmIdentity: lastObserved!.capabilities.vmmIdentity)
+                }
+                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names, desiredLinks: desiredLinks)
                     : reconciler.plan(desired, holdingLock: true)
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
-                namesByIndex = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
-                interest = Planner.linksOfInterest(referenced: referenced, observed)
                 return (plan, observed)
             }
             var (plan, observed) = try look()

@@ -42,7 +42,16 @@ public struct ObservedState: Sendable, Codable, Equatable {
     /// The links of these names, by name: for a planner that needs a few (the bridges) among thousands of taps,
     /// without copying every link into a dictionary (measured: a millisecond a plan at a thousand taps).
     public func links(named names: Set<String>) -> [String: ObservedLink] {
-        Dictionary(links.filter { names.contains($0.name) }.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [String: ObservedLink] = [:]
+        guard !names.isEmpty else { return found }
+        // A few names (the bridges) are compared, not hashed against every link's name.
+        let few = names.count <= 16 ? Array(names) : nil
+        for position in links.indices {
+            let name = links[position].name
+            guard few.map({ $0.contains(name) }) ?? names.contains(name), found[name] == nil else { continue }
+            found[name] = links[position]
+        }
+        return found
     }
 
     public var linksByName: LinkLookup<String> { LinkLookup(byName: links) }

@@ -17,8 +17,13 @@ struct LinkPlanner {
     /// Only these links are compared (a watch round about them); nil: all. Host ports are always checked.
     private let scope: Set<String>?
 
-    init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>, scope: Set<String>? = nil) {
+    /// What the manifests make, when the caller kept it from an earlier plan of the same manifests.
+    private let desiredLinks: DesiredLinks?
+
+    init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>, scope: Set<String>? = nil,
+         desiredLinks: DesiredLinks? = nil) {
         self.desired = desired
+        self.desiredLinks = desiredLinks.flatMap { $0.fit(observed.capabilities.vmmIdentity) ? $0 : nil }
         self.observed = observed
         self.runningMicroVMs = runningMicroVMs
         self.scope = scope
@@ -32,8 +37,8 @@ struct LinkPlanner {
     private(set) var movingPorts: Set<String> = []
 
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
-        let specs = LinkSpec.all(in: desired, vmmIdentity: observed.capabilities.vmmIdentity)
-        let wanted = Set(specs.map(\.name))
+        let links = desiredLinks ?? DesiredLinks(desired, vmmIdentity: observed.capabilities.vmmIdentity)
+        let specs = links.specs, wanted = links.names
         let compared = scope.map { scope in specs.filter { scope.contains($0.name) } } ?? specs
         deleteStale(keeping: wanted)
         checkAddressOwners(compared)

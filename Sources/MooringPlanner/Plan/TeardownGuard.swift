@@ -10,10 +10,12 @@ public enum TeardownGuard {
     /// What the plan would tear down, when it removes every object mooring owns (and there is at least one);
     /// nil when something owned stays, or nothing owned exists.
     public static func totalTeardown(_ plan: Plan, observed: ObservedState) -> TeardownSummary? {
-        let owned = ownedResources(observed)
-        guard !owned.isEmpty else { return nil }
+        // What the plan removes first: a plan that removes nothing (a watch round's repair) keeps everything,
+        // without a set of every link mooring owns being built (6% of a round at a thousand taps).
         let removed = Set(plan.changes.filter { $0.action == .delete || $0.action == .stop }.map(\.resource))
-        guard owned.isSubset(of: removed) else { return nil }
+        guard !removed.isEmpty else { return nil }
+        let owned = ownedResources(observed)
+        guard !owned.isEmpty, owned.isSubset(of: removed) else { return nil }
         return TeardownSummary(links: observed.links.filter(\.isOwnedByMooring).map(\.name).sorted(),
                                nftTable: observed.nftables != nil, units: observed.units.map(\.name).sorted())
     }
