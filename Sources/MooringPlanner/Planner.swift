@@ -16,17 +16,14 @@ public struct Planner {
         self.desiredLinks = desiredLinks
     }
 
-    /// The links whose changes can matter to a plan of `desired` on `observed`: those mooring makes, their
-    /// masters, parents and underlays, host ports, NAT's interfaces, and every link mooring owns now (a stale one
-    /// is deleted). A change to any other link (a container's veth, a VPN's tun) needs no look.
-    public static func linksOfInterest(_ desired: DesiredState, _ observed: ObservedState) -> Set<String> {
-        linksOfInterest(referenced: linksReferenced(by: desired), observed)
-    }
-
-    /// The part of `linksOfInterest` that depends on the manifests only: a watch loop works it out once per
+    /// The link names the manifests make or build on: mooring's links, their masters, parents and underlays,
+    /// host ports and NAT's interfaces. Depends on the manifests only: a watch loop works it out once per
     /// manifest set, not once per look (it builds every link's spec: 12% of a round at a thousand taps).
     public static func linksReferenced(by desired: DesiredState) -> Set<String> { LinkSpec.namesReferenced(by: desired) }
 
+    /// The links whose changes can matter to a plan: those the manifests reference (`linksReferenced`) and every
+    /// link mooring owns now (a stale one is deleted). A change to any other link (a container's veth, a VPN's
+    /// tun) needs no look.
     public static func linksOfInterest(referenced: Set<String>, _ observed: ObservedState) -> Set<String> {
         var names = referenced
         for link in observed.links where link.isOwnedByMooring { names.insert(link.name) }

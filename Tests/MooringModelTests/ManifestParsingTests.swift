@@ -17,6 +17,15 @@ struct ManifestParsingTests {
         #expect(desired.bridges[1].mtu == 9000)
     }
 
+    /// A finding quotes its own line of the file, whatever the line endings and non-ASCII text before it.
+    @Test func findingsQuoteTheirLine() throws {
+        let text = "# r\u{e9}seau \u{1F310}\r\n" + header.replacingOccurrences(of: "\n", with: "\r\n")
+            + "kind: Bridge\r\nmetadata: {name: br0}\r\nspec: {mtu: nine}\r\n"
+        let finding = try #require(parse(text).errors.first)
+        #expect(finding.location?.line == 5)
+        #expect(finding.sourceLine == "spec: {mtu: nine}")
+    }
+
     /// A file large enough to be parsed in pieces on several cores reads exactly as one parsed whole:
     /// same manifests in the same order, and positions counted from the top of the file.
     @Test func largeFileParsedInPiecesKeepsOrderAndPositions() throws {

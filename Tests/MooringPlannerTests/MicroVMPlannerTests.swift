@@ -45,6 +45,20 @@ struct MicroVMPlannerTests {
         #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)"])
     }
 
+    /// QEMU is asked whether it runs on the socket its command line opens; the others are watched for the settle
+    /// time. The probe is no part of the spec hash: adding it restarts no running VM.
+    @Test func qemuUnitsAreReadyWhenQMPSaysRunning() throws {
+        let qemu = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment))
+        #expect(qemu.readiness == .qmpRunning(socket: "/run/mooring/vms/web-1/qmp.sock"))
+        #expect(qemu.argv.contains("unix:/run/mooring/vms/web-1/qmp.sock,server=on,wait=off"))
+        var unprobed = qemu
+        unprobed.readiness = .staysUp
+        #expect(VMMCommand.hash(unprobed) == qemu.specHash)
+        for vmm in [VMMKind.cloudHypervisor, .firecracker] {
+            #expect(try #require(VMMCommand.unit(for: Self.vm(vmm), in: Self.environment)).readiness == .staysUp)
+        }
+    }
+
     @Test func kvmIsTheDefaultAccelerator() throws {
         let argv = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment)).argv
         #expect(argv.contains("kvm") && argv.contains("host"))

@@ -20,4 +20,37 @@ import Testing
         let stale = Planner(desired: desired, observed: observed).planLinks(scope: ["vm-old-eth0"])
         #expect(stale.changes.map(\.operation.linkName) == ["vm-old-eth0"])
     }
+
+    /// A host interface enslaved by hand to mooring's bridge is released by a full plan; a scoped plan leaves it
+    /// unless its events named it (it is no link a manifest uses, so its own events start no round).
+    @Test func aScopedPlanReleasesOnlyNamedUndeclaredPorts() {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [Fixture.tapVM("a", bridge: "br0")])
+        let observed = ObservedState(links: [
+            ObservedLink(index: 10, name: "br0", kind: .bridge, mac: DeviceNaming.bridgeMAC("br0"), isUp: true, alias: "mooring:Bridge/br0"),
+            ObservedLink(index: 12, name: "eth9", kind: .device, masterIndex: 10, isUp: true),
+        ])
+        let release = "port eth9: release from bridge br0"
+        #expect(Planner(desired: desired, observed: observed).planLinks().changes.map(\.summary).contains(release))
+        #expect(!Planner(desired: desired, observed: observed).planLinks(scope: ["vm-a-eth0"]).changes.map(\.summary).contains(release))
+        #expect(Planner(desired: desired, observed: observed).planLinks(scope: ["eth9"]).changes.map(\.summary).contains(release))
+    }
+
+    /// What the manifests make, kept across a watch loop's rounds, plans the same as working it out again; kept
+    /// for another VMM identity (the taps' owner), it is not used.
+    @Test func keptDesiredLinksPlanTheSameAndAnUnfitOneIsIgnored() {
+        var vm = Fixture.tapVM("a", bridge: "br0")
+        vm.vmm = .qemuMicrovm
+        let desired = DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [vm])
+        var observed = ObservedState(links: [
+            ObservedLink(index: 10, name: "br0", kind: .bridge, mac: DeviceNaming.bridgeMAC("br0"), isUp: true, alias: "mooring:Bridge/br0"),
+        ])
+        observed.capabilities.vmmIdentity = VMMIdentity(user: "mooring-vmm", uid: 990, gid: 990)
+        let fresh = Planner(desired: desired, observed: observed).planLinks().changes.map(\.summary)
+        let kept = DesiredLinks(desired, vmmIdentity: observed.capabilities.vmmIdentity)
+        #expect(Planner(desired: desired, observed: observed, desiredLinks: kept).planLinks().changes.map(\.summary) == fresh)
+        let stale = DesiredLinks(desired, vmmIdentity: nil)
+        #expect(!stale.fit(observed.capabilities.vmmIdentity))
+        #expect(Planner(desired: desired, observed: observed, desiredLinks: stale).planLinks().changes.map(\.summary) == fresh)
+        #expect(fresh.contains { $0.contains("owner 990") }, "\(fresh)")
+    }
 }
