@@ -15,6 +15,9 @@ public struct Executor {
     public var progress: @Sendable (Int, Change) -> Void = { _, _ in }
     /// How each MicroVM that was stopped (or restarted) went down, in order.
     public let stops = StopReports()
+    /// Called once every change alongside the links has succeeded (at once when there are none), on the
+    /// thread that ran them: what they changed can be read back from then on.
+    public var alongsideDone: @Sendable () -> Void = {}
 
     // Test hooks exist only in debug (test) builds: a release binary ignores these variables, so no environment
     // can make a production apply stop or stall at a chosen point.
@@ -140,8 +143,12 @@ public struct Executor {
     /// Runs `changes` in order on a thread of their own; `wait()` gives the first failure, if any.
     private func runAlongside(_ changes: [(Int, Change)], done: CompletionCounter) -> Sideline {
         let sideline = Sideline()
-        guard !changes.isEmpty else { sideline.finish(nil); return sideline }
-        let drivers = self.drivers, progress = self.progress
+        guard !changes.isEmpty else {
+            alongsideDone()
+            sideline.finish(nil)
+            return sideline
+        }
+        let drivers = self.drivers, progress = self.progress, alongsideDone = self.alongsideDone
         let completed = done
         Thread.detachNewThread {
             for (position, change) in changes {
@@ -155,6 +162,7 @@ public struct Executor {
                 progress(position, change)
                 Executor.reached(position + 1)
             }
+            alongsideDone()
             sideline.finish(nil)
         }
         return sideline

@@ -4,6 +4,7 @@ import MooringModel
 import MooringPlan
 import MooringPlanner
 import MooringReports
+import Synchronization
 
 /// What to reconcile: which manifests, on which host, in which namespace.
 public struct ReconcileTarget: Sendable {
@@ -34,6 +35,13 @@ public struct ReconcileTarget: Sendable {
         copy.mooringExecutable = path
         return copy
     }
+}
+
+/// A value one thread hands to another.
+private final class Slot<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+    func put(_ new: Value) { value.withLock { $0 = new } }
+    func take() -> Value? { value.withLock { $0.take() } }
 }
 
 /// Thrown when the manifests do not validate: nothing was observed or changed.
@@ -157,6 +165,8 @@ public final class Reconciler: Sendable {
                       progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
         var executor = Executor(drivers: drivers)
         executor.progress = progress
+        let tablesWritten = Slot<HostDrivers.PendingTables>()
+        executor.alongsideDone = { [drivers] in tablesWritten.put(drivers.beginObservingTables()) }
         let completed: Int
         do {
             completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
@@ -164,7 +174,8 @@ public final class Reconciler: Sendable {
             error.stops = executor.stops.all
             throw error
         }
-        let (remaining, _) = try self.plan(desired, holdingLock: true)
+        let (remaining, _) = try self.plan(desired, observing: drivers.beginObserving(tables: tablesWritten.take()),
+                                           holdingLock: true)
         return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: executor.stops.all)
     }
 }

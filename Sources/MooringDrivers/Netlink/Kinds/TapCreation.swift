@@ -7,7 +7,7 @@ extension NetlinkDriver {
     func queue(_ create: LinkCreation, _ config: TapConfig, _ batch: inout Batch, _ completed: (Int) throws -> Void) throws {
         let masterIndex = try create.master.map { try index(of: $0, &batch, completed) }
         // The ioctl acts at once, so earlier requests (deleting an old device of the same name) go first.
-        if batch.hasRequests(otherThan: .tapFinish) { try batch.flush(completed) }
+        if batch.hasRequestsBesidesTapFinishes { try batch.flush(completed) }
         created(create.name)
         let newIndex = reserveIndex(for: create.name)
         try TapDevice.create(name: create.name, index: newIndex, config: config)
