@@ -45,14 +45,16 @@ public struct Planner {
         // From the units (few) to MicroVM names, not from every MicroVM to its escaped unit name: 5% of a watch
         // round at a thousand `vmm: none` MicroVMs.
         let running = Set(observed.units.filter(\.isRunning).compactMap { SystemdNames.microVM(forUnit: $0.name) })
-        var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope, desiredLinks: desiredLinks)
+        let identity = observed.capabilities.vmmIdentity
+        let made = desiredLinks.flatMap { $0.fit(identity) ? $0 : nil } ?? DesiredLinks(desired, vmmIdentity: identity)
+        var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope, desiredLinks: made)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
         let (dnsChanges, dnsUnchecked) = NameserverPlanner(desired: desired, observed: observed).plan()
         let filterChanges = linksOnly ? [] : GuestFilterPlanner(desired: desired, observed: observed).plan()
         let (natChanges, natConflicts) = linksOnly ? ([], [])
             : NATPlanner(desired: desired, observed: observed,
-                         availableLinks: Set(observed.links.map(\.name)).union(LinkSpec.all(in: desired).map(\.name))).plan()
+                         availableLinks: Set(observed.links.map(\.name)).union(made.names)).plan()
         let (unitChanges, unitConflicts, unitWarnings) = linksOnly && recreated.isEmpty ? ([], [], [])
             : UnitPlanner(desired: desired, observed: observed, target: target, recreatedDevices: recreated).plan()
         let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + unitChanges).enumerated().sorted { a, b in
