@@ -53,8 +53,10 @@ let package = Package(
         ], swiftSettings: testHooks),
         // The commit a binary was built from (`mooring --version`), set by `make release` through the C compiler.
         .target(name: "CBuildInfo", path: "Sources/CBuildInfo"),
+        // glibc's mallopt (malloc.h), which Swift's Glibc module leaves out: see MemoryAllocator.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .executableTarget(name: "mooring", dependencies: [
-            "CBuildInfo", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
+            "CBuildInfo", "CMalloc", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -9,4 +9,9 @@ struct MooringCommand: ParsableCommand {
         subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ConsoleCommand.self,
                       ConfirmCommand.self, ExecVMCommand.self, StopVMCommand.self]
     )
+
+    static func main() {
+        MemoryAllocator.configure()
+        main(nil)
+    }
 }
