@@ -45,6 +45,7 @@ public struct Planner {
         // From the units (few) to MicroVM names, not from every MicroVM to its escaped unit name: 5% of a watch
         // round at a thousand `vmm: none` MicroVMs.
         let running = Set(observed.units.filter(\.isRunning).compactMap { SystemdNames.microVM(forUnit: $0.name) })
+        // What the manifests make: the caller's, if made for this VMM identity (the taps' owner), else built here.
         let identity = observed.capabilities.vmmIdentity
         let made = desiredLinks.flatMap { $0.fit(identity) ? $0 : nil } ?? DesiredLinks(desired, vmmIdentity: identity)
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope, desiredLinks: made)

@@ -17,13 +17,13 @@ struct LinkPlanner {
     /// Only these links are compared (a watch round about them); nil: all. Host ports are always checked.
     private let scope: Set<String>?
 
-    /// What the manifests make, when the caller kept it from an earlier plan of the same manifests.
-    private let desiredLinks: DesiredLinks?
+    /// What the manifests make, for this observation's VMM identity (the Planner checks it fits).
+    private let desiredLinks: DesiredLinks
 
     init(desired: DesiredState, observed: ObservedState, runningMicroVMs: Set<String>, scope: Set<String>? = nil,
-         desiredLinks: DesiredLinks? = nil) {
+         desiredLinks: DesiredLinks) {
         self.desired = desired
-        self.desiredLinks = desiredLinks.flatMap { $0.fit(observed.capabilities.vmmIdentity) ? $0 : nil }
+        self.desiredLinks = desiredLinks
         self.observed = observed
         self.runningMicroVMs = runningMicroVMs
         self.scope = scope
@@ -37,8 +37,7 @@ struct LinkPlanner {
     private(set) var movingPorts: Set<String> = []
 
     mutating func plan() -> (changes: [Change], conflicts: [Conflict], recreated: Set<String>) {
-        let links = desiredLinks ?? DesiredLinks(desired, vmmIdentity: observed.capabilities.vmmIdentity)
-        let specs = links.specs, wanted = links.names
+        let specs = desiredLinks.specs, wanted = desiredLinks.names
         let compared = scope.map { scope in specs.filter { scope.contains($0.name) } } ?? specs
         deleteStale(keeping: wanted)
         checkAddressOwners(compared)
