@@ -88,10 +88,6 @@ public final class HostDrivers: Sendable {
     public func beginObserving(tables: PendingTables? = nil) -> PendingObservation {
         let netlink = self.netlink, nftables = self.nftables
         let tables = tables ?? beginObservingTables()
-        // One listing of `inet mooring`, elements included. A terse listing first (the table's shape, for runs
-        // that want no NAT) was tried: libnftables fetches the maps' elements from the kernel for it as well, so
-        // with NAT declared the table was read twice, and that second read ran beside the manifests' parsing on
-        // a two-core host (no-op plan at N = 1000: see docs/performance.md).
         return PendingObservation(
             drivers: self,
             links: thread.start {
@@ -111,6 +107,10 @@ public final class HostDrivers: Sendable {
     /// critical path). The macvtaps' filter changes after the links, so it is not one of them.
     public func beginObservingTables() -> PendingTables {
         let nftables = self.nftables
+        // One listing of `inet mooring`, elements included. A terse listing first (the table's shape, for runs
+        // that want no NAT) was tried: libnftables fetches the maps' elements from the kernel for it as well, so
+        // with NAT declared the table was read twice, and that second read ran beside the manifests' parsing on
+        // a two-core host (no-op plan at N = 1000: see docs/performance.md).
         return PendingTables(table: nftThread.start { try nftables.observe() },
                              guestFilter: nftThread.start { try nftables.observe(family: NftTable.bridgeFamily) })
     }
