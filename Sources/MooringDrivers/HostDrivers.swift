@@ -58,11 +58,9 @@ public final class HostDrivers: Sendable {
                 let found = try netlink.observeLinks(named: names)
                 // One copy of the list, and no hashing of every link's name for the few a round names (a filter
                 // and a concatenation copied every link twice: a tenth of a round at a thousand taps).
-                let foundIndexes = found.map(\.index)
+                let foundIndexes = found.map(\.index), named = LinkNameFilter(names)
                 links = previous.links
-                links.removeAll { link in
-                    foundIndexes.contains(link.index) || (names.count <= 16 ? names.contains { $0 == link.name } : names.contains(link.name))
-                }
+                links.removeAll { link in foundIndexes.contains(link.index) || named.contains(link.name) }
                 links += found
             } else {
                 links = try netlink.observeLinks()

@@ -1,4 +1,5 @@
 import Foundation
+import MooringModel
 import MooringPlan
 
 /// Whether a started VMM runs (`UnitReadiness`), asked of the VMM itself so `apply` need not wait out the
@@ -14,6 +15,6 @@ enum VMMReadiness {
         defer { connection.close() }
         guard (try? connection.qmp("qmp_capabilities", until: deadline)) != nil,
               let status = try? connection.qmp("query-status", until: deadline) else { return false }
-        return status.replacingOccurrences(of: " ", with: "").contains(#""running":true"#)
+        return JSONValue.parse(status)?["return"]?["running"]?.bool == true
     }
 }

@@ -44,11 +44,10 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public func links(named names: Set<String>) -> [String: ObservedLink] {
         var found: [String: ObservedLink] = [:]
         guard !names.isEmpty else { return found }
-        // A few names (the bridges) are compared, not hashed against every link's name.
-        let few = names.count <= 16 ? Array(names) : nil
+        let wanted = LinkNameFilter(names)
         for position in links.indices {
             let name = links[position].name
-            guard few.map({ $0.contains(name) }) ?? names.contains(name), found[name] == nil else { continue }
+            guard wanted.contains(name), found[name] == nil else { continue }
             found[name] = links[position]
         }
         return found
