@@ -46,7 +46,7 @@ public enum MacvtapLauncher {
     }
 
     /// Groups, then group, then user: once the user is not root the kernel clears every capability.
-    static func become(_ identity: (uid: UInt32, gids: [UInt32])) throws {
+    public static func become(_ identity: (uid: UInt32, gids: [UInt32])) throws {
         var groups = identity.gids.map { gid_t($0) }
         guard setgroups(groups.count, &groups) == 0, setgid(groups[0]) == 0, setuid(identity.uid) == 0 else {
             throw DriverError("exec-vm: cannot become uid \(identity.uid): \(String(cString: strerror(errno)))")

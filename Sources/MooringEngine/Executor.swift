@@ -127,7 +127,9 @@ public struct Executor {
                         stops.append([UnitStopReport(unit: name, microVM: SystemdNames.microVM(forUnit: name), stop: stop)])
                     }
                     if let runDirectory, RunDirectory.isRemovable(runDirectory) {
-                        try? FileManager.default.removeItem(atPath: runDirectory)
+                        // By descriptor: whatever the VMM left in its directory (symlinks included) is removed, never followed.
+                        let parent = (runDirectory as NSString).deletingLastPathComponent
+                        try? DirectoryHandle.open(parent).remove((runDirectory as NSString).lastPathComponent)
                     }
                 } else {
                     try drivers.applyOther(change.operation)

@@ -18,10 +18,15 @@ public struct UnitSpec: Sendable, Equatable {
     public var environment: [String]
     /// `/run/netns/NAME` when mooring targets a network namespace.
     public var networkNamespacePath: String?
-    /// `/run/mooring/vms/<vm>`: the serial console, the VMM's output, sockets and configs. Owned by mooring's
-    /// user, writable by the VMM's group (so mooring can always remove it).
+    /// `/run/mooring/vms/<vm>`: root's own directory, which the VMM can only read: the seed disk, configs and
+    /// the VMM's output file, all written by mooring. What the VMM writes (sockets, the serial console, the stop
+    /// record) goes to `vmmDirectory` below it, made afresh at every start and owned by the VMM's user: root
+    /// writes nothing into a directory the VMM can change, and reads from it only by descriptor.
     public var runDirectory: String
+    /// The group that may read the seed disk and configs, and owns `vmmDirectory`.
     public var runDirectoryGroup: UInt32
+    /// The user that owns `vmmDirectory` (the VMM's own).
+    public var vmmUser: UInt32 = 0
     /// The VMM's stdout and stderr, appended to across starts.
     public var logFile: String?
     /// Files to write before starting (firecracker's JSON config).
@@ -56,14 +61,16 @@ public struct UnitSpec: Sendable, Equatable {
         self.specHash = specHash
     }
 
-    public var consoleFile: String { runDirectory + "/console.log" }
+    public var vmmDirectory: String { UnitSpec.vmmDirectory(of: runDirectory) }
+    public var consoleFile: String { vmmDirectory + "/" + UnitSpec.consoleName }
     /// Where `mooring stop-vm` records how the last stop went (`GuestStop`).
-    public var stopRecordFile: String { runDirectory + "/" + UnitSpec.stopRecordName }
+    public var stopRecordFile: String { vmmDirectory + "/" + UnitSpec.stopRecordName }
 
-    /// What an earlier VMM may have left in the run directory that a new one must not find (a console of
-    /// another owner, a socket in the way, an old stop record).
-    public var leftovers: [String] { [consoleFile, stopRecordFile] + (controlSocket.map { [$0] } ?? []) }
+    /// The VMM's own directory in a run directory.
+    public static func vmmDirectory(of runDirectory: String) -> String { runDirectory + "/" + vmmDirectoryName }
+    public static let vmmDirectoryName = "vmm"
     public static let stopRecordName = "last-stop.json"
+    public static let consoleName = "console.log"
 }
 
 /// A small FAT disk image with a volume label and a few files in its root directory (cloud-init's NoCloud
@@ -82,7 +89,7 @@ public struct SeedDisk: Sendable, Equatable {
     }
 }
 
-/// A file the driver writes before starting the unit (firecracker's config), under the run directory.
+/// A file the driver writes before starting the unit (firecracker's config), directly in the run directory.
 public struct UnitFile: Sendable, Equatable {
     public var path: String
     public var contents: String

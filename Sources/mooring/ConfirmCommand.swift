@@ -29,6 +29,12 @@ struct ConfirmCommand: ParsableCommand {
             Terminal.printError("error: no `mooring apply --try` is running for \(target): nothing to confirm")
             throw ExitCode(1)
         }
+        // Only root's own mooring is signalled: the lock is root's, but the PID in /proc/locks could be reused by
+        // the time it is read, and a command line is whatever a process says it is.
+        guard Self.isRootsMooring(pid) else {
+            Terminal.printError("error: process \(pid) holds the lock for \(target) but is not root's mooring: nothing to confirm")
+            throw ExitCode(1)
+        }
         let command = Self.commandLine(of: pid)
         guard command.first.map({ URL(fileURLWithPath: $0).lastPathComponent == "mooring" }) == true,
               command.contains(where: { $0 == "--try" || $0.hasPrefix("--try=") }) else {
@@ -51,6 +57,23 @@ struct ConfirmCommand: ParsableCommand {
         }
         Terminal.printError("error: process \(pid) did not answer within \(Int(timeout)) s; see its output")
         throw ExitCode(1)
+    }
+
+    /// The process runs as root (real and effective) and executes the same mooring as this one, or a mooring
+    /// binary replaced since it started (an upgrade: `/proc/PID/exe` then ends in " (deleted)").
+    static func isRootsMooring(_ pid: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let uids = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }),
+              uids.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy({ $0 == "0" }) else { return false }
+        var theirs = stat(), ours = stat()
+        if stat("/proc/\(pid)/exe", &theirs) == 0, stat("/proc/self/exe", &ours) == 0,
+           theirs.st_dev == ours.st_dev, theirs.st_ino == ours.st_ino { return true }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return false }
+        let executable = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let name = URL(fileURLWithPath: executable.replacingOccurrences(of: " (deleted)", with: "")).lastPathComponent
+        return name == "mooring"
     }
 
     private static func commandLine(of pid: Int32) -> [String] {

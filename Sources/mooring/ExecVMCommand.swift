@@ -28,14 +28,15 @@ struct ExecVMCommand: ParsableCommand {
             opened.append((fd, String(parts[1])))
         }
         let argv = command.first == "--" ? Array(command.dropFirst()) : command
-        var identity: (uid: UInt32, gids: [UInt32])?
-        if let user {
-            let numbers = user.split(separator: ":").compactMap { UInt32($0) }
-            guard numbers.count >= 2, numbers.count == user.split(separator: ":").count else {
-                throw ValidationError("--user wants UID:GID[:GID...], got \(user)")
-            }
-            identity = (numbers[0], Array(numbers.dropFirst()))
+        MacvtapLauncher.run(devices: opened, argv: argv, becoming: try user.map(Self.identity))
+    }
+
+    /// `UID:GID[:GID...]` as `--user` takes it.
+    static func identity(_ user: String) throws -> (uid: UInt32, gids: [UInt32]) {
+        let numbers = user.split(separator: ":").compactMap { UInt32($0) }
+        guard numbers.count >= 2, numbers.count == user.split(separator: ":").count else {
+            throw ValidationError("--user wants UID:GID[:GID...], got \(user)")
         }
-        MacvtapLauncher.run(devices: opened, argv: argv, becoming: identity)
+        return (numbers[0], Array(numbers.dropFirst()))
     }
 }

@@ -23,7 +23,13 @@ struct StopVMCommand: ParsableCommand {
     @Option(help: "Where to write the outcome (JSON).")
     var record: String
 
+    @Option(name: .customLong("user"), help: "UID:GID[:GID...]: become this user (and groups) first (units whose VMM exec-vm starts).")
+    var user: String?
+
     func run() throws {
+        // A launcher unit's commands start as root; the stop talks to the VMM's socket and writes in its directory,
+        // both the VMM's, so it does so as the VMM's user.
+        if let user { try MacvtapLauncher.become(try ExecVMCommand.identity(user)) }
         guard let kind = VMMKind(rawValue: vmm) else { throw ValidationError("unknown VMM \(vmm)") }
         // systemd tells ExecStop the main process it is about to stop.
         let mainPID = ProcessInfo.processInfo.environment["MAINPID"].flatMap { pid_t($0) }

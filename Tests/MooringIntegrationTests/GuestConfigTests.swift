@@ -39,7 +39,7 @@ struct GuestConfigTests {
         #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary)) \(outcome.remaining.unchecked)")
 
         // The guest read its seed (it says so on its console) and configured what the seed says.
-        func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/seeded/console.log", encoding: .utf8)) ?? "" }
+        func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/seeded/vmm/console.log", encoding: .utf8)) ?? "" }
         #expect(eventually(timeout: 90) { http(harness.ns, "http://10.20.0.10/") == "hello from seeded" }, "\(console().suffix(3000))")
         let console = console()
         #expect(console.contains("MVM-SEED seeded"), "\(console.suffix(2000))")

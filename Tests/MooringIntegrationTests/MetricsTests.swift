@@ -55,6 +55,38 @@ struct MetricsTests {
         #expect(failed["mooring_converged{command=\"apply\"}"] == nil, "unknown after a failure: not reported")
     }
 
+    /// The textfile is written by descriptor into a directory of root's: a symlink where the file goes is replaced,
+    /// never followed (root used to chmod what it pointed to, 0600 -> 0644), and a directory another user owns
+    /// (who could swap names in it while root works) is refused with a fix.
+    @Test func theMetricsFileNeverFollowsAPathAnotherUserControls() throws {
+        let harness = try Harness("ms")
+        defer { harness.tearDown() }
+        try harness.manifests.write("br.yaml", Manifests.bridge("msbr", addresses: ["10.72.0.1/24"]))
+        let base = "/run/mooring-metrics-\(harness.ns.name)"
+        try FileManager.default.createDirectory(atPath: base + "/roots", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let secret = base + "/secret"
+        try "root only\n".write(toFile: secret, atomically: false, encoding: .utf8)
+        chmod(secret, 0o600)
+        try FileManager.default.createSymbolicLink(atPath: base + "/roots/mooring.prom", withDestinationPath: secret)
+        #expect(try harness.cli("plan", ["--metrics-file", base + "/roots/mooring.prom"]).status == 2)
+        var info = stat()
+        #expect(lstat(base + "/roots/mooring.prom", &info) == 0 && info.st_mode & S_IFMT == S_IFREG && info.st_mode & 0o777 == 0o644,
+                "the symlink was replaced by the file")
+        #expect(stat(secret, &info) == 0 && info.st_mode & 0o777 == 0o600, "what the symlink pointed to kept its mode")
+        #expect(try String(contentsOfFile: secret, encoding: .utf8) == "root only\n")
+
+        // A directory of another user's: refused, nothing written, and the warning says what to do.
+        try FileManager.default.createDirectory(atPath: base + "/theirs", withIntermediateDirectories: true)
+        let nobody = getpwnam("nobody")!.pointee
+        chown(base + "/theirs", nobody.pw_uid, nobody.pw_gid)
+        let refused = try harness.cli("plan", ["--metrics-file", base + "/theirs/mooring.prom"])
+        #expect(refused.status == 2, "the metrics file is not the command's result")
+        #expect(refused.stderr.contains("refusing \(base)/theirs: it is owned by uid \(nobody.pw_uid)") && refused.stderr.contains("install -d -o root"),
+                "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: base + "/theirs/mooring.prom"))
+    }
+
     @Test func runServesMetricsThatFollowItsRounds() throws {
         let harness = try Harness("mr")
         defer { harness.tearDown() }

@@ -67,10 +67,17 @@ struct OperationsTests {
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("stopping on signal"))
     }
 
-    /// Whether `pid` holds an flock on the namespace's own file (the lock is the namespace, not a file).
+    /// The namespace's lock file: root's, in /run/mooring/locks, named by the namespace's inode.
+    private func lockFile(of namespace: TestNamespace) -> String {
+        var info = stat()
+        _ = stat("/run/netns/\(namespace.name)", &info)
+        return "/run/mooring/locks/net-\(info.st_ino)"
+    }
+
+    /// Whether `pid` holds an flock on the namespace's lock file.
     private func holdsLock(_ pid: Int32, on namespace: TestNamespace) -> Bool {
         var info = stat()
-        guard stat("/run/netns/\(namespace.name)", &info) == 0,
+        guard stat(lockFile(of: namespace), &info) == 0,
               let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return false }
         return table.split(separator: "\n").contains { line in
             let fields = line.split(separator: " ")
@@ -97,7 +104,9 @@ struct OperationsTests {
 
         let loser = try harness.cli("apply", ["--run-directory", otherRunDirectory, "--lock-timeout", "0.5"])
         #expect(loser.status == 1)
-        #expect(loser.stderr.contains("process \(holder.processID) holds the lock on /run/netns/\(harness.ns.name)"), "\(loser.stderr)")
+        #expect(loser.stderr.contains("process \(holder.processID) holds the lock on \(lockFile(of: harness.ns))"), "\(loser.stderr)")
+        var info = stat()
+        #expect(stat(lockFile(of: harness.ns), &info) == 0 && info.st_uid == 0 && info.st_mode & 0o777 == 0o600, "root's, 0600")
         #expect(try harness.ns.links()["br0"] == nil, "the loser changed nothing; the holder has not applied yet")
 
         // A patient second apply waits for the first, then finds nothing to do.
@@ -105,6 +114,7 @@ struct OperationsTests {
         #expect(holder.wait() == 0)
         #expect(patient.status == 0)
         #expect(patient.stdout.contains("No changes"), "it planned after the holder finished: \(patient.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: lockFile(of: harness.ns)), "the holder removes the lock file as it lets go")
         for directory in [runDirectory, otherRunDirectory, "/run/mooring"] {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             #expect(!files.contains { $0.hasSuffix(".lock") && $0.contains(harness.ns.name) }, "lock files left in \(directory): \(files)")
@@ -118,6 +128,32 @@ struct OperationsTests {
         let started = Date()
         #expect(try harness.cli("plan").status == 0)
         #expect(Date().timeIntervalSince(started) < 2.5, "plan did not wait for the lock")
+    }
+
+    /// Any user can open a namespace file read-only and flock it: when that was the lock, `nobody` holding it made
+    /// every apply give up. The lock is now root's own file: the same hold changes nothing, and `nobody` cannot
+    /// even open the lock file while an apply holds it.
+    @Test func aUserHoldingTheNamespaceFileCannotStallAnApply() throws {
+        let harness = try Harness()
+        defer { harness.tearDown() }
+        try basicManifests(harness)
+        let squatter = try BackgroundProcess(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                              "flock", "--exclusive", "/run/netns/\(harness.ns.name)", "sleep", "60"])
+        defer { squatter.stop() }
+        #expect(eventually {
+            (try? String(contentsOfFile: "/proc/locks", encoding: .utf8))?.split(separator: "\n")
+                .contains { $0.split(separator: " ").dropFirst(4).first == "\(squatter.processID)" } == true
+        }, "nobody holds an flock on the namespace file")
+        let apply = try harness.cli("apply", ["--lock-timeout", "2"])
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+
+        let holder = try BackgroundProcess([TestEnvironment.mooringBinary, "apply", "-f", harness.manifests.path, "--netns", harness.ns.name],
+                                           environment: ["MOORING_TEST_HOLD_LOCK": "3"])
+        defer { holder.stop() }
+        #expect(eventually { holdsLock(holder.processID, on: harness.ns) })
+        let open = try Shell.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "flock", "--nonblock", lockFile(of: harness.ns), "true"])
+        #expect(open.status != 0 && open.stderr.contains("Permission denied"), "nobody cannot open it: \(open.stdout)\(open.stderr)")
+        #expect(holder.wait() == 0)
     }
 
     @Test func doctorNamesOtherTablesThatDoNATOrDropForwardingButNotMooringsOwn() throws {

@@ -33,7 +33,7 @@ struct MicroVMPlannerTests {
         #expect(unit.argv == [
             "/usr/bin/qemu-system-x86_64", "-name", "web-1", "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-m", "256",
             "-smp", "2", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
-            "-serial", "file:/run/mooring/vms/web-1/console.log", "-qmp", "unix:/run/mooring/vms/web-1/qmp.sock,server=on,wait=off",
+            "-serial", "file:/run/mooring/vms/web-1/vmm/console.log", "-qmp", "unix:/run/mooring/vms/web-1/vmm/qmp.sock,server=on,wait=off",
             "-kernel", "/k/vmlinux", "-initrd", "/k/initrd",
             "-append", "console=ttyS0 reboot=t panic=-1 tsc_early_khz=2445000 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
             "-netdev", "tap,id=net0,ifname=vm-web-1-eth0,script=no,downscript=no,vhost=off,queues=2",
@@ -49,8 +49,8 @@ struct MicroVMPlannerTests {
     /// time. The probe is no part of the spec hash: adding it restarts no running VM.
     @Test func qemuUnitsAreReadyWhenQMPSaysRunning() throws {
         let qemu = try #require(VMMCommand.unit(for: Self.vm(), in: Self.environment))
-        #expect(qemu.readiness == .qmpRunning(socket: "/run/mooring/vms/web-1/qmp.sock"))
-        #expect(qemu.argv.contains("unix:/run/mooring/vms/web-1/qmp.sock,server=on,wait=off"))
+        #expect(qemu.readiness == .qmpRunning(socket: "/run/mooring/vms/web-1/vmm/qmp.sock"))
+        #expect(qemu.argv.contains("unix:/run/mooring/vms/web-1/vmm/qmp.sock,server=on,wait=off"))
         var unprobed = qemu
         unprobed.readiness = .staysUp
         #expect(VMMCommand.hash(unprobed) == qemu.specHash)
@@ -113,18 +113,18 @@ struct MicroVMPlannerTests {
         let argv = try #require(VMMCommand.unit(for: Self.vm(.cloudHypervisor, macvtap: true, volume: true), in: Self.environment)).argv
         let vmm = Array(argv.drop { $0 != "/usr/bin/cloud-hypervisor" })
         #expect(vmm == [
-            "/usr/bin/cloud-hypervisor", "--api-socket", "/run/mooring/vms/web-1/cloud-hypervisor.sock",
+            "/usr/bin/cloud-hypervisor", "--api-socket", "/run/mooring/vms/web-1/vmm/cloud-hypervisor.sock",
             "--kernel", "/k/vmlinux", "--initramfs", "/k/initrd",
             "--cmdline", "console=ttyS0 reboot=t panic=-1 quiet ip=10.0.0.10::10.0.0.1:255.255.255.0:web-1:eth0:off",
             "--cpus", "boot=2", "--memory", "size=256M",
             "--net", "tap=vm-web-1-eth0,mac=02:00:00:00:00:01,num_queues=4", "fd=3,mac=02:00:00:00:00:02",
-            "--disk", "path=/d/root.img,readonly=on", "path=/run/mooring/vms/web-1/cidata.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/console.log", "--console", "off",
+            "--disk", "path=/d/root.img,readonly=on", "path=/run/mooring/vms/web-1/cidata.img,readonly=on", "--serial", "file=/run/mooring/vms/web-1/vmm/console.log", "--console", "off",
         ])
     }
 
     @Test func firecrackerGetsAConfigFile() throws {
         let unit = try #require(VMMCommand.unit(for: Self.vm(.firecracker, volume: true), in: Self.environment))
-        #expect(unit.argv == ["/usr/bin/firecracker", "--api-sock", "/run/mooring/vms/web-1/firecracker.sock",
+        #expect(unit.argv == ["/usr/bin/firecracker", "--api-sock", "/run/mooring/vms/web-1/vmm/firecracker.sock",
                               "--config-file", "/run/mooring/vms/web-1/firecracker.json"])
         let file = try #require(unit.files.first)
         let config = try #require(JSONValue.parse(file.contents))

@@ -111,13 +111,13 @@ struct VMMSandboxTests {
         var vm = MicroVMPlannerTests.vm()
         vm.stopTimeoutSeconds = 7
         let unit = try #require(VMMCommand.unit(for: vm, in: Self.environment()))
-        #expect(unit.stopCommand == ["/usr/local/bin/mooring", "stop-vm", "--vmm", "qemu-microvm", "--socket", "/run/mooring/vms/web-1/qmp.sock",
-                                     "--timeout", "7", "--record", "/run/mooring/vms/web-1/last-stop.json"])
+        #expect(unit.stopCommand == ["/usr/local/bin/mooring", "stop-vm", "--vmm", "qemu-microvm", "--socket", "/run/mooring/vms/web-1/vmm/qmp.sock",
+                                     "--timeout", "7", "--record", "/run/mooring/vms/web-1/vmm/last-stop.json"])
         #expect(Self.properties(unit)["TimeoutStopUSec"] == ["TimeoutStopUSec=17000000"])
         vm.stopTimeoutSeconds = 8
         #expect(try #require(VMMCommand.unit(for: vm, in: Self.environment())).specHash != unit.specHash, "the timeout is part of the spec")
         let firecracker = try #require(VMMCommand.unit(for: MicroVMPlannerTests.vm(.firecracker), in: Self.environment()))
-        #expect(firecracker.stopCommand?.contains("/run/mooring/vms/web-1/firecracker.sock") == true)
+        #expect(firecracker.stopCommand?.contains("/run/mooring/vms/web-1/vmm/firecracker.sock") == true)
     }
 
     /// Taps are made for the VMM: owned by its user and group, one queue per vCPU.

@@ -136,8 +136,10 @@ public final class SystemdDriver: @unchecked Sendable {
         let running = state == "active" || state == "activating" || state == "reloading"
         // The stop command's wait, then systemd's SIGTERM wait, each up to TimeoutStopUSec.
         let stopTimeout = Double((try? bus.uint64Property(path, "org.freedesktop.systemd1.Service", "TimeoutStopUSec")) ?? 0) / 1e6
-        let record = runDirectory.map { $0 + "/" + UnitSpec.stopRecordName }  // stale units have no UnitSpec
-        if let record { unlink(record) }
+        // The stop record is in the VMM's own directory: removed and read only by descriptor, and read only if
+        // it is the VMM's own regular file (stale units have no UnitSpec: the directory's owner says whose).
+        let vmmDirectory = runDirectory.flatMap { try? Self.runDirectory($0, create: false).subdirectory(UnitSpec.vmmDirectoryName, checked: false) }
+        try? vmmDirectory?.remove(UnitSpec.stopRecordName)
         let job: String
         do {
             job = try bus.callManager("StopUnit", [name, "replace"]).readString(BusType.objectPath)
@@ -150,7 +152,9 @@ public final class SystemdDriver: @unchecked Sendable {
         }
         _ = try? bus.callManager("ResetFailedUnit", [name])
         guard running else { return nil }
-        if let record, let data = FileManager.default.contents(atPath: record), let stop = try? JSONDecoder().decode(GuestStop.self, from: data) {
+        if let vmmDirectory, let owner = try? vmmDirectory.status().st_uid,
+           let data = try? vmmDirectory.read(UnitSpec.stopRecordName, owner: owner, limit: 64 << 10),
+           let stop = try? JSONDecoder().decode(GuestStop.self, from: data) {
             return stop
         }
         // No record: the unit had no stop command (an older mooring started it), or the command could not run.
@@ -158,26 +162,42 @@ public final class SystemdDriver: @unchecked Sendable {
                          detail: "no stop record (a unit an older mooring started, or its stop command failed): systemd terminated the VMM")
     }
 
-    /// The run directory belongs to mooring's user and is writable by the VMM's group, so mooring can always
-    /// remove it; what an earlier VMM left there (a console, a socket, another user's files) goes first.
+    /// Lays out a VM's run directory by descriptor (`DirectoryHandle`), so nothing a VMM can change is followed:
+    /// `<run root>/vms/<vm>` is root's and only readable by the VMM (the seed disk and configs are written there,
+    /// each by a fresh temporary, `fchown`/`fchmod`, then `renameat`); `vmm/` below it is removed whole and made
+    /// afresh, owned by the VMM's user, so nothing an earlier VMM left (a console, a socket, a symlink) is found
+    /// by the next one or by root.
     private func prepare(_ spec: UnitSpec) throws {
-        // The directories above it (the run root, vms/) are made searchable by all: the VMM must pass through.
-        let parent = (spec.runDirectory as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        // Set outright: the units run with UMask=0077, which mkdir's mode would otherwise pass through.
-        _ = chmod(parent, 0o755)
-        try FileManager.default.createDirectory(atPath: spec.runDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o770])
-        guard chown(spec.runDirectory, geteuid(), spec.runDirectoryGroup) == 0, chmod(spec.runDirectory, 0o770) == 0 else {
-            throw DriverError("cannot hand \(spec.runDirectory) to group \(spec.runDirectoryGroup): \(String(cString: strerror(errno)))")
-        }
-        for leftover in spec.leftovers { unlink(leftover) }
+        let runDirectory = try Self.runDirectory(spec.runDirectory, create: true)
+        try runDirectory.own(user: geteuid(), group: getegid(), mode: 0o755)
+        try runDirectory.remove(UnitSpec.vmmDirectoryName)
+        let vmm = try runDirectory.subdirectory(UnitSpec.vmmDirectoryName, createMode: 0o700, checked: false)
+        try vmm.own(user: spec.vmmUser, group: spec.runDirectoryGroup, mode: 0o700)
         for file in spec.files {
-            try file.contents.write(toFile: file.path, atomically: true, encoding: .utf8)
-            _ = chown(file.path, geteuid(), spec.runDirectoryGroup)
-            _ = chmod(file.path, 0o640)
+            try runDirectory.replaceFile(try Self.name(file.path, in: spec.runDirectory), contents: Array(file.contents.utf8),
+                                         group: spec.runDirectoryGroup, mode: 0o640)
         }
-        if let seed = spec.seedDisk { try SeedDiskImage.write(seed, group: spec.runDirectoryGroup) }
+        if let seed = spec.seedDisk {
+            try runDirectory.replaceFile(try Self.name(seed.path, in: spec.runDirectory), contents: try SeedDiskImage.bytes(seed),
+                                         group: spec.runDirectoryGroup, mode: 0o640)
+        }
+    }
+
+    /// A VM's run directory, `<run root>/vms/<vm>`, opened by descriptor; every directory on the way must be
+    /// root's (`DirectoryHandle.Trust.ownedAll`). The directories above it are made searchable by all (mode set
+    /// outright: units run with UMask=0077), since the VMM must pass through them.
+    static func runDirectory(_ path: String, create: Bool) throws -> DirectoryHandle {
+        let parent = (path as NSString).deletingLastPathComponent
+        let vms = try DirectoryHandle.open(parent, createMode: create ? 0o755 : nil)
+        return try vms.subdirectory((path as NSString).lastPathComponent, createMode: create ? 0o755 : nil)
+    }
+
+    /// The name of a file the plan puts directly in the run directory.
+    private static func name(_ path: String, in directory: String) throws -> String {
+        guard (path as NSString).deletingLastPathComponent == directory else {
+            throw DriverError("\(path) is not directly in the run directory \(directory)")
+        }
+        return (path as NSString).lastPathComponent
     }
 
     private func startTransient(_ spec: UnitSpec) throws -> String {

@@ -37,8 +37,16 @@ public enum GuestShutdown {
             result = GuestStop(outcome: .forced, seconds: Date().timeIntervalSince(started),
                                detail: "the guest could not be asked to shut down (\(error)); systemd terminated the VMM")
         }
-        if let data = try? JSONEncoder().encode(result) { try? data.write(to: URL(fileURLWithPath: record), options: .atomic) }
+        if let data = try? JSONEncoder().encode(result) { writeRecord(data, to: record) }
         return result
+    }
+
+    /// The record goes into the VMM's own directory by descriptor: a fresh temporary renamed into place, never
+    /// through a symlink the VMM left there.
+    static func writeRecord(_ data: Data, to path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard let handle = try? DirectoryHandle.open(directory) else { return }
+        try? handle.replaceFile((path as NSString).lastPathComponent, contents: Array(data), mode: 0o600)
     }
 
     static func outcome(exited: Bool, since started: Date, timeout: Double) -> GuestStop {

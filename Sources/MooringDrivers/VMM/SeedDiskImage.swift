@@ -66,16 +66,6 @@ public enum SeedDiskImage {
         return image
     }
 
-    /// Writes the image where the unit will find it, readable by the VMM's group.
-    public static func write(_ disk: SeedDisk, group: UInt32) throws {
-        let data = Data(try bytes(disk))
-        guard FileManager.default.createFile(atPath: disk.path, contents: data, attributes: [.posixPermissions: 0o640]) else {
-            throw DriverError("cannot write the seed disk \(disk.path)")
-        }
-        _ = chown(disk.path, geteuid(), group)
-        _ = chmod(disk.path, 0o640)
-    }
-
     /// `cidata` as FAT stores a label: upper case, space-padded to 11 bytes.
     static func shortLabel(_ label: String) -> [UInt8] {
         let bytes = Array(label.uppercased().utf8.prefix(11))

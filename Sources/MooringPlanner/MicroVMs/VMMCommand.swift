@@ -87,9 +87,9 @@ public enum VMMCommand {
     /// The VMM's control socket, through which the stop command asks the guest to power off.
     static func controlSocket(_ vm: DesiredMicroVM, runDirectory: String) -> String? {
         switch vm.vmm {
-        case .qemuMicrovm: return runDirectory + "/qmp.sock"
-        case .cloudHypervisor: return runDirectory + "/cloud-hypervisor.sock"
-        case .firecracker: return runDirectory + "/firecracker.sock"
+        case .qemuMicrovm: return UnitSpec.vmmDirectory(of: runDirectory) + "/qmp.sock"
+        case .cloudHypervisor: return UnitSpec.vmmDirectory(of: runDirectory) + "/cloud-hypervisor.sock"
+        case .firecracker: return UnitSpec.vmmDirectory(of: runDirectory) + "/firecracker.sock"
         case .none: return nil
         }
     }
@@ -122,19 +122,22 @@ public enum VMMCommand {
             return nil
         }
         let launcher = !descriptors.isEmpty
+        var launcherUser: [String] = []
         if launcher {
             // exec-vm opens the macvtaps as root, then becomes the VMM's user before it executes the VMM.
-            var user: [String] = []
             if let identity = environment.identity, identity.user != nil {
-                user = ["--user", ([identity.uid, identity.gid] + identity.supplementaryGIDs).map(String.init).joined(separator: ":")]
+                launcherUser = ["--user", ([identity.uid, identity.gid] + identity.supplementaryGIDs).map(String.init).joined(separator: ":")]
             }
-            argv = [environment.mooringExecutable, "exec-vm"] + user
+            argv = [environment.mooringExecutable, "exec-vm"] + launcherUser
                 + descriptors.flatMap { ["--device", "\($0.fd)=\($0.device)"] } + ["--"] + argv
         }
         let socket = controlSocket(vm, runDirectory: runDirectory)
         let stopCommand = socket.map { socket in
             [environment.mooringExecutable, "stop-vm", "--vmm", vm.vmm.rawValue, "--socket", socket,
-             "--timeout", "\(vm.stopTimeoutSeconds)", "--record", runDirectory + "/" + UnitSpec.stopRecordName]
+             "--timeout", "\(vm.stopTimeoutSeconds)", "--record", UnitSpec.vmmDirectory(of: runDirectory) + "/" + UnitSpec.stopRecordName]
+                // A launcher unit runs as root (exec-vm drops privileges itself): its stop command becomes the VMM's
+                // user first, so root never talks to a socket or writes in a directory the VMM owns.
+                + launcherUser
         }
         let netnsPath = environment.networkNamespace.map { "/run/netns/\($0)" }
         // systemd's own wait for the stop command, and then for the VMM after SIGTERM: the guest's time and a margin.
@@ -156,6 +159,7 @@ public enum VMMCommand {
                             logFile: environment.journal ? nil : runDirectory + "/vmm.log",
                             files: files, properties: properties, specHash: "")
         spec.seedDisk = seed
+        spec.vmmUser = environment.identity?.uid ?? 0
         if vm.vmm == .qemuMicrovm, let socket { spec.readiness = .qmpRunning(socket: socket) }
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
@@ -180,7 +184,7 @@ public enum VMMCommand {
 
     static func hash(_ spec: UnitSpec) -> String {
         var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
-        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup)"
+        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup):\(spec.vmmUser)"
         for file in spec.files + (spec.seedDisk?.files ?? []) { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
         text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
         return StableHash.hex(text)
@@ -191,7 +195,7 @@ public enum VMMCommand {
         var argv = [executable, "-name", vm.name, "-M", "microvm", "-accel", vm.accelerator.rawValue,
                     "-cpu", vm.accelerator == .kvm ? "host" : "max", "-m", "\(vm.memoryMb)", "-smp", "\(vm.vcpu)",
                     "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
-                    "-serial", "file:\(runDirectory)/console.log",
+                    "-serial", "file:\(UnitSpec.vmmDirectory(of: runDirectory))/\(UnitSpec.consoleName)",
                     // The stop command's way in: system_powerdown presses the ACPI power button (microvm has ACPI).
                     "-qmp", "unix:\(controlSocket(vm, runDirectory: runDirectory)!),server=on,wait=off"]
         if let kernel = vm.kernel { argv += ["-kernel", kernel] }
@@ -237,7 +241,7 @@ public enum VMMCommand {
         var disks = vm.volumes.map { "path=\($0.path)\($0.readOnly ? ",readonly=on" : "")" }
         if let seed { disks.append("path=\(seed.path),readonly=on") }
         if !disks.isEmpty { argv += ["--disk"] + disks }
-        argv += ["--serial", "file=\(runDirectory)/console.log", "--console", "off"]
+        argv += ["--serial", "file=\(UnitSpec.vmmDirectory(of: runDirectory))/\(UnitSpec.consoleName)", "--console", "off"]
         return argv
     }
 

@@ -43,7 +43,7 @@ struct MicroVMSandboxTests {
     }
 
     private func booted(_ host: PID1Host) -> Bool {
-        eventually(timeout: 90) { host.read("/run/mooring/vms/web/console.log").contains("MVM-READY") }
+        eventually(timeout: 90) { host.read("/run/mooring/vms/web/vmm/console.log").contains("MVM-READY") }
     }
 
     @Test func anUnprivilegedSandboxedGuestServesThroughItsForwardAndShutsDownCleanly() throws {
@@ -55,7 +55,7 @@ struct MicroVMSandboxTests {
         try host.openTunToAll()
         let applied = try apply(host)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
 
         // The console, read-only, by the VM's name; a name that is not a VM's never becomes a path.
         let console = try host.run("mooring", "console", "web", "-n", "0")
@@ -120,7 +120,7 @@ struct MicroVMSandboxTests {
             "web", interface: "{guestDeviceName: eth0, type: macvtap, parentInterface: mv0, address: 10.40.0.20/24}")].joined(separator: "---\n"))
         let applied = try apply(host)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
         let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
         let status = host.read("/proc/\(pid)/status")
         #expect(status.contains("CapEff:\t0000000000000000") && status.contains("CapPrm:\t0000000000000000"), "\(status)")
@@ -141,7 +141,7 @@ struct MicroVMSandboxTests {
                        Self.manifests(withGuest: Self.guest(kernelCmdline: "mooring_test.ignore_power", stopTimeout: 2)))
         let applied = try apply(host)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/console.log").suffix(400))")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
 
         try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: nil))
         let stopped = try apply(host)

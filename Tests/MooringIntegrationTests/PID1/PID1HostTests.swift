@@ -214,7 +214,7 @@ struct PID1HostTests {
         let guest = PID1Host.guestManifest("guest", interface: "{guestDeviceName: eth0, type: tap, bridge: br0, address: 10.0.0.10/24}")
         try host.write("/etc/mooring/manifests/host.yaml",
                        [Manifests.tcgHost, Manifests.bridge("br0", addresses: ["10.0.0.1/24"]), guest].joined(separator: "---\n"))
-        let console = "/run/mooring/vms/guest/console.log"
+        let console = "/run/mooring/vms/guest/vmm/console.log"
         let enabled = try host.run("systemctl", "enable", "--now", "mooring-boot.service")
         #expect(enabled.status == 0, "\(enabled.stderr)")
         #expect(eventually(timeout: 60) { host.read(console).contains("MVM-READY") }, "the guest booted: \(host.read(console).suffix(300))")
