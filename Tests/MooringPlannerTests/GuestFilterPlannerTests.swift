@@ -23,13 +23,25 @@ import Testing
         let sets = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, $0.elements.map(\.canonicalText)) })
         #expect(table.family == "bridge" && table.chains.first?.hook == "prerouting" && table.chains.first?.priority == -200)
         #expect(sets["guest_ports"] == ["\"vm-a-eth0\"", "\"vm-bb-eth0\""])
-        #expect(sets["ipv4_ports"] == ["\"vm-a-eth0\""], "a guest without a declared address is held to its MAC only")
-        #expect(sets["guest_ipv6"] == ["{\"concat\":[\"vm-a-eth0\",\"fd12::10\"]}"])
+        #expect(sets["ipv4_ports"] == nil && sets["ipv6_ports"] == nil, "every port is checked in every family")
+        #expect(sets["guest_ipv4"] == ["{\"concat\":[\"vm-a-eth0\",\"10.0.0.10\"]}"], "a guest without an IPv4 address may claim none")
+        // Its declared addresses and its own (EUI-64) link-local address, never another fe80::.
+        #expect(sets["guest_ipv6"] == ["{\"concat\":[\"vm-a-eth0\",\"fd12::10\"]}", "{\"concat\":[\"vm-a-eth0\",\"fe80::ff:fe00:1\"]}",
+                                       "{\"concat\":[\"vm-bb-eth0\",\"fe80::ff:fe00:2\"]}"])
+        #expect(table.rules.filter { $0.chain == GuestFilterPlanner.advertsChain }.count == 2, "each port's advertisements are checked")
+        for name in [GuestFilterPlanner.arpChain, GuestFilterPlanner.ipv4Chain, GuestFilterPlanner.ipv6Chain] {
+            #expect(table.rules.last { $0.chain == name }?.expression.canonicalText == "[{\"drop\":null}]", "\(name) ends in a drop")
+        }
         // The same table observed: nothing to do; none wanted any more: deleted.
         var observed = ObservedState()
         observed.guestFilter = table
         #expect(GuestFilterPlanner(desired: desired, observed: observed).plan().isEmpty)
         #expect(GuestFilterPlanner(desired: DesiredState(), observed: observed).plan().map(\.summary) == ["delete table bridge mooring (no guest is filtered any more)"])
+    }
+
+    @Test func theLinkLocalAddressIsTheKernelsEUI64One() {
+        #expect(GuestFilterPlanner.linkLocalAddress(MACAddress("52:54:00:12:34:56")!).description == "fe80::5054:ff:fe12:3456")
+        #expect(GuestFilterPlanner.linkLocalAddress(MACAddress("02:00:00:00:40:10")!).description == "fe80::ff:fe00:4010")
     }
 
     /// Rate limits: a policer per direction and port, the guest-bound one in a postrouting chain of its own;

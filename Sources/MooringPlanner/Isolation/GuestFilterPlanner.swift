@@ -5,15 +5,25 @@ import MooringPlan
 /// into its bridge (prerouting, priority -200, before the bridge forwards it or hands it to the host), checks
 /// the port and source MAC, sends ARP, IPv4 and IPv6 to a chain of their own checks each, and drops
 /// what the guest has no business sending: another MAC, another address (IPv4, ARP, IPv6), a router
-/// advertisement or redirect, a DHCP or DHCPv6 server's reply, anything but ARP, IPv4 and IPv6. Per-guest facts
-/// are set elements keyed by interface name, so a frame costs a few hash lookups however many guests there are.
-/// IPv4 and IPv6 sources are checked on the ports that declare an address of that family (a guest that takes
-/// its address from the LAN's DHCP or router advertisements is held to its MAC only); link-local IPv6 and the
-/// unspecified address (duplicate address detection, DHCP discovery) pass. A neighbour advertisement must name
-/// one of the guest's own IPv6 addresses or a link-local one. A macvtap is no bridge port: its guest's frames
-/// get the same rules in a second table, `netdev mooring`, at each macvtap's egress hook (what the VMM writes
-/// into a macvtap leaves through that hook before the macvtap delivers it to its parent or a sibling).
-/// Built here, compared as values, replaced as a whole in one transaction.
+/// advertisement or redirect, a DHCP or DHCPv6 server's message, anything but ARP, IPv4 and IPv6.
+///
+/// Every port is held to its own addresses in **every** family, whatever it declares: a guest may claim (as
+/// an ARP sender, a neighbour advertisement's target, an IPv4 or IPv6 source) only its declared addresses and
+/// its own link-local address (the EUI-64 one its MAC gives, the kernel's default), never another guest's, the
+/// bridge's or a gateway's. A family the guest declares nothing in gets the default a guest without an address
+/// needs and no more: ARP probes (sender 0.0.0.0), DHCP discovery (0.0.0.0:68 to 67), duplicate address
+/// detection and MLD from the unspecified address, and its link-local address; no other claim. (The filter
+/// used to check only the declared families and to trust every fe80::/10 source: a v4-only guest could
+/// advertise a neighbour's IPv6 address, a v6-only guest could ARP for the gateway.) DHCP and DHCPv6 server
+/// messages are dropped by either port (from 67 or to 68; from 547 or to 546), and ICMPv6 in a fragment is
+/// dropped (neighbour discovery is never fragmented, RFC 6980, and a fragment hides its type). Frames from
+/// other ports (the uplink, the host, a DHCP server on the LAN) are not this filter's.
+///
+/// Per-guest facts are set elements keyed by interface name, so a frame costs a few hash lookups however many
+/// guests there are. A macvtap is no bridge port: its guest's frames get the same rules in a second table,
+/// `netdev mooring`, at each macvtap's egress hook (what the VMM writes into a macvtap leaves through that hook
+/// before the macvtap delivers it to its parent or a sibling). Built here, compared as values, replaced as a
+/// whole in one transaction.
 struct GuestFilterPlanner {
     let desired: DesiredState
     let observed: ObservedState
@@ -150,16 +160,27 @@ struct GuestFilterPlanner {
 
     /// The checks' rules (after any already in the main chain) and their protocol chains.
     private static func addChecks(to table: inout NftTable, port: JSONValue, _ interfaces: [DesiredInterface]) {
-        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
         table.maps.append(frameMap(interfaces))
-        for (name, rules) in chains(port, ipv6Ports: !v6.isEmpty) {
+        for (name, rules) in chains(port) {
             if !table.chains.contains(where: { $0.name == name }) { table.chains.append(NftChain(name: name, type: "", hook: "", priority: 0)) }
             table.rules += rules.map { NftRule(chain: name, comment: nil, expression: .array($0)) }
         }
-        if !v6.isEmpty {
-            table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
-            table.rules += v6.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: port))) }
-        }
+        table.chains.append(NftChain(name: advertsChain, type: "", hook: "", priority: 0))
+        table.rules += interfaces.map { NftRule(chain: advertsChain, comment: nil, expression: .array(neighbourAdvertTargets($0, port: port))) }
+    }
+
+    /// The addresses a guest may claim on this interface, per family: what it declares, and in IPv6 its own
+    /// link-local address.
+    static func claimable(_ interface: DesiredInterface) -> (ipv4: [IPAddress], ipv6: [IPAddress]) {
+        let declared = interface.addresses.map(\.address)
+        let linkLocal = linkLocalAddress(interface.mac)
+        return (declared.filter(\.isIPv4), declared.filter { !$0.isIPv4 } + (declared.contains(linkLocal) ? [] : [linkLocal]))
+    }
+
+    /// The link-local address the kernel gives an interface with this MAC by default (EUI-64, RFC 4291 2.5.1).
+    static func linkLocalAddress(_ mac: MACAddress) -> IPAddress {
+        let m = mac.bytes
+        return IPAddress(family: .ipv6, bytes: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
     }
 
     /// Where each guest's frames go: (port, its MAC, ARP | IPv4 | IPv6) -> that protocol's chain. Elements in the
@@ -178,17 +199,13 @@ struct GuestFilterPlanner {
     /// The per-guest facts, keyed by the guest's host device: its MAC, and its addresses per family.
     private static func sets(_ interfaces: [DesiredInterface]) -> [NftSet] {
         func pair(_ interface: DesiredInterface, _ value: String) -> JSONValue { ["concat": [.string(interface.hostDeviceName), .string(value)]] }
-        let v4 = interfaces.filter { $0.addresses.contains { $0.address.isIPv4 } }
-        let v6 = interfaces.filter { $0.addresses.contains { !$0.address.isIPv4 } }
         return [
             NftSet(name: "guest_ports", keyType: ["ifname"], elements: interfaces.map { .string($0.hostDeviceName) }),
             NftSet(name: "guest_macs", keyType: ["ifname", "ether_addr"], elements: interfaces.map { pair($0, $0.mac.description) }),
-            NftSet(name: "ipv4_ports", keyType: ["ifname"], elements: v4.map { .string($0.hostDeviceName) }),
             NftSet(name: "guest_ipv4", keyType: ["ifname", "ipv4_addr"],
-                   elements: v4.flatMap { interface in interface.addresses.filter { $0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
-            NftSet(name: "ipv6_ports", keyType: ["ifname"], elements: v6.map { .string($0.hostDeviceName) }),
+                   elements: interfaces.flatMap { interface in claimable(interface).ipv4.map { pair(interface, $0.description) } }),
             NftSet(name: "guest_ipv6", keyType: ["ifname", "ipv6_addr"],
-                   elements: v6.flatMap { interface in interface.addresses.filter { !$0.address.isIPv4 }.map { pair(interface, $0.address.description) } }),
+                   elements: interfaces.flatMap { interface in claimable(interface).ipv6.map { pair(interface, $0.description) } }),
         ]
     }
 
@@ -201,6 +218,8 @@ struct GuestFilterPlanner {
     private static func jump(_ target: String) -> JSONValue { ["jump": ["target": .string(target)]] }
     private static let oifname: JSONValue = ["meta": ["key": "oifname"]]
     private static let accept: JSONValue = ["accept": .null]
+    /// `meta l4proto ipv6-icmp`: the protocol after any extension headers; libnftables lists it as its number.
+    private static let icmpv6Protocol = match("==", ["meta": ["key": "l4proto"]], 58)
 
     /// Drops a port's frames beyond `rate` bytes per second (a token bucket: a policer, as libvirt's and
     /// Firecracker's limits are). The bucket holds a tenth of a second's worth, at least 64 KiB, so TCP keeps
@@ -214,13 +233,13 @@ struct GuestFilterPlanner {
     private static let drop: JSONValue = ["drop": .null]
 
     /// The checks, per chain, in order: the first match decides; a frame that leaves a protocol's chain without
-    /// a verdict is accepted (the base chain's policy; the chains are entered by `goto`). Each line says what it
-    /// stops. `port` names the guest's device: the bridge port a frame came in on, or the macvtap it leaves
-    /// through. The base chain's one lookup (port, source MAC, ethertype) sends a guest's frame to its protocol's
-    /// chain, where a frame from the guest's own address is accepted at the second rule: a legitimate IPv4 frame
-    /// passes 3 rules, IPv6 5, however many guests there are. Every rule a frame passes costs it (measured in
-    /// docs/performance.md: a first version's single chain of fifteen cost an IPv4 frame eleven).
-    static func chains(_ port: JSONValue, ipv6Ports: Bool) -> [(chain: String, rules: [[JSONValue]])] {
+    /// a verdict is accepted (the base chain's policy; the chains are entered by `goto`), which only the main
+    /// chain's other ports do: each protocol's chain ends in a drop. Each line says what it stops. `port` names
+    /// the guest's device: the bridge port a frame came in on, or the macvtap it leaves through. The base chain's
+    /// one lookup (port, source MAC, ethertype) sends a guest's frame to its protocol's chain, where a frame from
+    /// the guest's own address is accepted after the server-message checks: a legitimate IPv4 frame passes 4
+    /// rules, IPv6 7, however many guests there are (docs/performance.md measures what a rule costs).
+    static func chains(_ port: JSONValue) -> [(chain: String, rules: [[JSONValue]])] {
         func byPort(_ proto: String, _ field: String) -> JSONValue { ["concat": [port, payload(proto, field)]] }
         let frameKey: JSONValue = ["concat": [port, payload("ether", "saddr"), payload("ether", "type")]]
         return [
@@ -228,55 +247,60 @@ struct GuestFilterPlanner {
                 // A guest's port, its own MAC, ARP, IPv4 or IPv6: on to that protocol's checks.
                 [["vmap": ["key": frameKey, "data": "@guest_frames"]]],
                 // Anything else from a guest's port: another guest's (or the gateway's) MAC, which would move it onto
-                // this port in the bridge's FDB; VLAN tags, spanning tree, other protocols. Other ports (the uplink,
-                // the host, VMs run by another tool) pass.
+                // this port in the bridge's FDB; VLAN tags (802.1Q, 802.1ad), spanning tree, other protocols. Other
+                // ports (the uplink, the host, VMs run by another tool) pass.
                 [match("==", port, "@guest_ports"), drop],
             ]),
             (arpChain, [
-                // ARP that claims another MAC, or another IPv4 address (a fake reply for the gateway); probes (0.0.0.0) pass.
+                // ARP that claims another MAC, or an address that is not the guest's (a fake reply for the gateway,
+                // a neighbour's address): only its own IPv4 addresses, and probes (sender 0.0.0.0), pass.
                 [match("!=", byPort("arp", "saddr ether"), "@guest_macs"), drop],
                 [match("==", byPort("arp", "saddr ip"), "@guest_ipv4"), accept],
                 [match("==", payload("arp", "saddr ip"), "0.0.0.0"), accept],
-                [match("==", port, "@ipv4_ports"), drop],
+                [drop],
             ]),
             (ipv4Chain, [
-                // A DHCP server's replies.
+                // A DHCP server's messages, by either port: from the server port, or to the client port.
                 [match("==", payload("udp", "sport"), 67), drop],
+                [match("==", payload("udp", "dport"), 68), drop],
                 [match("==", byPort("ip", "saddr"), "@guest_ipv4"), accept],
                 // DHCP discovery, before the guest has an address.
                 [match("==", payload("ip", "saddr"), "0.0.0.0"), match("==", payload("udp", "sport"), 68),
                  match("==", payload("udp", "dport"), 67), accept],
-                // Another address, from a guest that declares IPv4 ones (one that declares none is held to its MAC).
-                [match("==", port, "@ipv4_ports"), drop],
+                // Any other source: another guest's, the bridge's, a gateway's, or one the guest did not declare.
+                [drop],
             ]),
             (ipv6Chain, [
-                // A DHCPv6 server's replies; router advertisements and redirects (only routers send them).
+                // A DHCPv6 server's messages, by either port; router advertisements and redirects (only routers send
+                // them); ICMPv6 in a fragment (neighbour discovery is never fragmented, and a fragment can hide the type).
                 [match("==", payload("udp", "sport"), 547), drop],
+                [match("==", payload("udp", "dport"), 546), drop],
                 [match("==", payload("icmpv6", "type"), ["set": ["nd-router-advert", "nd-redirect"]]), drop],
-            ]
-            // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets), even from the
-            // guest's own address. Without an IPv6 port there is nothing to check them against: no chain, no jump.
-            + (ipv6Ports ? [jumpToAdverts] : [])
-            + [
+                [match("==", ["exthdr": ["name": "frag"]], true), icmpv6Protocol, drop],
+                // Neighbour advertisements: their target is checked per port (neighbourAdvertTargets), even from the
+                // guest's own address.
+                jumpToAdverts,
+                // Its declared addresses and its own link-local one.
                 [match("==", byPort("ip6", "saddr"), "@guest_ipv6"), accept],
-                // Link-local and unspecified sources pass (neighbour discovery, duplicate address detection).
-                [match("==", payload("ip6", "saddr"), ["set": ["::", ["prefix": ["addr": "fe80::", "len": 10]]]]), accept],
-                [match("==", port, "@ipv6_ports"), drop],
+                // Duplicate address detection and MLD reports come from the unspecified address.
+                [match("==", payload("ip6", "saddr"), "::"), icmpv6Protocol, accept],
+                [drop],
             ]),
         ]
     }
 
-    /// A neighbour advertisement must be for one of the guest's own addresses (or a link-local one): one that
-    /// names another guest's address would redirect its traffic. nftables 1.0.6 has no `icmpv6 taddr`, so the
-    /// target is the 128 bits at offset 8 of the ICMPv6 header, compared as an integer, one rule per port with
-    /// IPv6, in a chain only advertisements jump to (other frames never see these rules).
+    /// A neighbour advertisement must be for one of the guest's own IPv6 addresses (declared, or its own
+    /// link-local one): one that names another guest's address, or the bridge's, would redirect its traffic.
+    /// nftables 1.0.6 has no `icmpv6 taddr`, so the target is the 128 bits at offset 8 of the ICMPv6 header,
+    /// compared as an integer, one rule per port, in a chain only advertisements jump to (other frames never see
+    /// these rules).
     static func neighbourAdvertTargets(_ interface: DesiredInterface, port: JSONValue) -> [JSONValue] {
         func hex(_ address: IPAddress) -> String {
             "0x" + address.bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
-        var allowed: [JSONValue] = interface.addresses.filter { !$0.address.isIPv4 }.map { .string(hex($0.address)) }
-        allowed.append(["range": [.string("0xfe800000000000000000000000000000"), .string("0xfebfffffffffffffffffffffffffffff")]])
+        let allowed: [JSONValue] = claimable(interface).ipv6.map { .string(hex($0)) }
+        // One value is listed as the value itself, not as a set of one (a guest with only its link-local address).
         return [match("==", port, .string(interface.hostDeviceName)),
-                match("!=", ["payload": ["base": "th", "offset": 64, "len": 128]], ["set": .array(allowed)]), drop]
+                match("!=", ["payload": ["base": "th", "offset": 64, "len": 128]], allowed.count == 1 ? allowed[0] : ["set": .array(allowed)]), drop]
     }
 }
