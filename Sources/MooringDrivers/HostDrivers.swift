@@ -137,6 +137,7 @@ public final class HostDrivers: Sendable {
                                                 tscKHz: HostFacts.tscKHz(), vmmIdentity: identity, vmmIdentityProblem: identityProblem,
                                                 vmmFileProblems: HostFacts.vmmFileProblems(read: files, write: writableFiles, identity: identity),
                                                 vhostNet: HostFacts.vhostNet(), journal: HostFacts.journal())
+            capabilities.fileFacts = HostFacts.fileFacts(files)
             var units: [ObservedUnit] = []
             var unitProblem: String?
             var managerAbsent = false

@@ -30,6 +30,20 @@ public enum HostFacts {
         paths.filter { access($0, R_OK) == 0 }
     }
 
+    /// Each existing file's real path (every symlink resolved) and owner, for the planner's checks that a VM's
+    /// disk is its own (not another VM's through a link, not another user's, inside its image's directory).
+    static func fileFacts(_ paths: Set<String>) -> [String: FileFact] {
+        var facts: [String: FileFact] = [:]
+        for path in paths {
+            guard let resolved = realpath(path, nil) else { continue }
+            defer { free(resolved) }
+            var info = stat()
+            guard stat(resolved, &info) == 0 else { continue }
+            facts[path] = FileFact(resolved: String(cString: resolved), owner: info.st_uid)
+        }
+        return facts
+    }
+
     /// The host's TSC frequency in kHz, rounded to whole MHz so a VM's command line (and spec hash) stays the same
     /// from run to run. Without frequency scaling, /proc/cpuinfo's "cpu MHz" is the kernel's calibrated TSC rate;
     /// with it, that figure moves, so cpufreq's base (or maximum) frequency is used instead.

@@ -44,6 +44,23 @@ import Testing
         #expect(network.contains("      - \"fd12::10/64\"") && network.contains("        via: \"fd12::1\""), "\(network)")
     }
 
+    /// cloud-init reads the seed with PyYAML (YAML 1.1), which folds or breaks lines at NEL, U+2028 and U+2029
+    /// even inside a double-quoted scalar: a key holding one reached the guest changed. Each is escaped now, so
+    /// the real parser gives back exactly the manifest's text.
+    @Test func keysWithLineBreaksOnlyYAMLKnowsReachTheGuestUnchanged() throws {
+        var vm = Self.vm()
+        let keys = ["ssh-ed25519 AAAA a\u{85}  - evil", "ssh-ed25519 AAAA b\u{2028}- evil", "ssh-ed25519 AAAA c\u{2029}x",
+                    "ssh-ed25519 AAAA d\u{FEFF}\u{9B}\u{7F}e"]
+        vm.sshPublicKeys = [GuestUserKeys(user: "root", authorizedKeys: keys)]
+        let seed = try #require(CloudInitSeed.disk(vm, runDirectory: "/run/x"))
+        let userData = try #require(seed.files.first { $0.path == "user-data" }).contents
+        let script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read())['users'][0]['ssh_authorized_keys']))"
+        let parsed = try Shell.run(["/usr/bin/python3", "-c", script], input: userData)
+        #expect(parsed.status == 0, "\(parsed.stderr)")
+        let read = try JSONDecoder().decode([String].self, from: Data(parsed.stdout.utf8))
+        #expect(read == keys, "PyYAML read \(read.map(\.debugDescription))")
+    }
+
     @Test func aSeedTooLargeForTheDiskIsAnError() {
         let seed = SeedDisk(path: "/nonexistent", label: "cidata", files: [UnitFile(path: "big", contents: String(repeating: "x", count: 2_000_000))])
         #expect(throws: SeedDiskImage.TooLarge.self) { try SeedDiskImage.bytes(seed) }

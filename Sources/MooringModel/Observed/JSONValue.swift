@@ -132,7 +132,10 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
         Int(text) != nil ? text : Double(text).map { "\($0)" } ?? text
     }
 
-    /// A JSON string literal: quotes, backslashes and control characters escaped.
+    /// A JSON string literal: quotes, backslashes and control characters escaped; so are DEL, the C1 controls
+    /// (NEL among them), U+2028, U+2029 and U+FEFF, which JSON allows raw but YAML 1.1 (cloud-init's PyYAML reads
+    /// the seed's files, written in this syntax) folds or breaks lines at: a key or mount point holding one
+    /// reached the guest changed. Escaped, the text is the same in JSON and in YAML.
     public static func quoted(_ string: String) -> String {
         var out = ""
         writeString(string, into: &out)
@@ -142,7 +145,7 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
     static func writeString(_ string: String, into out: inout String) {
         out += "\""
         // Interface names, addresses, keys: nothing to escape, so the text goes in as one piece.
-        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
             out += string
             out += "\""
             return
@@ -155,7 +158,7 @@ public indirect enum JSONValue: Sendable, Hashable, CustomStringConvertible {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || [0x2028, 0x2029, 0xFEFF].contains(scalar.value) {
                     let hex = String(scalar.value, radix: 16)
                     out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {

@@ -79,6 +79,8 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var vhostNet: Bool
     /// Whether journald runs (its socket exists): units' output can go to the journal.
     public var journal: Bool
+    /// What each file the manifests name really is: its path with every symlink resolved, and its owner.
+    public var fileFacts: [String: FileFact] = [:]
 
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil,
@@ -114,6 +116,17 @@ public struct VMMIdentity: Sendable, Codable, Equatable {
         self.gid = gid
         self.supplementaryGroups = supplementaryGroups
         self.supplementaryGIDs = supplementaryGIDs
+    }
+}
+
+/// A file a manifest names, as the host has it: where its symlinks lead, and whose it is.
+public struct FileFact: Sendable, Codable, Equatable {
+    public var resolved: String
+    public var owner: UInt32
+
+    public init(resolved: String, owner: UInt32) {
+        self.resolved = resolved
+        self.owner = owner
     }
 }
 

@@ -166,7 +166,41 @@ struct UnitPlanner {
                 ok = false
             }
         }
+        for volume in vm.volumes where !volume.readOnly {
+            if let problem = writableDiskProblem(volume, of: vm) {
+                conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
+                                          message: "\(vm.origin.subject) volume \(volume.id) \(volume.path): \(problem.message)", fix: problem.fix))
+                ok = false
+            }
+        }
         return ok
+    }
+
+    /// A writable disk must be this VM's alone: no other VM names the same file (by its path, or through a
+    /// symlink: two VMMs writing one file system corrupt it, and one guest could read or change the other's
+    /// data), an image's disk stays inside the image root, and it belongs to root or the VMM's user (another
+    /// user could swap or read it).
+    private func writableDiskProblem(_ volume: DesiredVolume, of vm: DesiredMicroVM) -> (message: String, fix: String)? {
+        let facts = observed.capabilities.fileFacts
+        let fact = facts[volume.path]
+        for other in desired.microVMs where other.name != vm.name {
+            for theirs in other.volumes where theirs.path == volume.path || (fact != nil && facts[theirs.path]?.resolved == fact?.resolved) {
+                let how = theirs.path == volume.path ? "" : " (\(theirs.path) leads to the same file, \(fact!.resolved))"
+                return ("MicroVM \(other.name) uses the same disk\(how); two VMs writing one disk corrupt it, and each could read the other's data",
+                        "give each MicroVM its own disk (a copy), or mark it readOnly: true in both")
+            }
+        }
+        guard let fact else { return nil }
+        if let root = desired.host.imageRoot, volume.path.hasPrefix(root + "/"), !fact.resolved.hasPrefix(root + "/") {
+            return ("it leads outside the image root \(root), to \(fact.resolved)", "replace the link under \(root) with the image's own disk")
+        }
+        let vmmUID = observed.capabilities.vmmIdentity?.uid
+        if fact.owner != 0, fact.owner != vmmUID {
+            let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
+            return ("it belongs to uid \(fact.owner), neither root nor \(user): that user could swap or read the VM's disk",
+                    "chown it to root or \(user) (e.g. chown \(user) \(fact.resolved))")
+        }
+        return nil
     }
 }
 
