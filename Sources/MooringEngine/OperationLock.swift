@@ -49,7 +49,10 @@ public final class OperationLock: @unchecked Sendable {
         let name = try name()
         let locks: DirectoryHandle
         do {
-            locks = try DirectoryHandle.open(directory, createMode: 0o700)
+            // The directories above are made searchable by all (the run root holds the VMs' run directories, which
+            // their VMMs must pass through); only the lock directory itself is root's alone.
+            let parent = try DirectoryHandle.open((directory as NSString).deletingLastPathComponent, createMode: 0o755)
+            locks = try parent.subdirectory((directory as NSString).lastPathComponent, createMode: 0o700)
             try locks.checkPrivate()
         } catch let error as DriverError {
             throw LockError(message: "cannot use the lock directory: \(error.message)")

@@ -107,6 +107,10 @@ struct OperationsTests {
         #expect(loser.stderr.contains("process \(holder.processID) holds the lock on \(lockFile(of: harness.ns))"), "\(loser.stderr)")
         var info = stat()
         #expect(stat(lockFile(of: harness.ns), &info) == 0 && info.st_uid == 0 && info.st_mode & 0o777 == 0o600, "root's, 0600")
+        #expect(stat("/run/mooring/locks", &info) == 0 && info.st_mode & 0o777 == 0o700, "the lock directory is root's alone")
+        // ... but the run root above it stays searchable: the VMMs pass through it to their run directories (making
+        // the lock directory once made /run/mooring 0700, and every unprivileged VMM failed to start).
+        #expect(stat("/run/mooring", &info) == 0 && info.st_mode & 0o005 == 0o005, "/run/mooring is searchable by all")
         #expect(try harness.ns.links()["br0"] == nil, "the loser changed nothing; the holder has not applied yet")
 
         // A patient second apply waits for the first, then finds nothing to do.

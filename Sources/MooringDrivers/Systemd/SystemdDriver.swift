@@ -189,6 +189,8 @@ public final class SystemdDriver: @unchecked Sendable {
     static func runDirectory(_ path: String, create: Bool) throws -> DirectoryHandle {
         let parent = (path as NSString).deletingLastPathComponent
         let vms = try DirectoryHandle.open(parent, createMode: create ? 0o755 : nil)
+        // Set outright when preparing: the VMM passes through it.
+        if create { try vms.own(user: geteuid(), group: getegid(), mode: 0o755) }
         return try vms.subdirectory((path as NSString).lastPathComponent, createMode: create ? 0o755 : nil)
     }
 
