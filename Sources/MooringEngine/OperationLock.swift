@@ -52,6 +52,8 @@ public final class OperationLock: @unchecked Sendable {
             // The directories above are made searchable by all (the run root holds the VMs' run directories, which
             // their VMMs must pass through); only the lock directory itself is root's alone.
             let parent = try DirectoryHandle.open((directory as NSString).deletingLastPathComponent, createMode: 0o755)
+            let mode = try parent.status().st_mode & 0o7777
+            if mode & 0o055 != 0o055 { try parent.own(user: geteuid(), group: getegid(), mode: mode | 0o055) }
             locks = try parent.subdirectory((directory as NSString).lastPathComponent, createMode: 0o700)
             try locks.checkPrivate()
         } catch let error as DriverError {

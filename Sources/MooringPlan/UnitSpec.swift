@@ -20,13 +20,11 @@ public struct UnitSpec: Sendable, Equatable {
     public var networkNamespacePath: String?
     /// `/run/mooring/vms/<vm>`: root's own directory, which the VMM can only read: the seed disk, configs and
     /// the VMM's output file, all written by mooring. What the VMM writes (sockets, the serial console, the stop
-    /// record) goes to `vmmDirectory` below it, made afresh at every start and owned by the VMM's user: root
+    /// record) goes to `vmmDirectory` below it, made afresh at every start and writable by the VMM's group: root
     /// writes nothing into a directory the VMM can change, and reads from it only by descriptor.
     public var runDirectory: String
-    /// The group that may read the seed disk and configs, and owns `vmmDirectory`.
+    /// The group that may read the seed disk and configs, and write in `vmmDirectory`.
     public var runDirectoryGroup: UInt32
-    /// The user that owns `vmmDirectory` (the VMM's own).
-    public var vmmUser: UInt32 = 0
     /// The VMM's stdout and stderr, appended to across starts.
     public var logFile: String?
     /// Files to write before starting (firecracker's JSON config).

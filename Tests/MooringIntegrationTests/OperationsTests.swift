@@ -160,6 +160,26 @@ struct OperationsTests {
         #expect(holder.wait() == 0)
     }
 
+    /// `mooring confirm` signals the lock's holder only when it is root's mooring: a process that holds the lock and
+    /// calls itself `mooring ... --try` but executes something else is left alone (SIGUSR1 would kill it).
+    @Test func confirmSignalsOnlyRootsMooring() throws {
+        let harness = try Harness()
+        defer { harness.tearDown() }
+        try basicManifests(harness)
+        #expect(try harness.cli("apply").status == 0, "the lock directory exists")
+        let file = lockFile(of: harness.ns)
+        let impostor = try BackgroundProcess(["/bin/bash", "-c", """
+            exec -a mooring /usr/bin/python3 -c 'import fcntl, os, time; f = os.open("\(file)", os.O_RDWR | os.O_CREAT, 0o600); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' apply --try 5m
+            """])
+        defer { impostor.stop() }
+        #expect(eventually { holdsLock(impostor.processID, on: harness.ns) })
+        let cmdline = (try? String(contentsOfFile: "/proc/\(impostor.processID)/cmdline", encoding: .utf8)) ?? ""
+        #expect(cmdline.hasPrefix("mooring\0") && cmdline.contains("--try"), "it looks like `mooring ... --try`: \(cmdline.debugDescription)")
+        let confirm = try TestEnvironment.mooring(["confirm", "--netns", harness.ns.name, "--timeout", "1"])
+        #expect(confirm.status == 1 && confirm.stderr.contains("is not root's mooring"), "\(confirm.stdout)\(confirm.stderr)")
+        #expect(kill(impostor.processID, 0) == 0, "not signalled")
+    }
+
     @Test func doctorNamesOtherTablesThatDoNATOrDropForwardingButNotMooringsOwn() throws {
         let harness = try Harness()
         defer { harness.tearDown() }

@@ -94,9 +94,10 @@ public final class DirectoryHandle: @unchecked Sendable {
         return info
     }
 
-    /// Sets this directory's owner and mode through its descriptor.
+    /// Sets this directory's mode and owner through its descriptor (the mode first: once it is another user's,
+    /// changing its mode would take CAP_FOWNER, which mooring's units do not have).
     public func own(user: uid_t, group: gid_t, mode: mode_t) throws {
-        guard fchown(descriptor, user, group) == 0, fchmod(descriptor, mode) == 0 else {
+        guard fchmod(descriptor, mode) == 0, fchown(descriptor, user, group) == 0 else {
             throw DriverError("cannot hand \(path) to \(user):\(group): \(errnoText())")
         }
     }
@@ -157,9 +158,10 @@ public final class DirectoryHandle: @unchecked Sendable {
     }
 
     /// Opens the regular file `name` for reading, never through a symlink, and never blocking on a FIFO; nil
-    /// when there is none. With `owner`, a file of any other owner, or with more than one link (a hard link to
-    /// someone else's file), is refused: what a VMM leaves in its directory is read only if it is its own.
-    public func openRegularFile(_ name: String, owner: uid_t? = nil) throws -> FileHandle? {
+    /// when there is none. `untrusted` (a file a VMM left in its directory): one with more than one link (a hard
+    /// link to someone else's file) is refused. A VMM cannot put another file of root's there: it can neither
+    /// rename out of root's directories nor, with more than one link, pass.
+    public func openRegularFile(_ name: String, untrusted: Bool = false) throws -> FileHandle? {
         try Self.checkName(name)
         let fd = openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 && errno == ENOENT { return nil }
@@ -169,17 +171,15 @@ public final class DirectoryHandle: @unchecked Sendable {
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw DriverError("refusing \(path)/\(name): not a regular file")
         }
-        if let owner {
-            guard info.st_uid == owner, info.st_nlink == 1 else {
-                throw DriverError("refusing \(path)/\(name): owned by uid \(info.st_uid) with \(info.st_nlink) link(s), not the VMM's own file")
-            }
+        if untrusted, info.st_nlink != 1 {
+            throw DriverError("refusing \(path)/\(name): it has \(info.st_nlink) links, so it is not the VMM's own file")
         }
         return handle
     }
 
     /// Up to `limit` bytes of the regular file `name` (`openRegularFile`'s checks); nil when there is none.
-    public func read(_ name: String, owner: uid_t? = nil, limit: Int = 1 << 20) throws -> Data? {
-        guard let handle = try openRegularFile(name, owner: owner) else { return nil }
+    public func read(_ name: String, untrusted: Bool = false, limit: Int = 1 << 20) throws -> Data? {
+        guard let handle = try openRegularFile(name, untrusted: untrusted) else { return nil }
         return try handle.read(upToCount: limit) ?? Data()
     }
 

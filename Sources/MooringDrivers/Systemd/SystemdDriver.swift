@@ -136,8 +136,8 @@ public final class SystemdDriver: @unchecked Sendable {
         let running = state == "active" || state == "activating" || state == "reloading"
         // The stop command's wait, then systemd's SIGTERM wait, each up to TimeoutStopUSec.
         let stopTimeout = Double((try? bus.uint64Property(path, "org.freedesktop.systemd1.Service", "TimeoutStopUSec")) ?? 0) / 1e6
-        // The stop record is in the VMM's own directory: removed and read only by descriptor, and read only if
-        // it is the VMM's own regular file (stale units have no UnitSpec: the directory's owner says whose).
+        // The stop record is in the VMM's directory: removed and read only by descriptor, and read only if it is
+        // a regular file with one link.
         let vmmDirectory = runDirectory.flatMap { try? Self.runDirectory($0, create: false).subdirectory(UnitSpec.vmmDirectoryName, checked: false) }
         try? vmmDirectory?.remove(UnitSpec.stopRecordName)
         let job: String
@@ -152,8 +152,7 @@ public final class SystemdDriver: @unchecked Sendable {
         }
         _ = try? bus.callManager("ResetFailedUnit", [name])
         guard running else { return nil }
-        if let vmmDirectory, let owner = try? vmmDirectory.status().st_uid,
-           let data = try? vmmDirectory.read(UnitSpec.stopRecordName, owner: owner, limit: 64 << 10),
+        if let vmmDirectory, let data = try? vmmDirectory.read(UnitSpec.stopRecordName, untrusted: true, limit: 64 << 10),
            let stop = try? JSONDecoder().decode(GuestStop.self, from: data) {
             return stop
         }
@@ -165,14 +164,15 @@ public final class SystemdDriver: @unchecked Sendable {
     /// Lays out a VM's run directory by descriptor (`DirectoryHandle`), so nothing a VMM can change is followed:
     /// `<run root>/vms/<vm>` is root's and only readable by the VMM (the seed disk and configs are written there,
     /// each by a fresh temporary, `fchown`/`fchmod`, then `renameat`); `vmm/` below it is removed whole and made
-    /// afresh, owned by the VMM's user, so nothing an earlier VMM left (a console, a socket, a symlink) is found
-    /// by the next one or by root.
+    /// afresh, writable by the VMM's group only, so nothing an earlier VMM left (a console, a socket, a symlink)
+    /// is found by the next one or by root. It stays root's (mode 0770): mooring's units have no CAP_DAC_OVERRIDE,
+    /// and an owner may remove what is in its directory without it; root writes nothing there.
     private func prepare(_ spec: UnitSpec) throws {
         let runDirectory = try Self.runDirectory(spec.runDirectory, create: true)
         try runDirectory.own(user: geteuid(), group: getegid(), mode: 0o755)
         try runDirectory.remove(UnitSpec.vmmDirectoryName)
-        let vmm = try runDirectory.subdirectory(UnitSpec.vmmDirectoryName, createMode: 0o700, checked: false)
-        try vmm.own(user: spec.vmmUser, group: spec.runDirectoryGroup, mode: 0o700)
+        let vmm = try runDirectory.subdirectory(UnitSpec.vmmDirectoryName, createMode: 0o770, checked: false)
+        try vmm.own(user: geteuid(), group: spec.runDirectoryGroup, mode: 0o770)
         for file in spec.files {
             try runDirectory.replaceFile(try Self.name(file.path, in: spec.runDirectory), contents: Array(file.contents.utf8),
                                          group: spec.runDirectoryGroup, mode: 0o640)

@@ -76,6 +76,18 @@ final class UnixConnection {
     private var fd: Int32
 
     init(path: String) throws {
+        // The socket is in the VMM's own directory: a symlink there (to another service's socket) is not followed.
+        // What is left is the moment between this check and the connect; what connects is root's readiness probe
+        // or the VMM's own user (stop-vm), and what it sends is a QMP or API request.
+        var info = stat()
+        if lstat(path, &info) != 0 {
+            fd = -1
+            throw Refused(message: "nothing listens on \(path) (\(String(cString: strerror(errno))))")
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            fd = -1
+            throw Refused(message: "\(path) is not a socket (a symlink or another file is never followed)")
+        }
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw DriverError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()

@@ -159,7 +159,6 @@ public enum VMMCommand {
                             logFile: environment.journal ? nil : runDirectory + "/vmm.log",
                             files: files, properties: properties, specHash: "")
         spec.seedDisk = seed
-        spec.vmmUser = environment.identity?.uid ?? 0
         if vm.vmm == .qemuMicrovm, let socket { spec.readiness = .qmpRunning(socket: socket) }
         spec.specHash = hash(spec)
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
@@ -184,7 +183,7 @@ public enum VMMCommand {
 
     static func hash(_ spec: UnitSpec) -> String {
         var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
-        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup):\(spec.vmmUser)"
+        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup)"
         for file in spec.files + (spec.seedDisk?.files ?? []) { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
         text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
         return StableHash.hex(text)
