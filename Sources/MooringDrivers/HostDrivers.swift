@@ -138,6 +138,8 @@ public final class HostDrivers: Sendable {
                                                 vmmFileProblems: HostFacts.vmmFileProblems(read: files, write: writableFiles, identity: identity),
                                                 vhostNet: HostFacts.vhostNet(), journal: HostFacts.journal())
             capabilities.fileFacts = HostFacts.fileFacts(files)
+            capabilities.userDatabase = UserDatabase.isRead()
+            capabilities.foreignIDs = UserDatabase.foreignIDs()
             var units: [ObservedUnit] = []
             var unitProblem: String?
             var managerAbsent = false
@@ -158,6 +160,7 @@ public final class HostDrivers: Sendable {
             (state.nameservers, state.resolverProblem) = observeNameservers(links, declared: nameservers)
             state.guestFilter = try guestFilter.wait()
             state.macvtapFilter = try macvtapFilter.wait()
+            if !drivers.userBus { state.vmIdentities = UserDatabase.observe() }
             return state
         }
 

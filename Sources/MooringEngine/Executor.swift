@@ -131,6 +131,10 @@ public struct Executor {
                         let parent = (runDirectory as NSString).deletingLastPathComponent
                         try? DirectoryHandle.open(parent).remove((runDirectory as NSString).lastPathComponent)
                     }
+                    // Its own user goes with it (records that name this VM only).
+                    if let microVM = SystemdNames.microVM(forUnit: name) {
+                        UserDatabase.remove(microVM: microVM, name: VMIdentities.userName(forMicroVM: microVM))
+                    }
                 } else {
                     try drivers.applyOther(change.operation)
                 }

@@ -118,7 +118,7 @@ public final class Reconciler: Sendable {
                          scope: Set<String>? = nil, desiredLinks: DesiredLinks? = nil) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
-        let links = desiredLinks ?? self.desiredLinks(desired, vmmIdentity: observed.capabilities.vmmIdentity)
+        let links = desiredLinks ?? self.desiredLinks(desired, identities: VMMIdentityMap.of(desired, observed))
         let planner = Planner(desired: desired, observed: observed, target: planTarget, desiredLinks: links)
         return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks(scope: scope) : planner.plan() }
     }
@@ -128,9 +128,9 @@ public final class Reconciler: Sendable {
     /// so telling them equal is a few pointer comparisons (building it: 2-3 ms of a 15 ms plan at N = 1000).
     private let lastDesiredLinks = Mutex<(desired: DesiredState, links: DesiredLinks)?>(nil)
 
-    private func desiredLinks(_ desired: DesiredState, vmmIdentity: VMMIdentity?) -> DesiredLinks {
-        if let kept = lastDesiredLinks.withLock({ $0 }), kept.links.fit(vmmIdentity), kept.desired == desired { return kept.links }
-        let links = DesiredLinks(desired, vmmIdentity: vmmIdentity)
+    private func desiredLinks(_ desired: DesiredState, identities: VMMIdentityMap) -> DesiredLinks {
+        if let kept = lastDesiredLinks.withLock({ $0 }), kept.links.fit(identities), kept.desired == desired { return kept.links }
+        let links = DesiredLinks(desired, identities: identities)
         lastDesiredLinks.withLock { $0 = (desired, links) }
         return links
     }

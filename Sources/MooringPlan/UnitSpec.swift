@@ -31,6 +31,10 @@ public struct UnitSpec: Sendable, Equatable {
     public var files: [UnitFile]
     /// The guest's cloud-init NoCloud disk, written before starting and attached read-only.
     public var seedDisk: SeedDisk?
+    /// The VMM's own user, written to systemd's user database before starting; nil when VMMs share one user.
+    public var identity: UserRecord?
+    /// Writable disks handed to the VMM's own user before starting (`fchown` by descriptor, mode 0600).
+    public var ownedDisks: [String] = []
     /// How `apply` knows the started VMM runs. Not part of the hash: it changes nothing the VMM sees.
     public var readiness: UnitReadiness = .staysUp
     /// Every other property of the unit (restart policy, kill mode, slice, timeouts, sandboxing), exactly as

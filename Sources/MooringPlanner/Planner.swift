@@ -46,8 +46,8 @@ public struct Planner {
         // round at a thousand `vmm: none` MicroVMs.
         let running = Set(observed.units.filter(\.isRunning).compactMap { SystemdNames.microVM(forUnit: $0.name) })
         // What the manifests make: the caller's, if made for this VMM identity (the taps' owner), else built here.
-        let identity = observed.capabilities.vmmIdentity
-        let made = desiredLinks.flatMap { $0.fit(identity) ? $0 : nil } ?? DesiredLinks(desired, vmmIdentity: identity)
+        let identities = VMMIdentityMap.of(desired, observed)
+        let made = desiredLinks.flatMap { $0.fit(identities) ? $0 : nil } ?? DesiredLinks(desired, identities: identities)
         var links = LinkPlanner(desired: desired, observed: observed, runningMicroVMs: running, scope: scope, desiredLinks: made)
         let (linkChanges, linkConflicts, recreated) = links.plan()
         let (routeChanges, routeConflicts) = RoutePlanner(desired: desired, observed: observed, movingPorts: links.movingPorts).plan()
@@ -57,7 +57,7 @@ public struct Planner {
             : NATPlanner(desired: desired, observed: observed,
                          availableLinks: Set(observed.links.map(\.name)).union(made.names)).plan()
         let (unitChanges, unitConflicts, unitWarnings) = linksOnly && recreated.isEmpty ? ([], [], [])
-            : UnitPlanner(desired: desired, observed: observed, target: target, recreatedDevices: recreated).plan()
+            : UnitPlanner(desired: desired, observed: observed, target: target, recreatedDevices: recreated, identities: identities).plan()
         let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)

@@ -46,10 +46,10 @@ import Testing
         ])
         observed.capabilities.vmmIdentity = VMMIdentity(user: "mooring-vmm", uid: 990, gid: 990)
         let fresh = Planner(desired: desired, observed: observed).planLinks().changes.map(\.summary)
-        let kept = DesiredLinks(desired, vmmIdentity: observed.capabilities.vmmIdentity)
+        let kept = DesiredLinks(desired, identities: VMMIdentityMap.of(desired, observed))
         #expect(Planner(desired: desired, observed: observed, desiredLinks: kept).planLinks().changes.map(\.summary) == fresh)
-        let stale = DesiredLinks(desired, vmmIdentity: nil)
-        #expect(!stale.fit(observed.capabilities.vmmIdentity))
+        let stale = DesiredLinks(desired, identities: VMMIdentityMap(shared: nil))
+        #expect(!stale.fit(VMMIdentityMap.of(desired, observed)))
         #expect(Planner(desired: desired, observed: observed, desiredLinks: stale).planLinks().changes.map(\.summary) == fresh)
         #expect(fresh.contains { $0.contains("owner 990") }, "\(fresh)")
     }

@@ -181,6 +181,30 @@ public final class SystemdDriver: @unchecked Sendable {
             try runDirectory.replaceFile(try Self.name(seed.path, in: spec.runDirectory), contents: try SeedDiskImage.bytes(seed),
                                          group: spec.runDirectoryGroup, mode: 0o640)
         }
+        if let identity = spec.identity {
+            try UserDatabase.write(identity)
+            for disk in spec.ownedDisks { try Self.hand(disk, to: identity) }
+        }
+    }
+
+    /// Gives a writable disk to the VM's own user (mode 0600), on the descriptor of what was opened: a regular
+    /// file with one link, root's or a VM identity's (the planner refused any other owner, and a disk two VMs
+    /// name). No other VMM can open it then, even where its path is visible.
+    static func hand(_ path: String, to identity: UserRecord) throws {
+        let fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw DriverError("cannot open the disk \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else {
+            throw DriverError("refusing to hand \(path) to \(identity.name): not a regular file with one link")
+        }
+        if info.st_uid == identity.uid, info.st_gid == identity.gid, info.st_mode & 0o7777 == 0o600 { return }
+        // Back to root first when another user has it: changing another user's file's mode takes CAP_FOWNER, which
+        // mooring's units do not have (CAP_CHOWN they do).
+        guard info.st_uid == geteuid() || fchown(fd, geteuid(), UInt32.max) == 0,
+              fchmod(fd, 0o600) == 0, fchown(fd, identity.uid, identity.gid) == 0 else {
+            throw DriverError("cannot hand the disk \(path) to \(identity.name): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// A VM's run directory, `<run root>/vms/<vm>`, opened by descriptor; every directory on the way must be

@@ -285,8 +285,9 @@ public final class WatchLoop {
                 }
             }
             func look() throws -> (Plan, ObservedState) {
-                if quick, desiredLinks?.fit(lastObserved!.capabilities.vmmIdentity) != true {
-                    desiredLinks = DesiredLinks(desired, vmmIdentity: lastObserved!.capabilities.vmmIdentity)
+                let identities = VMMIdentityMap.of(desired, lastObserved!)
+                if quick, desiredLinks?.fit(identities) != true {
+                    desiredLinks = DesiredLinks(desired, identities: identities)
                 }
                 let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names, desiredLinks: desiredLinks)
                     : reconciler.plan(desired, holdingLock: true)

@@ -21,6 +21,8 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var macvtapFilter: NftTable?
     /// DNS servers and search domains systemd-resolved has per link, by link name (links with none are absent).
     public var nameservers: [String: Nameservers] = [:]
+    /// The uid of each MicroVM's own VMM user, from its record in systemd's runtime user database (`/run/userdb`).
+    public var vmIdentities: [String: UInt32] = [:]
     /// Why resolved could not be asked when the manifests declare DNS (not running, no system bus, a netns).
     public var resolverProblem: String?
 
@@ -81,6 +83,11 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var journal: Bool
     /// What each file the manifests name really is: its path with every symlink resolved, and its owner.
     public var fileFacts: [String: FileFact] = [:]
+    /// Whether systemd resolves users from its own user database (`libnss-systemd` in /etc/nsswitch.conf), which
+    /// one identity per MicroVM needs.
+    public var userDatabase = false
+    /// Uids and gids of the VM identities' range that the host's own user and group files hold: never allocated.
+    public var foreignIDs: [UInt32] = []
 
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil,

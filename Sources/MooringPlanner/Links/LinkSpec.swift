@@ -33,8 +33,8 @@ struct LinkSpec: Equatable {
     var phase: Phase { config.planned.phase }
 
     /// Every link the desired state implies, masters first.
-    /// - Parameter vmmIdentity: who the VMMs run as: their taps are owned by that user and group.
-    static func all(in desired: DesiredState, vmmIdentity: VMMIdentity? = nil) -> [LinkSpec] {
+    /// - Parameter identities: who each VMM runs as: its taps are owned by that user and group.
+    static func all(in desired: DesiredState, identities: VMMIdentityMap = VMMIdentityMap(shared: nil)) -> [LinkSpec] {
         var specs: [LinkSpec] = []
         var bridgeMTU: [String: Int] = [:]
         for bridge in desired.bridges {
@@ -67,7 +67,7 @@ struct LinkSpec: Equatable {
                 switch interface.type {
                 case .tap:
                     // A tap another tool's VMM opens (`vmm: none`) keeps the classic shape: one queue, no owner.
-                    let identity = vm.vmm == .none ? nil : vmmIdentity
+                    let identity = vm.vmm == .none ? nil : identities.identity(of: vm.name)
                     config = .tap(TapConfig(vnetHeader: true, multiQueue: VMMCommand.tapQueues(vm) > 1,
                                             owner: identity?.uid, group: identity?.gid))
                     master = interface.bridge

@@ -26,6 +26,8 @@ struct UnitPlanner {
     let target: PlanTarget
     /// MicroVMs whose devices this plan recreates: their VMM holds the old ones.
     let recreatedDevices: Set<String>
+    /// Who each VMM runs as (`VMIdentities`).
+    var identities = VMMIdentityMap(shared: nil)
 
     func plan() -> (changes: [Change], conflicts: [Conflict], warnings: [String]) {
         var changes: [Change] = []
@@ -39,13 +41,24 @@ struct UnitPlanner {
                                          journal: observed.capabilities.journal)
         let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var wanted: Set<String> = []
+        if desired.needsUnits, identities.own.isEmpty, observed.capabilities.vmmIdentity?.user != nil, !observed.capabilities.userDatabase {
+            warnings.append("every VMM runs as the one user \(SystemdNames.vmmUser): systemd does not read its runtime user database here, "
+                            + "so MicroVMs cannot have a user each (apt install libnss-systemd, which adds `systemd` to /etc/nsswitch.conf)")
+        }
         if desired.needsUnits, VMMSandbox.isUnderTmp(environment.mooringExecutable) {
             warnings.append("mooring runs from \(environment.mooringExecutable): MicroVM units run it (stop-vm, exec-vm), so they "
                             + "keep the host's /tmp (PrivateTmp=no); install mooring (the package, or make install) for the full sandbox")
         }
 
         for vm in desired.microVMs {
-            guard let spec = VMMCommand.unit(for: vm, in: environment) else { continue }
+            var vmEnvironment = environment
+            if let own = identities.own[vm.name] { vmEnvironment.identity = own }
+            guard var spec = VMMCommand.unit(for: vm, in: vmEnvironment) else { continue }
+            if let own = identities.own[vm.name] {
+                // Its own user, and its writable disks handed to it (they are its alone: checkFiles).
+                spec.identity = VMIdentities.record(own, microVM: vm.name)
+                spec.ownedDisks = vm.volumes.filter { !$0.readOnly }.map(\.path)
+            }
             wanted.insert(spec.name)
             if let problem = observed.unitProblem {
                 conflicts.append(Conflict(resource: .unit(spec.name), group: ChangeGroup(vm.origin), message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
@@ -157,7 +170,9 @@ struct UnitPlanner {
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                           fix: "put the file there or fix the path"))
                 ok = false
-            } else if let problem = VMMSandbox.hides(path, in: spec.properties) ?? observed.capabilities.vmmFileProblems[path] {
+            } else if let problem = VMMSandbox.hides(path, in: spec.properties)
+                        ?? (spec.ownedDisks.contains(path) ? nil : observed.capabilities.vmmFileProblems[path]) {
+                // (A disk handed to the VM's own user at start needs no permission of the shared user's.)
                 // The VMM runs as its own user: a file only root may read would fail the start, so say it now.
                 let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
@@ -195,7 +210,9 @@ struct UnitPlanner {
             return ("it leads outside the image root \(root), to \(fact.resolved)", "replace the link under \(root) with the image's own disk")
         }
         let vmmUID = observed.capabilities.vmmIdentity?.uid
-        if fact.owner != 0, fact.owner != vmmUID {
+        // Root's, the shared VMM user's, or a VM identity's (handed to a VM at its start; two VMs at once are the
+        // conflict above).
+        if fact.owner != 0, fact.owner != vmmUID, !VMIdentities.contains(fact.owner) {
             let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
             return ("it belongs to uid \(fact.owner), neither root nor \(user): that user could swap or read the VM's disk",
                     "chown it to root or \(user) (e.g. chown \(user) \(fact.resolved))")

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// Production MicroVMs under the system manager (PID 1): the VMM runs as mooring-vmm with no capabilities in
+/// Production MicroVMs under the system manager (PID 1): the VMM runs as its VM's own user (`vm-web`, a record in
+/// systemd's user database) with no capabilities in
 /// its sandbox, boots a real guest that serves through a port forward, gets a queue per vCPU on its tap, and
 /// is stopped through the guest's power button: a guest that powers off is reported clean (and its disk holds
 /// the marker it wrote on the way down); one that ignores the button is terminated after its timeout, reported
@@ -63,17 +64,17 @@ struct MicroVMSandboxTests {
         let hostile = try host.run("mooring", "console", "../../etc")
         #expect(hostile.status != 0 && hostile.stderr.contains("is not a MicroVM name"), "\(hostile.stderr)")
 
-        // Unprivileged: the VMM's process is mooring-vmm's, with no capability at all.
+        // Unprivileged: the VMM's process is its VM's own user's, with no capability at all.
         let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
         let owner = try host.run("ps", "-o", "user=", "-p", pid).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(owner == "mooring-vmm", "the VMM runs as \(owner)")
+        #expect(owner == "vm-web", "the VMM runs as \(owner)")
         let status = host.read("/proc/\(pid)/status")
         #expect(status.contains("CapEff:\t0000000000000000") && status.contains("CapBnd:\t0000000000000000"), "\(status)")
         #expect(status.contains("NoNewPrivs:\t1") && status.contains("Seccomp:\t2"), "\(status)")
 
         // Its tap: owned by that user, multi-queue, both queues attached (2 vCPUs).
         let tap = try host.run("ip", "-d", "link", "show", "vm-web-eth0").stdout
-        #expect(tap.contains("multi_queue") && tap.contains("numqueues 2") && tap.contains("user mooring-vmm"), "\(tap)")
+        #expect(tap.contains("multi_queue") && tap.contains("numqueues 2") && tap.contains("user vm-web"), "\(tap)")
 
         // It serves through the port forward, from a client on the uplink bridge.
         let client = try host.run("sh", "-c", """
@@ -107,7 +108,7 @@ struct MicroVMSandboxTests {
         #expect(journal.contains("mooring stop-vm: the guest shut down cleanly"), "\(journal)")
     }
 
-    /// A macvtap reaches the VMM through `exec-vm`, which opens it as root and then becomes mooring-vmm: the
+    /// A macvtap reaches the VMM through `exec-vm`, which opens it as root and then becomes its VM's user: the
     /// VMM itself holds no capability, and the guest answers on the parent's segment.
     @Test func aMacvtapGuestRunsUnprivilegedToo() throws {
         let host = try host()
@@ -125,7 +126,7 @@ struct MicroVMSandboxTests {
         let status = host.read("/proc/\(pid)/status")
         #expect(status.contains("CapEff:\t0000000000000000") && status.contains("CapPrm:\t0000000000000000"), "\(status)")
         let owner = try host.run("ps", "-o", "user=", "-p", pid).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(owner == "mooring-vmm", "the VMM runs as \(owner)")
+        #expect(owner == "vm-web", "the VMM runs as \(owner)")
         let served = eventually(timeout: 30) {
             let reply = (try? host.run("ip", "netns", "exec", "peer", "bash", "-c",
                                        "exec 3<>/dev/tcp/10.40.0.20/80; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; timeout 5 cat <&3"))?.stdout ?? ""
