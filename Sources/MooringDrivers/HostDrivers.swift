@@ -116,6 +116,12 @@ public final class HostDrivers: Sendable {
     public struct PendingTables: Sendable {
         let table: Pending<NftTable?>
         let guestFilter: Pending<NftTable?>
+
+        /// Waits for both listings, whatever they give (see `Pending.settle`).
+        public func settle() {
+            table.settle()
+            guestFilter.settle()
+        }
     }
 
     public struct PendingObservation: Sendable {
@@ -130,6 +136,24 @@ public final class HostDrivers: Sendable {
         ///   matters then; otherwise it is only asked about mooring's own bridges, quietly).
         public func finish(files: Set<String>, writableFiles: Set<String> = [], runRoot: String = "/run/mooring",
                            nameservers: Bool = false) throws -> ObservedState {
+            do {
+                return try collect(files: files, writableFiles: writableFiles, runRoot: runRoot, nameservers: nameservers)
+            } catch {
+                settle()
+                throw error
+            }
+        }
+
+        /// Waits for every part of the observation, whatever it gives: before an early exit (invalid manifests
+        /// found while the host was being read), and after one part failed while others still run.
+        public func settle() {
+            links.settle()
+            table.settle()
+            guestFilter.settle()
+            macvtapFilter.settle()
+        }
+
+        private func collect(files: Set<String>, writableFiles: Set<String>, runRoot: String, nameservers: Bool) throws -> ObservedState {
             let (identity, identityProblem) = HostFacts.vmmIdentity(userManager: drivers.userBus)
             var capabilities = HostCapabilities(vlan: HostDrivers.kernelHasVLAN(), executables: HostFacts.executables(),
                                                 mooringExecutable: HostFacts.mooringExecutable(),

@@ -139,7 +139,14 @@ public final class Reconciler: Sendable {
     /// the parse of a large manifest set and the netlink and nftables dumps overlap.
     public func loadAndPlan() throws -> (Loaded, Plan, ObservedState) {
         let pending = drivers.beginObserving()
-        let loaded = try load()
+        let loaded: Loaded
+        do {
+            loaded = try load()
+        } catch {
+            // Invalid manifests: the observation is not wanted, but the process must not exit in the middle of it.
+            pending.settle()
+            throw error
+        }
         let (plan, observed) = try self.plan(loaded.desired, observing: pending)
         return (loaded, plan, observed)
     }
@@ -184,7 +191,11 @@ public final class Reconciler: Sendable {
         do {
             completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
         } catch var error as ExecutionError {
+            tablesWritten.take()?.settle()
             error.stops = executor.stops.all
+            throw error
+        } catch {
+            tablesWritten.take()?.settle()
             throw error
         }
         let (remaining, _) = try self.plan(desired, observing: drivers.beginObserving(tables: tablesWritten.take()),

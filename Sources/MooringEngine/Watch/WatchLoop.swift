@@ -285,9 +285,9 @@ public final class WatchLoop {
                 }
             }
             func look() throws -> (Plan, ObservedState) {
-                let identities = VMMIdentityMap.of(desired, lastObserved!)
-                if quick, desiredLinks?.fit(identities) != true {
-                    desiredLinks = DesiredLinks(desired, identities: identities)
+                if quick {
+                    let identities = VMMIdentityMap.of(desired, lastObserved!)
+                    if desiredLinks?.fit(identities) != true { desiredLinks = DesiredLinks(desired, identities: identities) }
                 }
                 let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names, desiredLinks: desiredLinks)
                     : reconciler.plan(desired, holdingLock: true)
