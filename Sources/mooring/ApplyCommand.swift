@@ -54,7 +54,7 @@ struct ApplyCommand: ParsableCommand {
         // Under systemd (a timer's oneshot) every change goes to the journal with MOORING_* fields;
         // on a terminal the changes are printed and only warnings are logged.
         let underJournal = LoggingSetup.stderrIsJournal()
-        let logger = logging.bootstrap(default: underJournal ? .info : .warning)
+        let logger = logging.bootstrap(default: underJournal ? .info : .warning, colored: display.stderr.colored)
         // Before any thread exists, so the trial's signals reach its signalfd; a terminal that goes away
         // must not kill the process that would put the host back.
         if trial != nil {

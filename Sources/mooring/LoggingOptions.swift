@@ -9,8 +9,8 @@ struct LoggingOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level?
 
-    func bootstrap(default level: Logger.Level) -> Logger {
-        LoggingSetup.bootstrap(level: logLevel ?? level)
+    func bootstrap(default level: Logger.Level, colored: Bool = false) -> Logger {
+        LoggingSetup.bootstrap(level: logLevel ?? level, colored: colored)
         return Logger(label: "mooring")
     }
 }

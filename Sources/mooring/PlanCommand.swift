@@ -26,7 +26,7 @@ struct PlanCommand: ParsableCommand {
     func run() throws {
         // Under systemd (the drift timer's unit) every difference also goes to the journal with MOORING_* fields.
         let underJournal = LoggingSetup.stderrIsJournal()
-        let logger = logging.bootstrap(default: underJournal ? .info : .warning)
+        let logger = logging.bootstrap(default: underJournal ? .info : .warning, colored: display.stderr.colored)
         let sink = MetricsSink(metrics, command: "plan")
         try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys, metrics: sink) {
             let reconciler = try Reconciler(target: options.target)

@@ -23,6 +23,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
     @OptionGroup var metrics: MetricsOptions
 
+    @Option(help: "auto, always or never: colour the level of each log line on a terminal (auto: not when NO_COLOR is set; never under journald).")
+    var color: TextStyle.Choice = .auto
+
     @Option(help: ArgumentHelp("Serve the metrics at http://ADDRESS/metrics for Prometheus, e.g. 127.0.0.1:9840 or [::1]:9840.",
                                valueName: "address"))
     var metricsAddress: String?
@@ -47,7 +50,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Before any thread exists, so every thread leaves SIGTERM to the loop's signalfd.
         StopSignals.block(StopSignals.watching)
-        let logger = logging.bootstrap(default: .info)
+        let logger = logging.bootstrap(default: .info, colored: TextStyle.choose(color, isTerminal: isatty(STDERR_FILENO) == 1,
+                                                                               environment: ProcessInfo.processInfo.environment).colored)
         try runCommand {
             let reconciler = try Reconciler(target: options.target)
             logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")

@@ -180,6 +180,18 @@ struct OperationsTests {
         #expect(kill(impostor.processID, 0) == 0, "not signalled")
     }
 
+    /// `--color` on every command that reports, `run` included (it said "Unknown option '--color'").
+    @Test func everyReportingCommandTakesColor() throws {
+        // A missing directory: an error for the commands that need the manifests; doctor checks the host anyway; run
+        // keeps watching for the directory (`timeout` ends it: 124).
+        let expected: [String: Int32] = ["validate": 1, "plan": 1, "apply": 1, "status": 1, "doctor": 0, "run": 124]
+        for (command, status) in expected.sorted(by: { $0.key < $1.key }) {
+            let run = try Shell.run(["timeout", "2", TestEnvironment.mooringBinary, command, "-f", "/nonexistent-manifests", "--color", "never"])
+            #expect(!run.stderr.contains("Unknown option"), "\(command): \(run.stderr)")
+            #expect(run.status == status, "\(command): \(run.status) \(run.stderr)")
+        }
+    }
+
     @Test func doctorNamesOtherTablesThatDoNATOrDropForwardingButNotMooringsOwn() throws {
         let harness = try Harness()
         defer { harness.tearDown() }

@@ -39,6 +39,27 @@ import Testing
         #expect(GuestFilterPlanner(desired: DesiredState(), observed: observed).plan().map(\.summary) == ["delete table bridge mooring (no guest is filtered any more)"])
     }
 
+    /// Drift in the filter names what differs (an address, a rule), and the reason says what the table is for.
+    @Test func driftNamesTheAddressOrRuleThatDiffers() throws {
+        let desired = DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [Self.vm("a", addresses: ["10.0.0.10/24"])])
+        guard case let .replaceGuestFilter(table) = GuestFilterPlanner(desired: desired, observed: ObservedState()).plan().first?.operation else {
+            Issue.record("no table"); return
+        }
+        var observed = ObservedState()
+        observed.guestFilter = table
+        observed.guestFilter?.sets = table.sets.map { set in var set = set; if set.name == "guest_ipv4" { set.elements = [] }; return set }
+        observed.guestFilter?.rules.removeAll { $0.chain == GuestFilterPlanner.ipv4Chain && $0.expression.canonicalText.contains("\"dport\"") }
+        let change = try #require(GuestFilterPlanner(desired: desired, observed: observed).plan().first)
+        #expect(change.details.contains("+ guest_ipv4 \"vm-a-eth0\" . 10.0.0.10"), "\(change.details)")
+        #expect(change.details.contains { $0.hasPrefix("+ rule in guest_ipv4:") && $0.contains("68") }, "\(change.details)")
+        #expect(change.reason == "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)")
+
+        var limited = Self.vm("b", antiSpoofing: false, addresses: [])
+        limited.interfaces[0].rateLimit = RateLimit(toGuest: 1_000_000, fromGuest: nil)
+        let reason = GuestFilterPlanner(desired: DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [limited]), observed: ObservedState()).plan().first?.reason
+        #expect(reason == "the guests' rate limits (spec.networkInterfaces rateLimit)")
+    }
+
     @Test func theLinkLocalAddressIsTheKernelsEUI64One() {
         #expect(GuestFilterPlanner.linkLocalAddress(MACAddress("52:54:00:12:34:56")!).description == "fe80::5054:ff:fe12:3456")
         #expect(GuestFilterPlanner.linkLocalAddress(MACAddress("02:00:00:00:40:10")!).description == "fe80::ff:fe00:4010")

@@ -44,12 +44,16 @@ public struct JournalLogHandler: LogHandler {
     }
 }
 
-/// Plain lines on stderr for terminals and files: `warning: message key=value`.
+/// Plain lines on stderr for terminals and files: `warning: message key=value`, the level coloured when asked.
 public struct PlainLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
+    let colored: Bool
 
-    public init(level: Logger.Level) { logLevel = level }
+    public init(level: Logger.Level, colored: Bool = false) {
+        logLevel = level
+        self.colored = colored
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -59,7 +63,17 @@ public struct PlainLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new })
         let details = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        Terminal.printError("\(event.level): \(event.message)\(details.isEmpty ? "" : " " + details)")
+        Terminal.printError("\(levelText(event.level)): \(event.message)\(details.isEmpty ? "" : " " + details)")
+    }
+
+    /// Errors red, warnings yellow (SGR), as the reports colour them.
+    private func levelText(_ level: Logger.Level) -> String {
+        guard colored else { return "\(level)" }
+        switch level {
+        case .error, .critical: return "\u{1b}[31m\(level)\u{1b}[0m"
+        case .warning: return "\u{1b}[33m\(level)\u{1b}[0m"
+        default: return "\(level)"
+        }
     }
 }
 
@@ -77,10 +91,10 @@ public enum LoggingSetup {
     }
 
     /// Journald when stderr is the journal's stream, plain lines otherwise.
-    public static func bootstrap(level: Logger.Level) {
+    public static func bootstrap(level: Logger.Level, colored: Bool = false) {
         let toJournal = stderrIsJournal()
         LoggingSystem.bootstrap { label in
-            toJournal ? JournalLogHandler(label: label, level: level) as any LogHandler : PlainLogHandler(level: level)
+            toJournal ? JournalLogHandler(label: label, level: level) as any LogHandler : PlainLogHandler(level: level, colored: colored)
         }
     }
 }

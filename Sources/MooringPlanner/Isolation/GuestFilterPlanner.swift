@@ -87,14 +87,24 @@ struct GuestFilterPlanner {
                        reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
                        fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(have?.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0),
                                             after: JSONValue(devices.count))],
-                       details: Self.portDetails(devices, have), operation: .replaceGuestFilter(want), phase: .deviceFilters)]
+                       details: Self.portDetails(devices, want: want, have), operation: .replaceGuestFilter(want), phase: .deviceFilters)]
     }
 
-    /// `+ filter vm-a-eth0`, `- filter vm-b-eth0`, or what else differs.
-    static func portDetails(_ ports: [String], _ have: NftTable?) -> [String] {
+    /// `+ filter vm-a-eth0`, `- filter vm-b-eth0`, and what else differs, object by object.
+    static func portDetails(_ ports: [String], want: NftTable, _ have: NftTable?) -> [String] {
         let before = Set(have?.sets.first { $0.name == "guest_ports" }?.elements.compactMap(\.string) ?? [])
         let details = ports.filter { !before.contains($0) }.map { "+ filter \($0)" } + before.subtracting(ports).sorted().map { "- filter \($0)" }
-        return details.isEmpty ? ["~ the filter's rules or addresses differ from the manifests"] : details
+        guard have != nil else { return details }
+        return details.isEmpty ? FilterDifferences.lines(want: want, have: have) : details
+    }
+
+    /// Why the table exists: the guests' anti-spoofing, their rate limits, or both.
+    static func reason(filtered: Int, limited: Int) -> String {
+        switch (filtered > 0, limited > 0) {
+        case (true, true): return "the guests' anti-spoofing filter and rate limits (spec.networkInterfaces antiSpoofing, rateLimit)"
+        case (false, true): return "the guests' rate limits (spec.networkInterfaces rateLimit)"
+        default: return "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)"
+        }
     }
 
     private func bridgeTableChanges() -> [Change] {
@@ -112,9 +122,9 @@ struct GuestFilterPlanner {
         let before = have?.sets.first { $0.name == "guest_ports" }?.elements.count
         return [Change(resource: .guestFilter, group: .stale, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table bridge mooring: " + Self.purpose(filtered: ports.count, limited: limited.count),
-                       reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
+                       reason: Self.reason(filtered: ports.count, limited: limited.count),
                        fields: [FieldChange("ports", before: before.map { JSONValue($0) } ?? .null, after: JSONValue(ports.count))],
-                       details: Self.portDetails(ports, have), operation: .replaceGuestFilter(want), phase: .nftables)]
+                       details: Self.portDetails(ports, want: want, have), operation: .replaceGuestFilter(want), phase: .nftables)]
     }
 
     /// `anti-spoofing for 2 guest interfaces, rate limits on 1`.

@@ -25,9 +25,14 @@ struct RoutePlanner {
                 let theirs = observed.links.first { other in
                     !movingPorts.contains(other.name) && other.routes.contains { !$0.isMooring && $0.sameKey(as: route) }
                 }
-                if let theirs {
+                if let theirs, let existing = theirs.routes.first(where: { !$0.isMooring && $0.sameKey(as: route) }) {
+                    // Name the route that is there, with its own gateway: with a wrong gateway in the manifest, the
+                    // declared one is not what the host has.
+                    let what = existing.gateway == route.gateway
+                        ? "route \(existing.asDesired.text) already exists on \(theirs.name), and mooring did not make it"
+                        : "the declared route \(route.text) clashes with route \(existing.asDesired.text) on \(theirs.name), which mooring did not make (same destination, metric and table)"
                     conflicts.append(Conflict(resource: .link(bridge.name), group: group,
-                                              message: "route \(route.text) already exists on \(theirs.name), and mooring did not make it",
+                                              message: what,
                                               fix: "remove it (ip route del \(route.isDefault ? "default" : route.destination.description) dev \(theirs.name)), "
                                                   + "or give the declared route another metric"))
                     continue
