@@ -11,6 +11,8 @@ public struct ReconcileTarget: Sendable {
     public var manifestDirectory: String
     public var netns: String?
     public var hostName: String?
+    /// `--host` as given (nil when the machine's hostname stands in): part of the bridges' MACs.
+    public var explicitHost: String?
     public var hostLabels: [String: String] = [:]
     public var limits: ManifestReadLimits
     /// Talk to the caller's user manager (session bus) instead of the system manager.
@@ -59,6 +61,11 @@ public final class Reconciler: Sendable {
         drivers = try PhaseTimer.measure("connect") { try HostDrivers(netns: target.netns, userBus: target.userBus) }
     }
 
+    /// /etc/machine-id, read once: the host's identity for its bridges' MACs when no Host manifest or `--host`
+    /// names it.
+    static let machineID: String = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?
+        .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+
     public struct Loaded: Sendable {
         public var desired: DesiredState
         public var warnings: [Diagnostic]
@@ -93,7 +100,8 @@ public final class Reconciler: Sendable {
             ManifestSet.load(directory: target.manifestDirectory, hostName: target.hostName,
                              hostLabels: target.hostLabels, limits: target.limits)
         }
-        guard let desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
+        guard var desired = result.desired else { throw InvalidManifests(diagnostics: result.diagnostics) }
+        desired.host.macIdentity = desired.host.origin?.name ?? target.explicitHost ?? Self.machineID
         return Loaded(desired: desired, warnings: result.warnings.filter { !$0.settledByHostCheck },
                       documentsRead: result.documentsRead)
     }

@@ -39,6 +39,7 @@ struct TargetOptions: ParsableArguments {
         limits.requireSafePermissions = !allowInsecureManifests
         var target = ReconcileTarget(manifestDirectory: directory, netns: netns, hostName: host ?? Self.machineHostName(),
                                      limits: limits, userBus: user, runRoot: runDirectory)
+        target.explicitHost = host
         for label in hostLabels {
             let parts = label.split(separator: "=", maxSplits: 1).map(String.init)
             target.hostLabels[parts[0]] = parts.count == 2 ? parts[1] : ""

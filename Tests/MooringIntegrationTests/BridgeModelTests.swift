@@ -24,7 +24,7 @@ struct BridgeModelTests {
         try client.ip("link", "set", "g1p", "up")
         try harness.manifests.write("m.yaml", Self.manifests(ports: ["g1"], vm: false))
         #expect(try harness.apply().converged)
-        let mac = DeviceNaming.bridgeMAC("br-nat").description
+        let mac = DeviceNaming.bridgeMAC("br-nat", host: try harness.reconciler().load().desired.host.macIdentity).description
         func bridgeMAC() throws -> String? { try harness.ns.links()["br-nat"]?.address }
         func gatewayEntry() throws -> String { try client.ip("neigh", "show", "10.90.0.1") }
         #expect(try bridgeMAC() == mac)
@@ -61,6 +61,43 @@ struct BridgeModelTests {
 
     private func bridgeRow(_ status: String) -> String {
         status.split(separator: "\n").first { $0.hasPrefix("link") && $0.contains(" br-nat ") }.map(String.init) ?? ""
+    }
+
+    /// docs/operations.md's cross-host layout: two hosts (namespaces joined by an underlay veth), each with a bridge
+    /// `microvm` stretched over a unicast VXLAN to the other. With MACs from the bridge's name alone both bridges
+    /// had one MAC and host-to-remote-bridge traffic was lost entirely; each host's part (here its Host manifest's
+    /// name) makes them differ, and each host reaches the other's bridge over IPv4 and IPv6.
+    @Test func twoHostsWithOneLayoutReachEachOthersBridges() throws {
+        let one = try Harness("h1"), two = try Harness("h2")
+        defer { one.tearDown(); two.tearDown() }
+        try one.ns.ip("link", "add", "under0", "type", "veth", "peer", "name", "under0", "netns", two.ns.name)
+        for (harness, address) in [(one, "192.0.2.1/24"), (two, "192.0.2.2/24")] {
+            try harness.ns.ip("addr", "add", address, "dev", "under0")
+            try harness.ns.ip("link", "set", "under0", "up")
+        }
+        func manifests(host: String, index: Int, remote: Int) -> String {
+            Manifests.header + "kind: Host\nmetadata: {name: \(host)}\nspec: {}\n---\n"
+                + Manifests.bridge("microvm", addresses: ["10.0.0.\(index)/24", "\"fd00:42::\(index)/64\""], mtu: 1450,
+                                   extra: "  vxlan: {vni: 42, local: 192.0.2.\(index), remote: 192.0.2.\(remote), device: under0}\n")
+        }
+        try one.manifests.write("m.yaml", manifests(host: "hv1", index: 1, remote: 2))
+        try two.manifests.write("m.yaml", manifests(host: "hv2", index: 2, remote: 1))
+        #expect(try one.apply().converged)
+        #expect(try two.apply().converged)
+        let macs = try [one, two].map { try $0.ns.links()["microvm"]?.address ?? "" }
+        #expect(macs[0] != macs[1] && !macs[0].isEmpty, "each host's bridge its own MAC: \(macs)")
+        #expect(macs[0] == DeviceNaming.bridgeMAC("microvm", host: "hv1").description)
+        func reaches(_ from: Harness, _ address: String) -> Bool {
+            eventually(timeout: 10) { (try? answers(from.ns, address, within: 1)) == true }
+        }
+        #expect(reaches(one, "10.0.0.2") && reaches(two, "10.0.0.1"), "IPv4 across the VXLAN")
+        #expect(reaches(one, "fd00:42::2") && reaches(two, "fd00:42::1"), "IPv6 across the VXLAN")
+
+        // A bridge with the MAC its name alone gives (made by an earlier mooring): changed once, and the plan says why.
+        try one.ns.ip("link", "set", "microvm", "address", DeviceNaming.bridgeMAC("microvm").description)
+        let plan = try one.plan()
+        #expect(plan.summaries == ["bridge microvm: set mac \(macs[0]) (new per-host MAC)"], "\(plan.summaries)")
+        #expect(try one.apply().converged)
     }
 
     /// A bridge with a VXLAN port on a 1500-byte underlay and `mtu: 1500`: the kernel would refuse the port's

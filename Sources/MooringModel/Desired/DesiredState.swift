@@ -29,6 +29,9 @@ public struct DesiredHost: Sendable, Codable, Equatable {
     public var antiSpoofing = true
     public var vmm: VMMKind = .qemuMicrovm
     public var accelerator: Accelerator = .kvm
+    /// What makes this host's bridge MACs its own (`DeviceNaming.bridgeMAC`): the Host manifest's name, else the
+    /// `--host` given, else the machine id. Set by whoever loads the manifests for a host; empty: the name alone.
+    public var macIdentity = ""
 
     public init(origin: ManifestOrigin? = nil, parentInterface: String? = nil, defaultBridge: String? = nil,
                 vmm: VMMKind = .qemuMicrovm, accelerator: Accelerator = .kvm) {

@@ -27,11 +27,15 @@ public enum DeviceNaming {
         return "vl-\(StableHash.hex("vlan/\(parent)/\(id)", digits: 12))"
     }
 
-    /// A bridge's own MAC, derived from its name and set when it is made. Without it a Linux bridge takes the
-    /// lowest MAC among its ports, so adding or removing a tap changes the gateway's MAC under every guest and
-    /// host on the bridge (their neighbour entries go stale: 42 s without the gateway, measured).
-    public static func bridgeMAC(_ bridge: String) -> MACAddress {
-        let hash = StableHash.fnv1a64("Bridge/\(bridge)")
+    /// A bridge's own MAC, derived from the host's identity and the bridge's name and set when it is made.
+    /// Without it a Linux bridge takes the lowest MAC among its ports, so adding or removing a tap changes the
+    /// gateway's MAC under every guest and host on the bridge (their neighbour entries go stale: 42 s without the
+    /// gateway, measured). The host's part (`DesiredHost.macIdentity`, as systemd's `MACAddressPolicy=persistent`
+    /// uses the machine id) keeps two hosts with the same manifests from sharing a MAC across a stretched bridge:
+    /// from the name alone, host-to-remote-bridge traffic over the VXLAN lost every packet. Empty: the name alone
+    /// (the derivation before per-host MACs; `LinkPlanner` says "new per-host MAC" when it finds it).
+    public static func bridgeMAC(_ bridge: String, host: String = "") -> MACAddress {
+        let hash = StableHash.fnv1a64(host.isEmpty ? "Bridge/\(bridge)" : "Bridge/\(host)/\(bridge)")
         var bytes: [UInt8] = [0x02]
         for shift in stride(from: 32, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash >> UInt64(shift))) }
         return MACAddress(bytes: bytes)

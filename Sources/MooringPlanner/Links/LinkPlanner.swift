@@ -169,9 +169,14 @@ struct LinkPlanner {
                                       set: operation, summary: "set mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
         }
         if let mac = spec.mac, link.mac != mac {
+            // A bridge with the MAC its name alone gives was made before MACs were per host: changed once.
+            let perHost = spec.isBridge && link.mac == DeviceNaming.bridgeMAC(spec.name)
             out.append(LinkDifference("mac", JSONValue(link.mac?.description), .string(mac.description),
-                                      "mac \(link.mac?.description ?? "none") -> \(mac)", set: .setMAC(link: spec.name, mac: mac),
-                                      summary: "set mac \(mac)", reason: "mac differs from the manifest"))
+                                      "mac \(link.mac?.description ?? "none") -> \(mac)\(perHost ? " (new per-host MAC)" : "")",
+                                      set: .setMAC(link: spec.name, mac: mac),
+                                      summary: "set mac \(mac)\(perHost ? " (new per-host MAC)" : "")",
+                                      reason: perHost ? "bridge MACs are derived per host now (the host's identity and the bridge's name)"
+                                          : "mac differs from the manifest"))
         }
         let master = name(ofIndex: link.masterIndex)
         if master != spec.master {

@@ -40,7 +40,7 @@ struct LinkSpec: Equatable {
         for bridge in desired.bridges {
             bridgeMTU[bridge.name] = bridge.mtu
             let group = ChangeGroup(bridge.origin)
-            let mac = DeviceNaming.bridgeMAC(bridge.name)
+            let mac = DeviceNaming.bridgeMAC(bridge.name, host: desired.host.macIdentity)
             specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
                                   label: "Bridge \(bridge.name)", config: .bridge(BridgeConfig(mac: mac)), mtu: bridge.mtu,
                                   mac: mac, addresses: bridge.addresses))
