@@ -134,6 +134,32 @@ struct OperationsTests {
         #expect(Date().timeIntervalSince(started) < 2.5, "plan did not wait for the lock")
     }
 
+    /// A single link event after a quiet spell is handled at once (the debounce's leading edge): with a 2 s
+    /// debounce a deleted tap is back well before 2 s (it used to wait the whole debounce).
+    @Test func aLoneEventIsNotHeldForTheDebounce() throws {
+        let harness = try Harness()
+        defer { harness.tearDown() }
+        try basicManifests(harness)
+        let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("lead-\(harness.ns.name).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let loop = try BackgroundProcess([TestEnvironment.mooringBinary, "run", "-f", harness.manifests.path, "--netns", harness.ns.name,
+                                          "--debounce", "2s", "--log-level", "debug"], output: log)
+        defer { loop.stop() }
+        #expect(try eventually { try harness.ns.links()["vm-a-eth0"]?.master == "br0" }, "the loop converges at start")
+        // Quiet: the loop logs every round and event at debug level; once its log has not grown for longer than
+        // the debounce, its start and the events about its own links (addresses settling) are behind it.
+        var size = -1, stableSince = Date()
+        #expect(eventually(timeout: 30) {
+            let now = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+            if now != size { size = now; stableSince = Date() }
+            return Date().timeIntervalSince(stableSince) > 3
+        }, "the loop went quiet")
+        let deleted = Date()
+        try harness.ns.ip("link", "del", "vm-a-eth0")
+        #expect(try eventually(timeout: 1.5) { try harness.ns.links()["vm-a-eth0"]?.master == "br0" }, "back before the 2 s debounce")
+        print("a lone deleted tap was back after \(Int(Date().timeIntervalSince(deleted) * 1000)) ms (debounce 2 s)")
+    }
+
     /// Any user can open a namespace file read-only and flock it: when that was the lock, `nobody` holding it made
     /// every apply give up. The lock is now root's own file: the same hold changes nothing, and `nobody` cannot
     /// even open the lock file while an apply holds it.

@@ -8,7 +8,9 @@ import MooringReports
 
 /// `mooring run`: converge at start, then repair drift as it happens.
 ///
-/// Netlink link and address notifications are debounced into one reconcile; a full resync runs every
+/// A netlink link or address notification after a quiet spell starts a reconcile at once; those during or right
+/// after a round are gathered for `debounce` into one more (a burst costs two rounds, not one per event, and a
+/// single deleted tap is back without waiting out the debounce). A full resync runs every
 /// `resync` to catch what no event reports (nftables, units). The loop takes the shared lock for each
 /// reconcile only, so a timer's `apply` can run in between.
 ///
@@ -96,6 +98,13 @@ public final class WatchLoop {
         var nextWatchdog = watchdog.map { Date().addingTimeInterval($0 / 2) }
         var nextResync = Date().addingTimeInterval(settings.resync)
         var due: Date?
+        // When the last round ended: an event after a quiet spell starts a round at once (the leading edge: a
+        // single deleted tap is back without waiting out the debounce, 21-22 ms -> about the round's own time);
+        // events during or right after a round are gathered for the debounce (a burst costs one more round).
+        var lastRoundEnded = Date.distantPast
+        func eventDue() -> Date {
+            Date().timeIntervalSince(lastRoundEnded) >= settings.debounce ? Date() : Date().addingTimeInterval(settings.debounce)
+        }
         var reasons: Set<String> = []
         var manifestsPending = false
         var waitingFor: Set<String> = []
@@ -132,10 +141,10 @@ public final class WatchLoop {
                 if events.overflowed {
                     // Events were lost, maybe about mooring's links: look at everything.
                     reasons.insert("netlink overflow")
-                    due = due ?? Date().addingTimeInterval(settings.debounce)
+                    due = due ?? eventDue()
                 } else if events.count > 0, concerns(events) {
                     reasons.insert("netlink event")
-                    due = due ?? Date().addingTimeInterval(settings.debounce)
+                    due = due ?? eventDue()
                 }
             }
             if fds[2].revents != 0, watcher.drain() {
@@ -167,6 +176,7 @@ public final class WatchLoop {
                 let linksOnly = reasons == ["netlink event"] && !readManifests
                 reconcile(reason: reasons.sorted().joined(separator: ", "), manifestsChanged: readManifests, monitor: monitor,
                           linksOnly: linksOnly)
+                lastRoundEnded = Date()
                 due = nil
                 reasons.removeAll()
                 if readManifests { manifestsPending = false }
