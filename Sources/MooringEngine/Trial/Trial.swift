@@ -61,6 +61,9 @@ public struct Trial {
         var failedRounds = 0
         var everFailed = false
         while true {
+            // One round per interval, the probes' own time included: a probe that times out (after the interval)
+            // starts the next round at once, so three failures take three intervals, as the output says.
+            let roundStart = Date()
             if let reason = probeRound() {
                 failedRounds += 1
                 everFailed = true
@@ -79,7 +82,7 @@ public struct Trial {
                 return try revert(because: "no confirmation within \(Int(settings.duration)) s", say: say, signals: signals)
             }
             // The probes set the pace; signals are handled as they come in between.
-            let roundEnd = Date().addingTimeInterval(min(left, settings.interval))
+            let roundEnd = min(deadline, roundStart.addingTimeInterval(settings.interval))
             while let received = signals.next(timeout: max(0, roundEnd.timeIntervalSinceNow)) {
                 switch received.signal {
                 case Self.confirmSignal:
