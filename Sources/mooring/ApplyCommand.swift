@@ -37,7 +37,7 @@ struct ApplyCommand: ParsableCommand {
                                                         valueName: "duration"))
     var trial: DurationArgument?
 
-    @Option(help: ArgumentHelp("With --try: what the host must keep reaching, tcp:HOST:PORT or ping:HOST (repeatable); 3 failed rounds in a row put the host back.",
+    @Option(help: ArgumentHelp("With --try: what the host must keep reaching, tcp:HOST:PORT, ping:HOST or neighbour:IP (an ARP/NDP probe of a directly connected gateway; repeatable); 3 failed rounds in a row put the host back.",
                                valueName: "target"))
     var probe: [ProbeArgument] = []
 

@@ -8,11 +8,19 @@ import MooringModel
 public enum ReachabilityProbe: Sendable, Equatable, CustomStringConvertible {
     case tcp(host: IPAddress, port: Int)
     case ping(host: IPAddress)
+    /// An ARP request or neighbour solicitation for a directly connected address, asked of the link itself
+    /// (`NeighbourProbe`): no cached neighbour entry answers for it.
+    case neighbour(host: IPAddress)
 
-    /// `tcp:192.0.2.1:22`, `tcp:[2001:db8::1]:22`, `ping:192.0.2.1`.
+    /// `tcp:192.0.2.1:22`, `tcp:[2001:db8::1]:22`, `ping:192.0.2.1`, `neighbour:192.0.2.1` (or `neighbor:`).
     public init?(argument: String) {
         if argument.hasPrefix("ping:"), let host = IPAddress(String(argument.dropFirst(5))) {
             self = .ping(host: host)
+            return
+        }
+        for prefix in ["neighbour:", "neighbor:"] where argument.hasPrefix(prefix) {
+            guard let host = IPAddress(String(argument.dropFirst(prefix.count))) else { return nil }
+            self = .neighbour(host: host)
             return
         }
         guard argument.hasPrefix("tcp:") else { return nil }
@@ -28,6 +36,7 @@ public enum ReachabilityProbe: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .tcp(host, port): return host.isIPv4 ? "tcp:\(host):\(port)" : "tcp:[\(host)]:\(port)"
         case let .ping(host): return "ping:\(host)"
+        case let .neighbour(host): return "neighbour:\(host)"
         }
     }
 
@@ -37,6 +46,7 @@ public enum ReachabilityProbe: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .tcp(host, port): return Self.connect(host, port: port, timeout: timeout)
         case let .ping(host): return Self.echo(host, timeout: timeout)
+        case let .neighbour(host): return NeighbourProbe.check(host, timeout: timeout)
         }
     }
 
