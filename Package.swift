@@ -65,6 +65,6 @@ let package = Package(
         .testTarget(name: "MooringPlannerTests", dependencies: ["MooringModel", "MooringPlan", "MooringPlanner", "MooringReports"]),
         .testTarget(name: "MooringIntegrationTests", dependencies: [
             "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
-        ]),
+        ], swiftSettings: testHooks),
     ]
 )
