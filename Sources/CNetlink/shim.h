@@ -20,8 +20,6 @@
 #include <linux/netlink.h>
 #include <linux/if_tun.h>
 #include <linux/neighbour.h>
-/* sockaddr_ll, for the neighbour probe's ARP on a packet socket. */
-#include <linux/if_packet.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/signalfd.h>

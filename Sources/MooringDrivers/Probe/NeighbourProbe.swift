@@ -1,4 +1,3 @@
-import CNetlink
 import Foundation
 import MooringModel
 
@@ -70,9 +69,9 @@ enum NeighbourProbe {
                 }
                 if bytes == source { name = interface }
             case AF_PACKET:
-                macs[interface] = address.withMemoryRebound(to: sockaddr_ll.self, capacity: 1) { pointer in
-                    withUnsafeBytes(of: pointer.pointee.sll_addr) { Array($0.prefix(Int(pointer.pointee.sll_halen))) }
-                }
+                let raw = UnsafeRawPointer(address)
+                let length = Int(raw.load(fromByteOffset: PacketAddress.lengthOffset, as: UInt8.self))
+                macs[interface] = (0..<min(length, 8)).map { raw.load(fromByteOffset: PacketAddress.addressOffset + $0, as: UInt8.self) }
             default:
                 break
             }
@@ -88,17 +87,10 @@ enum NeighbourProbe {
         let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(protocolARP))
         guard fd >= 0 else { return "packet socket: \(String(cString: strerror(errno)))" }
         defer { close(fd) }
-        var link = sockaddr_ll()
-        link.sll_family = UInt16(AF_PACKET)
-        link.sll_protocol = protocolARP
-        link.sll_ifindex = index
-        link.sll_halen = 6
-        withUnsafeMutableBytes(of: &link.sll_addr) { $0.copyBytes(from: [UInt8](repeating: 0xff, count: 6)) }
-        _ = withUnsafePointer(to: &link) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) } }
+        let link = PacketAddress.broadcast(protocol: protocolARP, index: index)
+        _ = link.withUnsafeBytes { bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
         let request: [UInt8] = [0, 1, 0x08, 0x00, 6, 4, 0, 1] + mac + source + [UInt8](repeating: 0, count: 6) + host.bytes
-        let sent = withUnsafePointer(to: &link) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, request, request.count, 0, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
-        }
+        let sent = link.withUnsafeBytes { sendto(fd, request, request.count, 0, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t($0.count)) }
         guard sent == request.count else { return "ARP request for \(host) on \(name): \(String(cString: strerror(errno)))" }
         var reply = [UInt8](repeating: 0, count: 1500)
         while wait(fd, until: deadline) {
@@ -150,6 +142,26 @@ enum NeighbourProbe {
             if ready > 0 { return true }
             if ready < 0 && errno != EINTR { return false }
         }
+    }
+}
+
+/// `struct sockaddr_ll` (<linux/if_packet.h>), laid out by hand: including that header in a C shim module made
+/// Glibc's socket constants (SOCK_STREAM, ...) invisible to other files of this module in some build orders,
+/// which broke clean builds. The layout is the kernel's ABI: family u16, protocol be16, ifindex i32,
+/// hatype u16, pkttype u8, halen u8, addr[8]; 20 bytes.
+private enum PacketAddress {
+    static let lengthOffset = 11
+    static let addressOffset = 12
+
+    /// To the Ethernet broadcast address, on interface `index`, for `protocol` (network order).
+    static func broadcast(protocol: UInt16, index: Int32) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 20)
+        withUnsafeBytes(of: UInt16(AF_PACKET)) { bytes.replaceSubrange(0..<2, with: $0) }
+        withUnsafeBytes(of: `protocol`) { bytes.replaceSubrange(2..<4, with: $0) }
+        withUnsafeBytes(of: index) { bytes.replaceSubrange(4..<8, with: $0) }
+        bytes[lengthOffset] = 6
+        for offset in addressOffset..<(addressOffset + 6) { bytes[offset] = 0xff }
+        return bytes
     }
 }
 
