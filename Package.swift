@@ -56,7 +56,7 @@ let package = Package(
         // glibc's mallopt (malloc.h), which Swift's Glibc module leaves out: see MemoryAllocator.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .executableTarget(name: "mooring", dependencies: [
-            "CBuildInfo", "CMalloc", "MooringModel", "MooringPlan", "MooringPlanner", "MooringReports", "MooringDrivers", "MooringEngine",
+            "CBuildInfo", "CMalloc", "MooringModel", "MooringPlan", "MooringReports", "MooringDrivers", "MooringEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

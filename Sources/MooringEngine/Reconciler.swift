@@ -145,7 +145,8 @@ public final class Reconciler: Sendable {
 
     /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores
     /// the parse of a large manifest set and the netlink and nftables dumps overlap.
-    public func loadAndPlan() throws -> (Loaded, Plan, ObservedState) {
+    /// - Parameter holdingLock: the caller holds the lock (see `plan`).
+    public func loadAndPlan(holdingLock: Bool = false) throws -> (Loaded, Plan, ObservedState) {
         let pending = drivers.beginObserving()
         let loaded: Loaded
         do {
@@ -155,11 +156,11 @@ public final class Reconciler: Sendable {
             pending.settle()
             throw error
         }
-        let (plan, observed) = try self.plan(loaded.desired, observing: pending)
+        let (plan, observed) = try self.plan(loaded.desired, observing: pending, holdingLock: holdingLock)
         return (loaded, plan, observed)
     }
 
-    private func plan(_ desired: DesiredState, observing pending: HostDrivers.PendingObservation,
+    func plan(_ desired: DesiredState, observing pending: HostDrivers.PendingObservation,
                       holdingLock: Bool = false) throws -> (Plan, ObservedState) {
         // An apply by another process that overlaps the observation, at its start or its end, means the
         // snapshot may show its work in progress.
@@ -180,24 +181,41 @@ public final class Reconciler: Sendable {
 
     public struct ApplyOutcome: Sendable {
         public var plan: Plan
+        /// Changes completed, over every attempt.
         public var completed: Int
         /// What is still different after applying; in sync when converged.
         public var remaining: Plan
         /// How each stopped or restarted MicroVM went down: cleanly, or forced after its timeout.
         public var stops: [UnitStopReport] = []
+        /// A later attempt's plan that the guard policy did not let through (the host moved under the apply).
+        public var refusal: GuardRefusal?
         public var converged: Bool { remaining.isInSync }
     }
 
-    /// Applies `plan` (made from the current state) and verifies by planning again.
-    public func apply(_ plan: Plan, desired: DesiredState,
-                      progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
+    /// How many times a round executes what is left before it reports the host as still different: the
+    /// first plan, and up to two repairs of what the look after it still finds (a change by someone else
+    /// meanwhile, a VMM that was slow to let go of a tap). The same for apply, try and every watch round.
+    public static let executeAttempts = 3
+
+    /// What one execution did.
+    struct Executed {
+        var completed: Int
+        var stops: [UnitStopReport]
+        /// Mooring's tables, read back from the moment their transaction committed (when asked for).
+        var tables: HostDrivers.PendingTables?
+    }
+
+    /// Executes `plan`: the one place an `Executor` is made (apply, a watch round, a trial's revert).
+    /// - Parameter readTablesBack: start reading mooring's tables as soon as the changes alongside the links
+    ///   are done, for the look that verifies (it overlaps the links still being made).
+    func execute(_ plan: Plan, readTablesBack: Bool = false, progress: @escaping @Sendable (Int, Change) -> Void) throws -> Executed {
         var executor = Executor(drivers: drivers)
         executor.progress = progress
         let tablesWritten = Slot<HostDrivers.PendingTables>()
-        executor.alongsideDone = { [drivers] in tablesWritten.put(drivers.beginObservingTables()) }
-        let completed: Int
+        if readTablesBack { executor.alongsideDone = { [drivers] in tablesWritten.put(drivers.beginObservingTables()) } }
         do {
-            completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
+            let completed = try PhaseTimer.measure("execute") { try executor.execute(plan) }
+            return Executed(completed: completed, stops: executor.stops.all, tables: tablesWritten.take())
         } catch var error as ExecutionError {
             tablesWritten.take()?.settle()
             error.stops = executor.stops.all
@@ -206,8 +224,47 @@ public final class Reconciler: Sendable {
             tablesWritten.take()?.settle()
             throw error
         }
-        let (remaining, _) = try self.plan(desired, observing: drivers.beginObserving(tables: tablesWritten.take()),
-                                           holdingLock: true)
-        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: executor.stops.all)
+    }
+
+    /// Executes `plan`, looks again, and executes what is still different, up to `executeAttempts` times: the
+    /// one execute-and-verify loop of every round. A later attempt's plan goes through `guards` too.
+    /// - Parameter look: the host looked at again after an execution (given what it did), planned.
+    func converge(_ plan: Plan, guards: GuardPolicy, source: GuardPolicy.Source, progress: @escaping @Sendable (Int, Change) -> Void,
+                  look: (Plan, Executed) throws -> (Plan, ObservedState)) throws -> ApplyOutcome {
+        var completed = 0
+        var stops: [UnitStopReport] = []
+        var current = plan
+        var remaining = plan
+        for attempt in 0..<Self.executeAttempts {
+            // Conflicts hold back only what they concern (ConflictScope): the rest is applied.
+            guard !current.changes.isEmpty else { break }
+            let executed: Executed
+            do {
+                executed = try execute(current, readTablesBack: true, progress: progress)
+            } catch var error as ExecutionError {
+                error.completed += completed
+                error.stops = stops + error.stops
+                throw error
+            }
+            completed += executed.completed
+            stops += executed.stops
+            let observed: ObservedState
+            (remaining, observed) = try look(current, executed)
+            current = remaining
+            if attempt + 1 < Self.executeAttempts, !remaining.changes.isEmpty,
+               let refusal = guards.refusal(remaining, observed: observed, source: source) {
+                return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops, refusal: refusal)
+            }
+        }
+        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops)
+    }
+
+    /// Applies `plan` (made from the current state of `desired`) and verifies it, repairing what is left.
+    public func apply(_ plan: Plan, desired: DesiredState, guards: GuardPolicy = GuardPolicy(),
+                      progress: @escaping @Sendable (Int, Change) -> Void = { _, _ in }) throws -> ApplyOutcome {
+        let source = GuardPolicy.Source(documentCount: desired.documentCount, documentsRead: desired.documentCount, host: target.hostName)
+        return try converge(plan, guards: guards, source: source, progress: progress) { _, executed in
+            try self.plan(desired, observing: drivers.beginObserving(tables: executed.tables), holdingLock: true)
+        }
     }
 }

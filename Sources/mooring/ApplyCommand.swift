@@ -5,7 +5,6 @@ import MooringDrivers
 import MooringEngine
 import MooringModel
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 struct ApplyCommand: ParsableCommand {
@@ -44,10 +43,15 @@ struct ApplyCommand: ParsableCommand {
     @Flag(help: "With --try and --probe: at the end, keep the changes if every probe round passed, without `mooring confirm` (unattended applies).")
     var keepIfProbesPass = false
 
+    @Option(help: ArgumentHelp("The largest share (percent) of owned objects this apply may delete without --allow-large-drop (e.g. 10 for a timer's unattended applies); 100, the default, sets no limit.",
+                               discussion: "Deleting 5 objects or fewer is never refused."))
+    var maxDrop: Double = 100
+
     func validate() throws {
         if trial == nil && (!probe.isEmpty || keepIfProbesPass) { throw ValidationError("--probe and --keep-if-probes-pass go with --try DURATION") }
         if keepIfProbesPass && probe.isEmpty { throw ValidationError("--keep-if-probes-pass needs at least one --probe") }
         if let trial, trial.seconds < 1 { throw ValidationError("--try wants at least 1s to confirm in") }
+        guard (0...100).contains(maxDrop) else { throw ValidationError("--max-drop is a percentage, 0 to 100") }
     }
 
     func run() throws {
@@ -64,65 +68,42 @@ struct ApplyCommand: ParsableCommand {
         let sink = MetricsSink(metrics, command: "apply")
         try runCommand(display, command: "apply", payloadKeys: Self.payloadKeys, metrics: sink) {
             let reconciler = try Reconciler(target: options.target)
-            // Observe, plan and apply under the lock, so two applies never interleave.
-            let lock = reconciler.lock()
-            try lock.acquire(timeout: mutation.lockTimeout)
-            defer { lock.release() }
-            let pendingContext = reconciler.beginContext()
-            var (loaded, plan, observed) = try reconciler.loadAndPlan()
-            Reporting.warnings(loaded.warnings, style: display.stderr)
-            let context = try pendingContext.wait()
-            if let path = self.plan {
-                plan = try savedPlan(path, fresh: plan, observed: observed, desired: loaded.desired)
-            }
-            try mutation.checkTeardown(plan, observed: observed, loaded: loaded, host: options.target.hostName)
-            let irreversible = trial == nil ? [] : RevertPlanner.irreversible(plan, before: observed)
-            if !irreversible.isEmpty {
-                Terminal.printError("error: --try could not put these changes back, so nothing was changed:")
-                for line in irreversible { Terminal.printError("  \(line)") }
-                Terminal.printError("apply them without --try first (they cannot cut the host off), then try the rest")
-                return MooringExit.error
-            }
+            let saved = try self.plan.map(Self.savedPlan)
+            let mode: ReconcileRound.Mode = trial.map { duration in
+                .trial(Trial.Settings(duration: duration.seconds, probes: probe.map(\.probe), keepIfProbesPass: keepIfProbesPass))
+            } ?? .apply
+            let round = ReconcileRound(mode: mode, guards: mutation.guards(maxDrop: maxDrop), savedPlan: saved, lockTimeout: mutation.lockTimeout)
             let text = TextRenderer(style: display.stdout)
             let verbose = !display.json && !underJournal
-            if verbose {
-                print("Manifests: \(context.sourceLine)")
-                for warning in plan.warnings { print("warning: \(warning)") }
-                if plan.changes.isEmpty && plan.isInSync { print("No changes: the host matches the manifests.") }
+            let json = display.json
+            let say: @Sendable (String) -> Void = { line in
+                if json { Terminal.printError(line) } else { print(line) }
             }
-            let started = Date()
-            let commit = context.gitCommit ?? "none"
-            let progress: @Sendable (Int, Change) -> Void = { _, change in
+            var started = Date()
+            var events = ReconcileRound.Events()
+            events.warnings = { Reporting.warnings($0, style: display.stderr) }
+            events.executing = { plan, context in
+                if verbose {
+                    print("Manifests: \(context.sourceLine)")
+                    for warning in plan.warnings { print("warning: \(warning)") }
+                    if plan.changes.isEmpty && plan.isInSync { print("No changes: the host matches the manifests.") }
+                }
+                started = Date()
+            }
+            events.changed = { change, context in
                 if verbose { print("  " + TextRenderer.sign(change.action) + " " + change.summary) }
                 logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)",
-                                                            "resource": "\(change.resource)", "commit": "\(commit)"])
+                                                            "resource": "\(change.resource)", "commit": "\(context.gitCommit ?? "none")"])
             }
-            // A trial with nothing to change has nothing to wait for.
-            let trialRun = trial.flatMap { duration in plan.changes.isEmpty ? nil : Trial(
-                reconciler: reconciler, before: observed, tried: plan,
-                settings: Trial.Settings(duration: duration.seconds, probes: probe.map(\.probe), keepIfProbesPass: keepIfProbesPass)) }
-            let signals = try trialRun.map { _ in try StopSignals(Trial.signals) }
-            let trying = trialRun.flatMap { run in signals.map { (run, $0) } }
-            let outcome: Reconciler.ApplyOutcome
-            do {
-                outcome = try reconciler.apply(plan, desired: loaded.desired, progress: progress)
-            } catch let error as ExecutionError {
-                // A trial that failed half-way is put back too.
-                guard let (trialRun, signals) = trying else { throw error }
-                Terminal.printError("error: \(error)")
-                let verdict = try trialRun.revert(because: "the apply failed", say: { line in Terminal.printError(line) }, signals: signals)
-                if display.json {
-                    print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: nil, verdict: verdict,
-                                                          diagnostics: loaded.warnings, error: "\(error)")), terminator: "")
+            events.failed = { error in Terminal.printError("error: \(error)") }
+            events.applied = { outcome in
+                let elapsed = Int(Date().timeIntervalSince(started) * 1000)
+                for report in outcome.stops {
+                    logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
                 }
-                return report(verdict, json: display.json)
-            }
-            let elapsed = Int(Date().timeIntervalSince(started) * 1000)
-            for report in outcome.stops {
-                logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
-            }
-            if !display.json {
-                if !plan.changes.isEmpty { print(text.appliedLine(plan.summary, milliseconds: elapsed)) }
+                if let refusal = outcome.refusal { for line in refusal.lines { Terminal.printError(line) } }
+                guard !json else { return }
+                if !outcome.plan.changes.isEmpty { print(text.appliedLine(outcome.plan.summary, milliseconds: elapsed)) }
                 for report in outcome.stops { print("  stopped \(report.microVM ?? report.unit): \(report.stop.summary)") }
                 if !outcome.converged && outcome.remaining.changes.isEmpty && outcome.remaining.conflicts.isEmpty {
                     print("Not everything could be checked, so mooring cannot say the host matches the manifests:")
@@ -130,23 +111,45 @@ struct ApplyCommand: ParsableCommand {
                 } else if !outcome.converged {
                     print("The host still differs from the manifests after applying:")
                     print(text.render(plan: outcome.remaining, context: nil), terminator: "")
-                } else if !plan.changes.isEmpty {
+                } else if !outcome.plan.changes.isEmpty {
                     print("The host matches the manifests.")
                 }
             }
-            let verdict = try trying.map { try waitForVerdict($0.0, signals: $0.1, json: display.json, logger: logger) }
-            sink.succeeded(remaining: outcome.remaining, applied: outcome.completed)
-            if display.json {
-                print(JSONRenderer.render(Self.report(plan: plan, context: context, outcome: outcome, verdict: verdict,
-                                                      diagnostics: loaded.warnings)), terminator: "")
+            events.waiting = { settings in announce(settings, say: say, logger: logger) }
+            events.trialSays = { line in
+                say(line)
+                logger.notice("\(line)")
             }
-            if let verdict {
-                let code = report(verdict, json: display.json)
-                if code != MooringExit.inSync { return code }
+            switch try round.run(on: reconciler, events: events) {
+            case .planned:
+                return MooringExit.error
+            case let .savedPlanDiffers(_, reasons):
+                Terminal.printError("refusing to apply \(self.plan ?? ""):\n" + reasons.joined(separator: "\n"))
+                return MooringExit.error
+            case let .refused(_, refusal):
+                for line in refusal.lines { Terminal.printError(line) }
+                return MooringExit.error
+            case let .failedAndPutBack(planned, error, verdict):
+                if json {
+                    print(JSONRenderer.render(Self.report(plan: planned.plan, context: planned.context, outcome: nil, verdict: verdict,
+                                                          diagnostics: planned.loaded.warnings, error: "\(error)")), terminator: "")
+                }
+                return report(verdict, json: json)
+            case let .applied(planned, outcome, verdict):
+                sink.succeeded(remaining: outcome.remaining, applied: outcome.completed)
+                if json {
+                    print(JSONRenderer.render(Self.report(plan: planned.plan, context: planned.context, outcome: outcome, verdict: verdict,
+                                                          diagnostics: planned.loaded.warnings)), terminator: "")
+                }
+                if let verdict {
+                    let code = report(verdict, json: json)
+                    if code != MooringExit.inSync { return code }
+                }
+                // A conflict held its own changes back while the rest was applied: that is still an error to fix;
+                // so is a repair the guard policy stopped.
+                if !outcome.remaining.conflicts.isEmpty || outcome.refusal != nil { return MooringExit.error }
+                return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
             }
-            // A conflict held its own changes back while the rest was applied: that is still an error to fix.
-            if !outcome.remaining.conflicts.isEmpty { return MooringExit.error }
-            return outcome.converged ? MooringExit.inSync : MooringExit.notConverged
         }
     }
 
@@ -167,18 +170,13 @@ struct ApplyCommand: ParsableCommand {
         ], diagnostics: diagnostics, error: error)
     }
 
-    /// The plan to run for `--plan FILE`: the fresh one, when it is exactly the reviewed one; otherwise says
-    /// what differs and changes nothing. The file's actions are never executed themselves (SavedPlan).
-    private func savedPlan(_ path: String, fresh: Plan, observed: ObservedState, desired: DesiredState) throws -> Plan {
+    /// `--plan FILE`, read as a file root trusts (TrustedFile). The round executes the fresh plan only when it is
+    /// exactly this one; the file's actions are never executed themselves (SavedPlan).
+    private static func savedPlan(_ path: String) throws -> SavedPlan {
         let data = try TrustedFile.read(path, what: "saved plan")
         guard let saved = SavedPlan(text: String(decoding: data, as: UTF8.self)) else {
             throw ValidationError("\(path) is not a plan saved by `mooring plan --out` (format \(SavedPlan.formatVersion))")
         }
-        if let reasons = saved.differences(manifests: Fingerprint.desired(desired),
-                                           observed: Fingerprint.observed(observed, for: desired), freshPlan: fresh) {
-            Terminal.printError("refusing to apply \(path):\n" + reasons.joined(separator: "\n"))
-            throw ExitCode(MooringExit.error)
-        }
-        return fresh
+        return saved
     }
 }

@@ -6,19 +6,14 @@ import MooringModel
 
 /// `apply --try`: what the command says while the trial runs and when it ends (the trial itself is `Trial`).
 extension ApplyCommand {
-    /// Says what the trial waits for, then waits for the verdict, narrating.
-    func waitForVerdict(_ trial: Trial, signals: StopSignals, json: Bool, logger: Logger) throws -> Trial.Outcome {
-        let settings = trial.settings
+    /// Says what the trial waits for (the round then waits for the verdict, its events through `say`).
+    func announce(_ settings: Trial.Settings, say: (String) -> Void, logger: Logger) {
         let probes = settings.probes.isEmpty ? "" : "; probing \(settings.probes.map(\.description).joined(separator: ", ")) every \(Int(settings.interval)) s"
         let keep = settings.keepIfProbesPass ? "kept at the end if every probe passes, or confirmed sooner with `mooring confirm`"
             : "confirm with `mooring confirm\(options.netns.map { " --netns \($0)" } ?? "")` (from any shell)"
         let announce = "Trying for \(DurationArgument(seconds: settings.duration)): \(keep); otherwise the host is put back\(probes)."
-        if json { Terminal.printError(announce) } else { print(announce) }
+        say(announce)
         logger.notice("\(announce)")
-        return try trial.wait(signals: signals) { line in
-            if json { Terminal.printError(line) } else { print(line) }
-            logger.notice("\(line)")
-        }
     }
 
     /// `{"outcome": "kept"|"reverted", "reason": ..., "undone": [...], "stillDifferent": [...]}`.

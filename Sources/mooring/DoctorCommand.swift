@@ -4,7 +4,6 @@ import MooringDrivers
 import MooringEngine
 import MooringModel
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 struct DoctorCommand: ParsableCommand {

@@ -4,7 +4,6 @@ import MooringDrivers
 import MooringEngine
 import MooringModel
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 struct PlanCommand: ParsableCommand {
@@ -30,21 +29,20 @@ struct PlanCommand: ParsableCommand {
         let sink = MetricsSink(metrics, command: "plan")
         try runCommand(display, command: "plan", payloadKeys: PlanJSON.keys, metrics: sink) {
             let reconciler = try Reconciler(target: options.target)
-            let pendingContext = reconciler.beginContext()
-            var (loaded, plan, observed) = try reconciler.loadAndPlan()
-            if let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
-                plan.warnings.append("this plan deletes everything mooring owns here (\(teardown)); apply refuses it without --allow-empty")
+            var events = ReconcileRound.Events()
+            events.warnings = { Reporting.warnings($0, style: display.stderr) }
+            guard case let .planned(round) = try ReconcileRound(mode: .plan).run(on: reconciler, events: events) else { return MooringExit.error }
+            var plan = round.plan
+            let context = round.context
+            if let refusal = round.refusal, let flag = refusal.flag {
+                plan.warnings.append("apply refuses it without \(flag): \(refusal)")
             }
-            Reporting.warnings(loaded.warnings, style: display.stderr)
-            let context = try pendingContext.wait()
             switch display.output {
             case .text: print(TextRenderer(style: display.stdout).render(plan: plan, context: context), terminator: "")
-            case .json: print(JSONRenderer.render(PlanJSON.report(plan, context: context, diagnostics: loaded.warnings)), terminator: "")
+            case .json: print(JSONRenderer.render(PlanJSON.report(plan, context: context, diagnostics: round.loaded.warnings)), terminator: "")
             }
             if let out {
-                let saved = SavedPlan(plan: plan, context: context, manifestsFingerprint: Fingerprint.desired(loaded.desired),
-                                      observedFingerprint: Fingerprint.observed(observed, for: loaded.desired))
-                try JSONRenderer.render(saved.json).write(toFile: out, atomically: true, encoding: .utf8)
+                try JSONRenderer.render(round.saved.json).write(toFile: out, atomically: true, encoding: .utf8)
                 if !display.json { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
             sink.succeeded(remaining: plan)

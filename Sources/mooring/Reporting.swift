@@ -4,7 +4,6 @@ import MooringDrivers
 import MooringEngine
 import MooringModel
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 /// Turns failures into the messages and exit codes every command shares.

@@ -4,7 +4,6 @@ import Logging
 import MooringDrivers
 import MooringEngine
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 struct RunCommand: ParsableCommand {
@@ -40,7 +39,7 @@ struct RunCommand: ParsableCommand {
     var settle = DurationArgument(seconds: 1)
 
     @Option(help: ArgumentHelp("The largest share (percent) of owned objects one manifest edit may delete before it is held back as suspicious; 100 turns the guard off.",
-                               discussion: "Deleting 5 objects or fewer is never held back. Confirm a held-back removal with `mooring apply`."))
+                               discussion: "Deleting 5 objects or fewer is never held back. Confirm a held-back removal with `mooring apply`, or start with --allow-large-drop."))
     var maxDrop: Double = 10
 
     func validate() throws {
@@ -57,9 +56,8 @@ struct RunCommand: ParsableCommand {
             logger.info("watching \(options.directory)\(options.netns.map { " for netns \($0)" } ?? ""); resync every \(resync)")
             let loop = WatchLoop(reconciler: reconciler,
                                  settings: WatchLoop.Settings(debounce: debounce.seconds, resync: resync.seconds,
-                                                              lockTimeout: mutation.lockTimeout, allowEmpty: mutation.allowEmpty,
-                                                              settle: settle.seconds,
-                                                              dropLimit: maxDrop >= 100 ? nil : SuddenDropGuard.Limit(percent: maxDrop)),
+                                                              lockTimeout: mutation.lockTimeout, guards: mutation.guards(maxDrop: maxDrop),
+                                                              settle: settle.seconds),
                                  logger: logger)
             let server = try metricsAddress.map { address in
                 let server = MetricsServer()

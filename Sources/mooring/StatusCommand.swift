@@ -3,7 +3,6 @@ import Foundation
 import MooringDrivers
 import MooringEngine
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 struct StatusCommand: ParsableCommand {
@@ -20,15 +19,15 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         try runCommand(display, command: "status", payloadKeys: ["inSync", "rows"]) {
             let reconciler = try Reconciler(target: options.target)
-            let (loaded, plan, observed) = try reconciler.loadAndPlan()
-            let report = StatusReport(observed: observed, plan: plan)
+            guard case let .planned(round) = try ReconcileRound(mode: .plan).run(on: reconciler) else { return MooringExit.error }
+            let report = StatusReport(observed: round.observed, plan: round.plan)
             switch display.output {
             case .text:
-                print("Manifests: \(reconciler.context().sourceLine)")
+                print("Manifests: \(round.context.sourceLine)")
                 print(report.text(), terminator: "")
             case .json:
                 guard case let .object(fields) = report.json else { break }
-                print(JSONRenderer.render(JSONEnvelope.document(command: "status", payload: fields, diagnostics: loaded.warnings)), terminator: "")
+                print(JSONRenderer.render(JSONEnvelope.document(command: "status", payload: fields, diagnostics: round.loaded.warnings)), terminator: "")
             }
             return report.inSync ? MooringExit.inSync : MooringExit.drift
         }

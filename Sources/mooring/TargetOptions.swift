@@ -4,7 +4,6 @@ import MooringDrivers
 import MooringEngine
 import MooringModel
 import MooringPlan
-import MooringPlanner
 import MooringReports
 
 /// Options every command that looks at a host shares.
@@ -72,16 +71,13 @@ struct MutationOptions: ParsableArguments {
 
     @Flag(help: "Allow a change that deletes everything mooring owns here (an empty or unselected manifest set).")
     var allowEmpty = false
-}
 
-extension MutationOptions {
-    /// Refuses a plan that would remove every object mooring owns, unless `--allow-empty` was given.
-    func checkTeardown(_ plan: Plan, observed: ObservedState, loaded: Reconciler.Loaded, host: String?) throws {
-        guard !allowEmpty, let teardown = TeardownGuard.totalTeardown(plan, observed: observed) else { return }
-        Terminal.printError("error: refusing to delete everything mooring owns here: \(teardown)")
-        Terminal.printError(TeardownGuard.why(desired: loaded.desired, documentsRead: loaded.documentsRead, host: host))
-        Terminal.printError("nothing was changed; if removing it all is what you want, run again with --allow-empty")
-        throw ExitCode(MooringExit.error)
+    @Flag(help: "Allow a change that deletes a large share of what mooring owns here: all of it while the manifests declare other things (a host switched to a new manifest tree), or more than --max-drop.")
+    var allowLargeDrop = false
+
+    /// The guard policy these options and a `--max-drop` give (GuardPolicy).
+    func guards(maxDrop: Double?) -> GuardPolicy {
+        GuardPolicy(allowEmpty: allowEmpty, allowLargeDrop: allowLargeDrop, maxDropPercent: maxDrop.flatMap { $0 >= 100 ? nil : $0 })
     }
 }
 

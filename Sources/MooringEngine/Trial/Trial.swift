@@ -120,11 +120,9 @@ public struct Trial {
         say("reverting: \(reason)")
         let now = try reconciler.observeForRevert()
         let revert = RevertPlanner(before: before, now: now, tried: tried).plan()
-        var executor = Executor(drivers: reconciler.drivers)
-        executor.progress = { _, change in say("  ~ \(change.summary)") }
         // A confirmation that arrives now is answered: too late.
         defer { answerLateConfirmations(signals) }
-        try executor.execute(revert)
+        _ = try reconciler.execute(revert) { _, change in say("  ~ \(change.summary)") }
         let after = try reconciler.observeForRevert()
         let remaining = RevertPlanner(before: before, now: after, tried: tried).plan()
         return .reverted(reason: reason, revert: revert, remaining: remaining)

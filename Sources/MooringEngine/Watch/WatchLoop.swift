@@ -22,22 +22,18 @@ public final class WatchLoop {
         public var debounce: TimeInterval = 0.02
         public var resync: TimeInterval = 300
         public var lockTimeout: TimeInterval = 60
-        /// Whether a round may delete everything mooring owns (`--allow-empty`); see `TeardownGuard`.
-        public var allowEmpty = false
+        /// What a round refuses (GuardPolicy): the same policy as apply's, with `--max-drop 10` by default.
+        public var guards = GuardPolicy(maxDropPercent: 10)
         /// How long the manifest tree must be quiet (and no manifest open with unflushed writes) before it is read.
         public var settle: TimeInterval = 1
-        /// How much one manifest edit may delete before it is held back; nil: any amount.
-        public var dropLimit: SuddenDropGuard.Limit? = SuddenDropGuard.Limit()
 
         public init(debounce: TimeInterval = 0.02, resync: TimeInterval = 300, lockTimeout: TimeInterval = 60,
-                    allowEmpty: Bool = false, settle: TimeInterval = 1,
-                    dropLimit: SuddenDropGuard.Limit? = SuddenDropGuard.Limit()) {
+                    guards: GuardPolicy = GuardPolicy(maxDropPercent: 10), settle: TimeInterval = 1) {
             self.debounce = debounce
             self.resync = resync
             self.lockTimeout = lockTimeout
-            self.allowEmpty = allowEmpty
+            self.guards = guards
             self.settle = settle
-            self.dropLimit = dropLimit
         }
     }
 
@@ -52,9 +48,16 @@ public final class WatchLoop {
     private var desiredLinks: DesiredLinks?
     /// The links `lastGood` makes or uses (Planner.linksReferenced), worked out when it changes.
     private var referenced: Set<String> = []
-    /// A newer valid set held back as a suspicious drop; looked at again every round, accepted once applying
-    /// it no longer deletes that much (the operator confirmed it with `mooring apply`).
-    private var heldBack: DesiredState?
+    /// A newer valid set the guard policy held back (a suspicious drop, an empty set, a set that keeps none of
+    /// what is owned); looked at again every round, accepted once applying it no longer deletes that much (the
+    /// operator confirmed it with `mooring apply`), and reported once.
+    private var heldBack: Candidate?
+
+    /// A manifest set read, with how many documents were read for it (for the guard's words).
+    private struct Candidate: Equatable {
+        var desired: DesiredState
+        var documentsRead: Int
+    }
     private var reconciles = 0
     private var appliedTotal = 0
     private var lastSuccess: Double?
@@ -184,27 +187,43 @@ public final class WatchLoop {
         }
     }
 
-    /// Accepts a newly read manifest set unless applying it would delete a suspicious share of what mooring
-    /// owns; then it is held back (and reported once) and the last accepted set stays in force.
-    private func consider(_ candidate: DesiredState) throws {
-        if let limit = settings.dropLimit {
-            let (plan, observed) = try reconciler.plan(candidate)
-            if let drop = SuddenDropGuard.suspiciousDrop(plan, observed: observed, limit: limit) {
-                if heldBack != candidate {
-                    let message = "holding back the manifest change: \(drop), more than one edit may delete without confirmation "
-                        + "(--max-drop \(limit.percent.formatted())%). A manifest caught half-written reads like this; write manifests "
-                        + "by atomic rename. If the removal is intended, run `mooring apply` once (or restart this service); "
-                        + "until then the previous manifests stay in force"
-                    logger.error("\(message)")
-                    ServiceNotifier.notify("STATUS=manifest change held back: \(drop)")
+    /// Accepts a newly read manifest set unless the guard policy refuses the plan it makes (a suspicious share
+    /// deleted, everything deleted); then it is held back (and reported once) and the last accepted set stays in
+    /// force. The first set read is not held to the share limit: starting the service again is how an operator
+    /// confirms a held-back drop. Returns the plan that held it back.
+    @discardableResult
+    private func consider(_ candidate: Candidate) throws -> Plan? {
+        let policy = lastGood == nil ? settings.guards.withoutShareLimit : settings.guards
+        let (plan, observed) = try reconciler.plan(candidate.desired, holdingLock: true)
+        let source = GuardPolicy.Source(documentCount: candidate.desired.documentCount, documentsRead: candidate.documentsRead,
+                                        host: reconciler.target.hostName)
+        if let refusal = policy.refusal(plan, observed: observed, source: source) {
+            if heldBack != candidate {
+                let kept = lastGood == nil ? "nothing is changed until then" : "until then the previous manifests stay in force"
+                let message: String
+                switch refusal {
+                case let .emptySet(teardown, why):
+                    message = "refusing to delete everything mooring owns here (\(teardown)): \(why); start with --allow-empty to allow that; \(kept)"
+                case .keepsNothing:
+                    message = "holding back the manifest change: \(refusal). A host switched to a new manifest tree looks like this; if that is "
+                        + "intended, run `mooring apply --allow-large-drop` once (or start this service with --allow-large-drop); \(kept)"
+                case let .overLimit(drop, percent):
+                    message = "holding back the manifest change: \(drop), more than one edit may delete without confirmation "
+                        + "(--max-drop \(percent.formatted())%). A manifest caught half-written reads like this; write manifests "
+                        + "by atomic rename. If the removal is intended, run `mooring apply` once (or restart this service); \(kept)"
+                case .irreversible:
+                    message = "holding back the manifest change: \(refusal); \(kept)"
                 }
-                heldBack = candidate
-                return
+                logger.error("\(message)")
+                ServiceNotifier.notify("STATUS=manifest change held back: \(refusal)")
             }
+            heldBack = candidate
+            return plan
         }
         if heldBack != nil { logger.info("the held-back manifest change is accepted: it no longer deletes more than allowed") }
-        lastGood = candidate
+        lastGood = candidate.desired
         heldBack = nil
+        return nil
     }
 
     /// One round: validate (keeping the last good manifests when an edit is bad), then plan, apply and verify
@@ -255,12 +274,10 @@ public final class WatchLoop {
         let started = Date()
         reconciles += 1
         var candidate = heldBack
-        if manifestsChanged || lastGood == nil {
+        if manifestsChanged || (lastGood == nil && heldBack == nil) {
             do {
                 let loaded = try reconciler.load()
-                candidate = loaded.desired
-                heldBack = nil
-                if lastGood == nil { lastGood = loaded.desired }
+                candidate = Candidate(desired: loaded.desired, documentsRead: loaded.documentsRead)
                 for warning in loaded.warnings { logger.warning("\(warning)") }
             } catch let invalid as InvalidManifests {
                 for diagnostic in invalid.diagnostics where diagnostic.severity == .error { logger.error("\(diagnostic)") }
@@ -273,15 +290,16 @@ public final class WatchLoop {
                 if lastGood == nil { report(started, succeeded: false, remaining: nil, applied: 0); return }
             }
         }
-        guard lastGood != nil else { return }
         let lock = reconciler.lock()
         do {
             try lock.acquire(timeout: settings.lockTimeout)
             defer { lock.release() }
-            if let candidate, candidate != lastGood { try consider(candidate) }
+            if let candidate, candidate.desired != lastGood, let held = try consider(candidate), lastGood == nil {
+                // Nothing accepted yet: nothing to enforce until the held-back set is confirmed.
+                report(started, succeeded: true, remaining: held, applied: 0)
+                return
+            }
             guard let desired = lastGood else { return }
-            var applied = 0
-            var remaining = Plan()
             var quick = linksOnly && lastObserved != nil && inSyncAtLastFullLook
             // The links to read again in a quick round: those the events named, then also those it changed.
             var names = touched
@@ -294,47 +312,47 @@ public final class WatchLoop {
                     interest = Planner.linksOfInterest(referenced: referenced, observed)
                 }
             }
-            func look() throws -> (Plan, ObservedState) {
+            func look(tables: HostDrivers.PendingTables? = nil) throws -> (Plan, ObservedState) {
                 if quick {
+                    tables?.settle()
                     let identities = VMMIdentityMap.of(desired, lastObserved!)
                     if desiredLinks?.fit(identities) != true { desiredLinks = DesiredLinks(desired, identities: identities) }
                 }
                 let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names, desiredLinks: desiredLinks)
-                    : reconciler.plan(desired, holdingLock: true)
+                    : reconciler.plan(desired, observing: reconciler.drivers.beginObserving(tables: tables), holdingLock: true)
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
                 return (plan, observed)
             }
-            var (plan, observed) = try look()
-            for _ in 0..<3 {
-                for conflict in plan.conflicts { logger.error("conflict: \(conflict)") }
-                if !settings.allowEmpty, let teardown = TeardownGuard.totalTeardown(plan, observed: observed) {
-                    logger.error("refusing to delete everything mooring owns here (\(teardown)): the manifests declare none of it; start with --allow-empty to allow that")
-                    remaining = plan
-                    break
-                }
-                // Conflicts hold back only what they concern (ConflictScope): the rest is repaired.
-                guard !plan.changes.isEmpty else { remaining = plan; break }
-                let context = reconciler.context()
-                var executor = Executor(drivers: reconciler.drivers)
-                let logger = self.logger
-                executor.progress = { _, change in
-                    logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)", "resource": "\(change.resource)",
-                                                                "commit": "\(context.gitCommit ?? "none")"])
-                }
-                applied += try executor.execute(plan)
-                for report in executor.stops.all {
-                    logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
-                }
+            let (plan, _) = try look()
+            for conflict in plan.conflicts { logger.error("conflict: \(conflict)") }
+            let context = plan.changes.isEmpty ? nil : reconciler.context()
+            let logger = self.logger
+            let source = GuardPolicy.Source(documentCount: desired.documentCount, documentsRead: desired.documentCount,
+                                            host: reconciler.target.hostName)
+            // The accepted set passed the policy when it was read; what the host does since is repaired, except
+            // a plan the policy refuses now (everything owned would go: refused, reported, nothing changed).
+            if let refusal = settings.guards.withoutShareLimit.refusal(plan, observed: lastObserved!, source: source) {
+                logger.error("refusing this round: \(refusal); nothing was changed")
+                report(started, succeeded: true, remaining: plan, applied: 0)
+                return
+            }
+            let outcome = try reconciler.converge(plan, guards: settings.guards.withoutShareLimit, source: source, progress: { _, change in
+                logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)", "resource": "\(change.resource)",
+                                                            "commit": "\(context?.gitCommit ?? "none")"])
+            }) { executed, result in
                 monitor.drain()
                 // Checked by a full look unless every change was a link's (a unit started, a table replaced: the
                 // last look's units and tables are out of date).
-                quick = quick && plan.changes.allSatisfy { $0.operation.isLinkAction }
-                names?.formUnion(plan.changes.compactMap { $0.operation.linkName })
-                (plan, observed) = try look()
-                remaining = plan
-                if remaining.changes.isEmpty { break }
+                quick = quick && executed.changes.allSatisfy { $0.operation.isLinkAction }
+                names?.formUnion(executed.changes.compactMap { $0.operation.linkName })
+                return try look(tables: result.tables)
             }
+            for report in outcome.stops {
+                logger.info("\(report.unit): \(report.stop.summary)", metadata: ["unit": "\(report.unit)", "stop": "\(report.stop.outcome.rawValue)"])
+            }
+            if let refusal = outcome.refusal { logger.error("stopped repairing: \(refusal)") }
+            let remaining = outcome.remaining, applied = outcome.completed
             let milliseconds = Int(Date().timeIntervalSince(started) * 1000)
             let state = remaining.isInSync ? "in sync" : "\(remaining.changes.count) change(s) left, \(remaining.conflicts.count) conflict(s)"
             if applied > 0 || !remaining.isInSync {

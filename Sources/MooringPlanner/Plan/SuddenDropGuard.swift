@@ -1,11 +1,12 @@
 import MooringModel
 import MooringPlan
 
-/// In watch mode, a manifest edit that would delete a large share of what mooring owns is held back as
+/// A manifest edit that would delete a large share of what mooring owns is held back as
 /// suspicious. A file caught half-written (`cat a > f; cat b >> f`, an editor saving in two writes, a cut in
 /// the middle of a VM's interface list that still validates) reads as "these objects are gone", and applying
 /// it stops MicroVMs and deletes their devices. Such a drop is applied only after the operator confirms it
 /// with `mooring apply` (after which the edit deletes nothing more and is accepted), or restarts the service.
+/// `mooring run` applies it with `--max-drop 10` by default, `apply` only when given `--max-drop` (GuardPolicy).
 /// Pure: it reads the plan and the observed state.
 public enum SuddenDropGuard {
     public struct Limit: Sendable, Equatable {
@@ -18,6 +19,9 @@ public enum SuddenDropGuard {
             self.percent = percent
             self.floor = floor
         }
+
+        /// Any deletion at all: to describe one that is refused for another reason (a set that keeps nothing).
+        public static let everything = Limit(percent: 0, floor: 0)
     }
 
     /// What the plan deletes, when that is more than `limit` allows; nil otherwise.

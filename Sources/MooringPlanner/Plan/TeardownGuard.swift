@@ -5,7 +5,8 @@ import MooringPlan
 /// where no document selects this host, or a manifest file swapped for something that reads as empty all look
 /// like "the operator wants nothing" and would tear down every bridge, tap, the NAT table and every MicroVM.
 /// So a plan that removes every owned object is refused by apply and watch mode unless the operator asked for it
-/// (`--allow-empty`). Pure: it reads the plan and the observed state.
+/// (`--allow-empty`); a set that declares other things but keeps none of what is owned is a large drop
+/// (GuardPolicy, `--allow-large-drop`). Pure: it reads the plan and the observed state.
 public enum TeardownGuard {
     /// What the plan would tear down, when it removes every object mooring owns (and there is at least one);
     /// nil when something owned stays, or nothing owned exists.
@@ -21,13 +22,13 @@ public enum TeardownGuard {
     }
 
     /// Why the manifests select nothing, for the refusal message.
-    public static func why(desired: DesiredState, documentsRead: Int, host: String?) -> String {
-        if desired.documentCount == 0 {
+    public static func why(documentCount: Int, documentsRead: Int, host: String?) -> String {
+        if documentCount == 0 {
             let selected = documentsRead == 0 ? "the manifests hold no documents"
                 : "none of the \(documentsRead) document(s) read applies to host \(host ?? "(any)") (spec.hosts / hostSelector)"
             return "\(selected): an empty set means \"delete everything\", which mooring does only when asked"
         }
-        return "the manifests (\(desired.documentCount) document(s)) declare none of the objects mooring owns here now"
+        return "the manifests (\(documentCount) document(s)) declare none of the objects mooring owns here now"
     }
 
     /// The plan resource names of everything mooring owns on the target.
