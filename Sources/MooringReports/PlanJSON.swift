@@ -68,11 +68,12 @@ public enum PlanJSON {
     /// `{"kind": "link", "name": "vm-web-1-eth0"}`.
     public static func resource(_ id: ResourceID) -> JSONValue { ["kind": .string(id.kind), "name": .string(id.name)] }
 
-    /// `{"kind": "MicroVM", "name": "web-1"}`; null for objects no manifest wants.
+    /// `{"kind": "MicroVM", "name": "web-1"}`; null for objects no single manifest wants (stale ones, and the
+    /// guests' filter, which the resource names: format 3 keeps its group null).
     public static func group(_ group: ChangeGroup) -> JSONValue {
         switch group {
         case let .manifest(kind, name): return ["kind": .string(kind.rawValue), "name": .string(name)]
-        case .stale: return .null
+        case .guestFilter, .stale: return .null
         }
     }
 

@@ -35,7 +35,7 @@ public struct TextRenderer {
         }
         var lines: [String] = []
         for group in order {
-            lines.append(style.bold(group == .stale ? "not in the manifests" : group.description))
+            lines.append(style.bold(Self.heading(group)))
             for change in groups[group]! {
                 var line = "  " + paint(Self.sign(change.action), change.action) + " " + change.summary
                 if change.disruptive { line += " " + style.error("[disruptive]") }
@@ -44,6 +44,16 @@ public struct TextRenderer {
             }
         }
         return lines
+    }
+
+    /// A group's heading: the manifest, the guests' filter (from every MicroVM's interfaces), or what no
+    /// manifest wants any more.
+    static func heading(_ group: ChangeGroup) -> String {
+        switch group {
+        case .manifest: return group.description
+        case .guestFilter: return "the guests' filter (from the MicroVMs' interfaces)"
+        case .stale: return "not in the manifests"
+        }
     }
 
     public func render(plan: Plan, context: ReportContext?) -> String {

@@ -1,6 +1,7 @@
 import MooringModel
 import MooringPlan
 @testable import MooringPlanner
+import MooringReports
 import Testing
 
 /// Which taps the guests' filter covers, and what it holds for them.
@@ -19,6 +20,9 @@ import Testing
         ])
         let changes = GuestFilterPlanner(desired: desired, observed: ObservedState()).plan()
         #expect(changes.map(\.summary) == ["create table bridge mooring: anti-spoofing for 2 guest interfaces"])
+        // Made from every MicroVM's interfaces: its own heading, not "not in the manifests".
+        #expect(changes.first?.group == .guestFilter)
+        #expect(TextRenderer(style: .plain).changeLines(changes).first == "the guests' filter (from the MicroVMs' interfaces)")
         guard case let .replaceGuestFilter(table) = changes.first?.operation else { Issue.record("no table"); return }
         let sets = Dictionary(uniqueKeysWithValues: table.sets.map { ($0.name, $0.elements.map(\.canonicalText)) })
         #expect(table.family == "bridge" && table.chains.first?.hook == "prerouting" && table.chains.first?.priority == -200)

@@ -82,7 +82,7 @@ struct GuestFilterPlanner {
                            operation: .deleteGuestFilter(family: NftTable.netdevFamily), phase: .deviceFilters)]
         }
         let devices = interfaces.map(\.hostDeviceName)
-        return [Change(resource: .macvtapFilter, group: .stale, action: have == nil ? .create : .update,
+        return [Change(resource: .macvtapFilter, group: .guestFilter, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table netdev mooring: anti-spoofing for \(devices.count) macvtap\(devices.count == 1 ? "" : "s")",
                        reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
                        fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(have?.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0),
@@ -120,7 +120,7 @@ struct GuestFilterPlanner {
         }
         let ports = interfaces.map(\.hostDeviceName)
         let before = have?.sets.first { $0.name == "guest_ports" }?.elements.count
-        return [Change(resource: .guestFilter, group: .stale, action: have == nil ? .create : .update,
+        return [Change(resource: .guestFilter, group: .guestFilter, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table bridge mooring: " + Self.purpose(filtered: ports.count, limited: limited.count),
                        reason: Self.reason(filtered: ports.count, limited: limited.count),
                        fields: [FieldChange("ports", before: before.map { JSONValue($0) } ?? .null, after: JSONValue(ports.count))],

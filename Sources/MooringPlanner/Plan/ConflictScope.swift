@@ -10,13 +10,13 @@ import MooringPlan
 /// - touches a conflict's resource (or one it `holds`),
 /// - serves the same manifest (`group`) as a conflict or as another held change, or
 /// - names a held link as its master, parent or underlay device.
-/// These rules are applied until nothing more is held. Stale objects (group `stale`) share no manifest, so
-/// they are held only by resource.
+/// These rules are applied until nothing more is held. Stale objects (group `stale`) and the guests' filter
+/// (group `guestFilter`) share no single manifest, so they are held only by resource.
 public enum ConflictScope {
     public static func split(_ changes: [Change], by conflicts: [Conflict]) -> (run: [Change], held: [Change]) {
         guard !conflicts.isEmpty else { return (changes, []) }
         var heldResources = Set(conflicts.map(\.resource) + conflicts.flatMap(\.holds))
-        var heldGroups = Set(conflicts.map(\.group)).subtracting([.stale])
+        var heldGroups = Set(conflicts.map(\.group).filter(\.isManifest))
         var isHeld = [Bool](repeating: false, count: changes.count)
         var grew = true
         while grew {
@@ -28,7 +28,7 @@ public enum ConflictScope {
                 isHeld[index] = true
                 grew = true
                 heldResources.insert(change.resource)
-                if change.group != .stale { heldGroups.insert(change.group) }
+                if change.group.isManifest { heldGroups.insert(change.group) }
             }
         }
         let indexed = changes.enumerated()
