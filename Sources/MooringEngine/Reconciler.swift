@@ -113,26 +113,25 @@ public final class Reconciler: Sendable {
     }
 
     /// A plan from the links read again and the rest of `previous` (HostDrivers.observeLinks): for a watch
-    /// round started by link events, which holds the lock.
+    /// round started by link events, which holds the lock. What the manifests make is kept from the last plan
+    /// of the same manifests (`desiredLinks`).
     /// - Parameter names: only these links are read again (the ones the events named); nil: all of them.
-    /// - Parameter desiredLinks: what `desired` makes, kept from an earlier round (the planner checks it fits).
-    public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil,
-                          desiredLinks: DesiredLinks? = nil) throws -> (Plan, ObservedState) {
+    public func planLinks(_ desired: DesiredState, updating previous: ObservedState, only names: Set<String>? = nil) throws -> (Plan, ObservedState) {
         let observed = try PhaseTimer.measure("observe links") { try drivers.observeLinks(updating: previous, only: names) }
-        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true, scope: names, desiredLinks: desiredLinks), observed)
+        return (planned(desired, observed, applyInProgressBy: nil, linksOnly: true, scope: names), observed)
     }
 
     private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false,
-                         scope: Set<String>? = nil, desiredLinks: DesiredLinks? = nil) -> Plan {
+                         scope: Set<String>? = nil) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
                                     mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
-        let links = desiredLinks ?? self.desiredLinks(desired, identities: VMMIdentityMap.of(desired, observed))
+        let links = desiredLinks(desired, identities: VMMIdentityMap.of(desired, observed))
         let planner = Planner(desired: desired, observed: observed, target: planTarget, desiredLinks: links)
         return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks(scope: scope) : planner.plan() }
     }
 
     /// What the last plan's manifests make, kept for the next plan of the same manifests: an apply's
-    /// verification, a watch loop's full looks. Manifests loaded once and passed on share their arrays' storage,
+    /// verification, every look of a watch loop (the one place a round's `DesiredLinks` is made). Manifests loaded once and passed on share their arrays' storage,
     /// so telling them equal is a few pointer comparisons (building it: 2-3 ms of a 15 ms plan at N = 1000).
     private let lastDesiredLinks = Mutex<(desired: DesiredState, links: DesiredLinks)?>(nil)
 
@@ -228,8 +227,11 @@ public final class Reconciler: Sendable {
 
     /// Executes `plan`, looks again, and executes what is still different, up to `executeAttempts` times: the
     /// one execute-and-verify loop of every round. A later attempt's plan goes through `guards` too.
+    /// - Parameter readTablesBack: whether the look after executing a plan reads mooring's tables (the watch
+    ///   loop's link-only looks do not).
     /// - Parameter look: the host looked at again after an execution (given what it did), planned.
-    func converge(_ plan: Plan, guards: GuardPolicy, source: GuardPolicy.Source, progress: @escaping @Sendable (Int, Change) -> Void,
+    func converge(_ plan: Plan, guards: GuardPolicy, source: GuardPolicy.Source, readTablesBack: (Plan) -> Bool = { _ in true },
+                  progress: @escaping @Sendable (Int, Change) -> Void,
                   look: (Plan, Executed) throws -> (Plan, ObservedState)) throws -> ApplyOutcome {
         var completed = 0
         var stops: [UnitStopReport] = []
@@ -240,7 +242,7 @@ public final class Reconciler: Sendable {
             guard !current.changes.isEmpty else { break }
             let executed: Executed
             do {
-                executed = try execute(current, readTablesBack: true, progress: progress)
+                executed = try execute(current, readTablesBack: readTablesBack(current), progress: progress)
             } catch var error as ExecutionError {
                 error.completed += completed
                 error.stops = stops + error.stops

@@ -42,10 +42,8 @@ public final class WatchLoop {
     private let logger: Logger
     /// The manifests being enforced: the last set that validated and was not held back.
     private var lastGood: DesiredState? {
-        didSet { referenced = lastGood.map(Planner.linksReferenced(by:)) ?? []; desiredLinks = nil }
+        didSet { referenced = lastGood.map(Planner.linksReferenced(by:)) ?? [] }
     }
-    /// What `lastGood` makes, for quick rounds (made at the first one, for the VMM identity then observed).
-    private var desiredLinks: DesiredLinks?
     /// The links `lastGood` makes or uses (Planner.linksReferenced), worked out when it changes.
     private var referenced: Set<String> = []
     /// A newer valid set the guard policy held back (a suspicious drop, an empty set, a set that keeps none of
@@ -313,12 +311,8 @@ public final class WatchLoop {
                 }
             }
             func look(tables: HostDrivers.PendingTables? = nil) throws -> (Plan, ObservedState) {
-                if quick {
-                    tables?.settle()
-                    let identities = VMMIdentityMap.of(desired, lastObserved!)
-                    if desiredLinks?.fit(identities) != true { desiredLinks = DesiredLinks(desired, identities: identities) }
-                }
-                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names, desiredLinks: desiredLinks)
+                if quick { tables?.settle() }
+                let (plan, observed) = try quick ? reconciler.planLinks(desired, updating: lastObserved!, only: names)
                     : reconciler.plan(desired, observing: reconciler.drivers.beginObserving(tables: tables), holdingLock: true)
                 if !quick { inSyncAtLastFullLook = plan.isInSync }
                 lastObserved = observed
@@ -337,7 +331,9 @@ public final class WatchLoop {
                 report(started, succeeded: true, remaining: plan, applied: 0)
                 return
             }
-            let outcome = try reconciler.converge(plan, guards: settings.guards.withoutShareLimit, source: source, progress: { _, change in
+            let outcome = try reconciler.converge(plan, guards: settings.guards.withoutShareLimit, source: source,
+                                                  readTablesBack: { plan in !(quick && plan.changes.allSatisfy { $0.operation.isLinkAction }) },
+                                                  progress: { _, change in
                 logger.info("\(change.summary)", metadata: ["action": "\(change.action.rawValue)", "resource": "\(change.resource)",
                                                             "commit": "\(context?.gitCommit ?? "none")"])
             }) { executed, result in

@@ -295,7 +295,7 @@ struct LinkPlanner {
     /// The bridge's current ports this plan deletes or moves to another master, for humans, when an unpinned
     /// bridge would then follow the ports that stay to another MTU than `declaredMTU`; nil otherwise.
     private func portsLeaving(_ bridge: ObservedLink, declaredMTU: Int) -> String? {
-        let wantedMasters = Dictionary(LinkSpec.all(in: desired).map { ($0.name, $0.master) }, uniquingKeysWith: { first, _ in first })
+        let wantedMasters = Dictionary(desiredLinks.specs.map { ($0.name, $0.master) }, uniquingKeysWith: { first, _ in first })
         let ports = observed.links.filter { $0.masterIndex == bridge.index }
         let leaving = ports.filter { port in
             guard let wanted = wantedMasters[port.name] else { return port.isOwnedByMooring }  // stale: deleted
