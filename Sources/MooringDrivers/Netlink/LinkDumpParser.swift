@@ -82,11 +82,14 @@ enum LinkDumpParser {
         return (Int(info.ndm_ifindex), MACAddress(bytes: bytes))
     }
 
+    /// Every kind mooring reads is listed, with no `default`: a kind added to `KernelLinkKind` does not compile
+    /// until it is read here (a kind read as `.other` would never converge: deleted and made again every round).
     private static func linkKind(_ kind: String, data: UnsafeMutablePointer<nlattr>?) -> ObservedLinkKind {
-        switch kind {
-        case "bridge": return .bridge
-        case "veth": return .veth
-        case "tun":
+        guard let known = KernelLinkKind(rawValue: kind) else { return .other(kind) }
+        switch known {
+        case .bridge: return .bridge
+        case .veth: return .veth
+        case .tun:
             let tun = parse(data, max: Int(mooring_IFLA_TUN_MAX))
             func flag(_ attribute: Int) -> Bool { tun.flatMap { u8($0[attribute]) } == 1 }
             let type = tun.flatMap { u8($0[Int(IFLA_TUN_TYPE)]) } ?? 0
@@ -96,11 +99,11 @@ enum LinkDumpParser {
                                 multiQueue: flag(Int(IFLA_TUN_MULTI_QUEUE)), persistent: flag(Int(IFLA_TUN_PERSIST)),
                                 owner: id(Int(IFLA_TUN_OWNER)), group: id(Int(IFLA_TUN_GROUP)),
                                 attachedQueues: Int(tun.flatMap { u32($0[Int(IFLA_TUN_NUM_QUEUES)]) } ?? 0)))
-        case "macvtap":
+        case .macvtap:
             let macvlan = parse(data, max: Int(mooring_IFLA_MACVLAN_MAX))
             let mode = macvlan.flatMap { u32($0[Int(IFLA_MACVLAN_MODE)]) }
             return .macvtap(mode: mode.flatMap(macvtapMode), sourceMACs: macvlan.map { sourceMACs($0[Int(IFLA_MACVLAN_MACADDR_DATA)]) } ?? [])
-        case "vxlan":
+        case .vxlan:
             guard let vx = parse(data, max: Int(mooring_IFLA_VXLAN_MAX)) else { return .other(kind) }
             func address(_ v4: Int, _ v6: Int) -> IPAddress? {
                 if let raw = bytes(vx[v4]), raw.count == 4, raw != [0, 0, 0, 0] { return IPAddress(family: .ipv4, bytes: raw) }
@@ -112,11 +115,9 @@ enum LinkDumpParser {
                                     local: address(Int(IFLA_VXLAN_LOCAL), Int(IFLA_VXLAN_LOCAL6)),
                                     remote: address(Int(IFLA_VXLAN_GROUP), Int(IFLA_VXLAN_GROUP6)),
                                     port: port, deviceIndex: u32(vx[Int(IFLA_VXLAN_LINK)]).flatMap { $0 == 0 ? nil : Int($0) }))
-        case "vlan":
+        case .vlan:
             let id = parse(data, max: Int(mooring_IFLA_VLAN_MAX)).flatMap { $0[Int(IFLA_VLAN_ID)].map { Int(nla_get_u16($0)) } }
             return .vlan(id: id ?? 0)
-        default:
-            return .other(kind)
         }
     }
 

@@ -83,6 +83,12 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     }
 }
 
+/// The kinds of link (IFLA_INFO_KIND) whose settings mooring reads (LinkDumpParser); any other is
+/// `ObservedLinkKind.other`. A new link kind mooring makes is added here, and the compiler then names the parser.
+public enum KernelLinkKind: String, CaseIterable, Sendable {
+    case bridge, veth, tun, macvtap, vxlan, vlan
+}
+
 public enum ObservedLinkKind: Sendable, Codable, Equatable {
     case bridge
     case tun(TunInfo)
@@ -94,6 +100,20 @@ public enum ObservedLinkKind: Sendable, Codable, Equatable {
     /// A device without rtnetlink link info: a physical NIC, loopback.
     case device
     case other(String)
+
+    /// The kernel's kind it is read from; nil for devices without link info and kinds mooring does not read.
+    /// Every case is listed: a new one does not compile until it says which kernel kind it is.
+    public var kernelKind: KernelLinkKind? {
+        switch self {
+        case .bridge: return .bridge
+        case .tun: return .tun
+        case .macvtap: return .macvtap
+        case .vxlan: return .vxlan
+        case .vlan: return .vlan
+        case .veth: return .veth
+        case .device, .other: return nil
+        }
+    }
 
     public var name: String {
         switch self {

@@ -77,15 +77,7 @@ struct LinkPlanner {
             changes.append(Change(resource: .link(link.name), group: .stale, action: .delete,
                                   summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
                                   fields: [FieldChange("owner", before: JSONValue(link.owner), after: .null)],
-                                  operation: .deleteLink(name: link.name), phase: deletePhase(link.kind)))
-        }
-    }
-
-    private func deletePhase(_ kind: ObservedLinkKind) -> Phase {
-        switch kind {
-        case .tun, .macvtap: return Phase.deleteMicroVMDevices
-        case .bridge: return Phase.deleteBridges
-        default: return Phase.deletePorts
+                                  operation: .deleteLink(name: link.name), phase: link.kind.deletePhase))
         }
     }
 
@@ -121,7 +113,7 @@ struct LinkPlanner {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .replace,
                                   summary: "delete \(link.kind.name) \(spec.name) (\(spec.label)) to recreate it: \(why)",
                                   reason: "\(why) cannot change in place", fields: kindChange.map(\.field), disruptive: true,
-                                  operation: .deleteLink(name: spec.name), phase: deletePhase(link.kind)))
+                                  operation: .deleteLink(name: spec.name), phase: link.kind.deletePhase))
             create(spec, reason: "recreated: \(why)", replacing: link)
             return
         }

@@ -21,6 +21,7 @@ public struct RevertPlanner {
     /// changing anything, because its promise is to put the host back.
     public static func irreversible(_ plan: Plan, before: ObservedState) -> [String] {
         var problems: [String] = []
+        let names = LinkNames(byIndex: LinkLookup(byIndex: before.links))
         for change in plan.changes {
             switch change.operation {
             case let .stopUnit(name, _):
@@ -28,7 +29,7 @@ public struct RevertPlanner {
             case let .restartUnit(spec):
                 problems.append("\(change.summary): the unit \(spec.name) as it ran before is not kept, so it could not be brought back")
             case let .deleteLink(name):
-                if let link = before.link(named: name), Self.rebuild(link, in: before) == nil {
+                if let link = before.link(named: name), LinkConfig(observed: link, names: names) == nil {
                     problems.append("\(change.summary): a \(link.kind.name) cannot be made again from what the kernel reports of it")
                 }
             case .replaceNftTable, .deleteNftTable:
@@ -56,16 +57,17 @@ public struct RevertPlanner {
         }
         let touched = touchedLinks()
         let beforeLinks = before.linksByName, nowLinks = now.linksByName
+        let beforeNames = LinkNames(byIndex: LinkLookup(byIndex: before.links))
         // Links the trial made go; links it deleted come back, parents before children.
         for name in touched {
             guard beforeLinks[name] == nil, let link = nowLinks[name], link.isOwnedByMooring else { continue }
-            add(.link(name), .delete, "delete \(link.kind.name) \(name) (made by the trial)", .deleteLink(name: name), Self.deletePhase(link.kind))
+            add(.link(name), .delete, "delete \(link.kind.name) \(name) (made by the trial)", .deleteLink(name: name), link.kind.deletePhase)
         }
         var kept: Set<String> = []
         for name in touched {
             guard let link = beforeLinks[name] else { continue }
             if nowLinks[name] == nil {
-                guard let config = Self.rebuild(link, in: before) else { continue }
+                guard let config = LinkConfig(observed: link, names: beforeNames) else { continue }
                 let master = link.masterIndex.flatMap { before.link(index: $0)?.name }
                 add(.link(name), .create, "create \(link.kind.name) \(name) again (deleted by the trial)",
                     .createLink(name: name, alias: link.alias ?? "", master: master, mtu: link.mtu, config: config),
@@ -190,39 +192,6 @@ public struct RevertPlanner {
             } else if current != nil {
                 add(resource, .delete, "delete table \(family) mooring (made by the trial)", .deleteGuestFilter(family: family), phase)
             }
-        }
-    }
-
-    static func deletePhase(_ kind: ObservedLinkKind) -> Phase {
-        switch kind {
-        case .tun, .macvtap: return .deleteMicroVMDevices
-        case .bridge: return .deleteBridges
-        default: return .deletePorts
-        }
-    }
-
-    /// What it takes to make a link mooring deleted again, from what the kernel reported of it; nil for kinds
-    /// mooring does not make.
-    static func rebuild(_ link: ObservedLink, in state: ObservedState) -> LinkConfig? {
-        let parent = link.parentIndex.flatMap { state.link(index: $0)?.name }
-        switch link.kind {
-        case .bridge:
-            return .bridge(BridgeConfig(mac: link.mac))
-        case let .tun(info) where info.isTap:
-            return .tap(TapConfig(vnetHeader: info.vnetHeader, multiQueue: info.multiQueue, owner: info.owner, group: info.group))
-        case let .macvtap(mode, sourceMACs):
-            guard let parent, let mode else { return nil }
-            return .macvtap(MacvtapConfig(parent: parent, mode: mode, mac: mode == .passthru ? nil : link.mac, sourceMACs: sourceMACs))
-        case let .vxlan(info):
-            // The kernel reports the unicast remote and the multicast group in one attribute.
-            let group = info.remote?.isMulticast == true ? info.remote : nil
-            return .vxlan(VxlanConfig(vni: info.vni, local: info.local, remote: group == nil ? info.remote : nil, group: group, port: info.port,
-                                      device: info.deviceIndex.flatMap { state.link(index: $0)?.name }))
-        case let .vlan(id):
-            guard let parent else { return nil }
-            return .vlan(VlanConfig(parent: parent, id: id))
-        default:
-            return nil
         }
     }
 }

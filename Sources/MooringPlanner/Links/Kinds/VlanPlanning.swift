@@ -2,15 +2,19 @@ import MooringModel
 import MooringPlan
 
 extension VlanConfig: PlannedLinkKind {
+    init?(observed link: ObservedLink, names: LinkNames) {
+        guard case let .vlan(id) = link.kind else { return nil }
+        self.init(parent: names.name(link.parentIndex) ?? "", id: id)
+    }
+
     var phase: Phase { .bridgePorts }
 
-    func fixedDifferences(_ link: ObservedLink, names: LinkNames) -> [LinkDifference]? {
-        guard case let .vlan(observedID) = link.kind else { return nil }
+    func fixedDifferences(from have: VlanConfig) -> [LinkDifference] {
         var out: [LinkDifference] = []
-        if observedID != id { out.append(LinkDifference("id", JSONValue(observedID), JSONValue(id), "id \(observedID) -> \(id)")) }
-        let observedParent = names.name(link.parentIndex)
-        if observedParent != parent {
-            out.append(LinkDifference("parent", JSONValue(observedParent), .string(parent), "parent \(observedParent ?? "?") -> \(parent)"))
+        if have.id != id { out.append(LinkDifference("id", JSONValue(have.id), JSONValue(id), "id \(have.id) -> \(id)")) }
+        if have.parent != parent {
+            out.append(LinkDifference("parent", have.parent.isEmpty ? .null : .string(have.parent), .string(parent),
+                                      "parent \(have.parent.isEmpty ? "?" : have.parent) -> \(parent)"))
         }
         return out
     }

@@ -2,6 +2,14 @@ import MooringModel
 import MooringPlan
 
 extension VxlanConfig: PlannedLinkKind {
+    init?(observed link: ObservedLink, names: LinkNames) {
+        guard case let .vxlan(info) = link.kind else { return nil }
+        // The kernel reports the unicast remote and the multicast group in one attribute.
+        let group = info.remote?.isMulticast == true ? info.remote : nil
+        self.init(vni: info.vni, local: info.local, remote: group == nil ? info.remote : nil, group: group, port: info.port,
+                  device: names.name(info.deviceIndex))
+    }
+
     var phase: Phase { .bridgePorts }
 
     /// The kernel refuses a VXLAN MTU above its underlay's minus the encapsulation (outer IP, UDP, VXLAN and
@@ -16,15 +24,14 @@ extension VxlanConfig: PlannedLinkKind {
         return (65535 - overhead, over)
     }
 
-    func fixedDifferences(_ link: ObservedLink, names: LinkNames) -> [LinkDifference]? {
-        guard case let .vxlan(have) = link.kind else { return nil }
+    func fixedDifferences(from have: VxlanConfig) -> [LinkDifference] {
         var out: [LinkDifference] = []
         if have.vni != vni { out.append(LinkDifference("vni", JSONValue(have.vni), JSONValue(vni), "vni \(have.vni) -> \(vni)")) }
         // The kernel keeps a unicast remote and a multicast group in one attribute.
-        let peer = remote ?? group
-        if have.remote != peer {
-            out.append(LinkDifference("remote", JSONValue(have.remote?.description), JSONValue(peer?.description),
-                                      "remote \(have.remote?.description ?? "none") -> \(peer?.description ?? "none")"))
+        let peer = remote ?? group, havePeer = have.remote ?? have.group
+        if havePeer != peer {
+            out.append(LinkDifference("remote", JSONValue(havePeer?.description), JSONValue(peer?.description),
+                                      "remote \(havePeer?.description ?? "none") -> \(peer?.description ?? "none")"))
         }
         if let local, have.local != local {
             out.append(LinkDifference("local", JSONValue(have.local?.description), .string(local.description),
@@ -33,9 +40,8 @@ extension VxlanConfig: PlannedLinkKind {
         if have.port != port {
             out.append(LinkDifference("dstport", JSONValue(have.port), JSONValue(port), "dstport \(have.port) -> \(port)"))
         }
-        if let device, names.name(have.deviceIndex) != device {
-            let current = names.name(have.deviceIndex)
-            out.append(LinkDifference("device", JSONValue(current), .string(device), "device \(current ?? "none") -> \(device)"))
+        if let device, have.device != device {
+            out.append(LinkDifference("device", JSONValue(have.device), .string(device), "device \(have.device ?? "none") -> \(device)"))
         }
         return out
     }
