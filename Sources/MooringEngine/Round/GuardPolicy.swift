@@ -94,7 +94,7 @@ public enum GuardRefusal: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .emptySet(teardown, _): return "it would delete everything mooring owns here: \(teardown)"
-        case let .keepsNothing(drop, _): return "it keeps none of what mooring owns here: \(drop)"
+        case let .keepsNothing(drop, _): return "it keeps none of the \(drop.owned) object(s) mooring owns here (\(drop.examplesText))"
         case let .overLimit(drop, percent): return "\(drop), more than --max-drop \(percent.formatted())% allows"
         case let .irreversible(changes): return "--try could not put back: \(changes.joined(separator: "; "))"
         }
@@ -107,7 +107,7 @@ public enum GuardRefusal: Sendable, Equatable, CustomStringConvertible {
             return ["error: refusing to delete everything mooring owns here: \(teardown)", why,
                     "nothing was changed; if removing it all is what you want, run again with --allow-empty"]
         case let .keepsNothing(drop, documents):
-            return ["error: refusing a change that keeps none of what mooring owns here: \(drop)",
+            return ["error: refusing a change that keeps none of the \(drop.owned) object(s) mooring owns here (\(drop.examplesText))",
                     "the manifests (\(documents) document(s)) declare other objects only: a host switched to a new manifest tree looks like this, and so does a wrong -f",
                     "nothing was changed; if replacing it all is what you want, run again with --allow-large-drop"]
         case let .overLimit(drop, percent):

@@ -39,7 +39,10 @@ public enum SuddenDropGuard {
         public var examples: [String]
 
         public var description: String {
-            "it would delete \(removed) of the \(owned) objects mooring owns here (\(examples.joined(separator: ", "))\(removed > examples.count ? ", ..." : ""))"
+            "it would delete \(removed) of the \(owned) objects mooring owns here (\(examplesText))"
         }
+
+        /// `link/br0, link/vm-a-eth0, ...`: the first few it deletes.
+        public var examplesText: String { examples.joined(separator: ", ") + (removed > examples.count ? ", ..." : "") }
     }
 }

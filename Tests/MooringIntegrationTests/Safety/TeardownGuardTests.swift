@@ -61,7 +61,7 @@ struct TeardownGuardTests {
         try other.write("br.yaml", Manifests.bridge("tgnew0", addresses: ["10.48.0.1/24"]))
         let refused = try TestEnvironment.mooring(["apply", "-f", other.path, "--netns", harness.ns.name])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("refusing a change that keeps none of what mooring owns here: it would delete 1 of the 1 objects"),
+        #expect(refused.stderr.contains("refusing a change that keeps none of the 1 object(s) mooring owns here (link/tgbr0)"),
                 "\(refused.stderr)")
         #expect(refused.stderr.contains("run again with --allow-large-drop"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("--allow-empty"), "the hint fits what was refused: \(refused.stderr)")
@@ -107,7 +107,7 @@ struct TeardownGuardTests {
         func text() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         #expect(try eventually { text().contains("checked (start)") || text().contains("reconciled (start)") || text().contains("watching") })
         try harness.manifests.write("br.yaml", Manifests.bridge("tgnew0", addresses: ["10.48.0.1/24"]))
-        #expect(try eventually { text().contains("holding back the manifest change: it keeps none of what mooring owns here") }, "\(text())")
+        #expect(try eventually { text().contains("holding back the manifest change: it keeps none of the 1 object(s) mooring owns here (link/tgbr0)") }, "\(text())")
         // Drift is still repaired from the set it had, and the hold is reported once, not every round.
         try harness.ns.ip("addr", "flush", "dev", "tgbr0")
         #expect(try eventually { try harness.ns.addresses("tgbr0") == ["10.47.0.1/24"] }, "\(text())")
