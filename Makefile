@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: demo test deps build release deb install uninstall bench filter-cost lifecycle-bench clean
+.PHONY: demo test deps build release deb install uninstall bench filter-cost lifecycle-bench check-link-kind clean
 
 ## make demo: install what is needed, build, and run mooring on manifests/examples in a throw-away namespace.
 demo: build
@@ -72,6 +72,11 @@ filter-cost: build
 ## against systemd-run (a section of docs/performance.md).
 lifecycle-bench: release
 	scripts/testbed run -- benchmarks/microvm-lifecycle
+
+## make check-link-kind: add a `dummy` link kind to a scratch copy as docs/architecture.md says, and check that the
+## compiler names each place the docs list (scripts/check-adding-a-link-kind).
+check-link-kind: deps
+	scripts/check-adding-a-link-kind
 
 clean:
 	rm -rf .build
