@@ -123,11 +123,14 @@ struct ApplyCommand: ParsableCommand {
             switch try round.run(on: reconciler, events: events) {
             case .planned:
                 return MooringExit.error
-            case let .savedPlanDiffers(_, reasons):
-                Terminal.printError("refusing to apply \(self.plan ?? ""):\n" + reasons.joined(separator: "\n"))
+            case let .savedPlanDiffers(planned, reasons):
+                let message = "refusing to apply \(self.plan ?? ""):\n" + reasons.joined(separator: "\n")
+                Terminal.printError(message)
+                refusedDocument(planned, message, json: json)
                 return MooringExit.error
-            case let .refused(_, refusal):
+            case let .refused(planned, refusal):
                 for line in refusal.lines { Terminal.printError(line) }
+                refusedDocument(planned, refusal.lines.joined(separator: "\n"), json: json)
                 return MooringExit.error
             case let .failedAndPutBack(planned, error, verdict):
                 if json {
@@ -154,6 +157,13 @@ struct ApplyCommand: ParsableCommand {
     }
 
     static let payloadKeys = ["plan", "applied", "converged", "remaining", "stops", "trial"]
+
+    /// With `--output json`, a refused apply still prints one document: its fields null, `error` saying why.
+    private func refusedDocument(_ planned: ReconcileRound.Planned, _ error: String, json: Bool) {
+        guard json else { return }
+        print(JSONRenderer.render(JSONEnvelope.failure(command: "apply", payloadKeys: Self.payloadKeys, diagnostics: planned.loaded.warnings,
+                                                       error: error)), terminator: "")
+    }
 
     /// The JSON document `apply --output json` prints: the plan it executed, what remained after, and a trial's
     /// verdict (null without `--try`). Without an outcome (a trial whose apply failed and was put back) the

@@ -67,6 +67,12 @@ struct TeardownGuardTests {
         #expect(!refused.stderr.contains("--allow-empty"), "the hint fits what was refused: \(refused.stderr)")
         let plan = try TestEnvironment.mooring(["plan", "-f", other.path, "--netns", harness.ns.name])
         #expect(plan.stdout.contains("apply refuses it without --allow-large-drop"), "\(plan.stdout)")
+        // A script reading stdout gets one document, its error saying why.
+        let json = try TestEnvironment.mooring(["apply", "-f", other.path, "--netns", harness.ns.name, "--output", "json"])
+        #expect(json.status == 1)
+        let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((document?["error"] as? String)?.contains("--allow-large-drop") == true, "\(json.stdout)")
+        #expect(document?["plan"] is NSNull, "\(json.stdout)")
         let wrongFlag = try TestEnvironment.mooring(["apply", "-f", other.path, "--netns", harness.ns.name, "--allow-empty"])
         #expect(wrongFlag.status == 1, "--allow-empty is for empty sets only: \(wrongFlag.stdout)")
         #expect(try harness.ns.links()["tgbr0"] != nil && harness.ns.links()["tgnew0"] == nil, "nothing was changed")
