@@ -41,7 +41,7 @@ import Testing
             #expect(read.status == 0 && read.stdout == file.contents, "\(file.path): \(read.stderr)")
         }
         let network = try #require(seed.files.first { $0.path == "network-config" }).contents
-        #expect(network.contains("      - \"fd12::10/64\"") && network.contains("        via: \"fd12::1\""), "\(network)")
+        #expect(network.contains("      - \"fd12::10/64\"") && network.contains("    gateway6: \"fd12::1\""), "\(network)")
     }
 
     /// cloud-init reads the seed with PyYAML (YAML 1.1), which folds or breaks lines at NEL, U+2028 and U+2029

@@ -31,11 +31,8 @@ import Testing
                 addresses:
                   - "10.0.0.10/24"
                   - "fd12::10/64"
-                routes:
-                  - to: "0.0.0.0/0"
-                    via: "10.0.0.1"
-                  - to: "::/0"
-                    via: "fd12::1"
+                gateway4: "10.0.0.1"
+                gateway6: "fd12::1"
                 nameservers:
                   addresses:
                     - "10.0.0.1"

@@ -41,11 +41,12 @@ public enum CloudInitSeed {
                 continue
             }
             lines += ["    addresses:"] + interface.addresses.map { "      - \(quoted($0.description))" }
-            if !interface.gateways.isEmpty {
-                lines += ["    routes:"]
-                for gateway in interface.gateways {
-                    lines += ["      - to: \(quoted(gateway.isIPv4 ? "0.0.0.0/0" : "::/0"))", "        via: \(quoted(gateway.description))"]
-                }
+            // The default routes as `gateway4`/`gateway6`, not `routes: [{to: "::/0"}]`: Debian 12's cloud-init
+            // (22.4) renders that route as `::/64` under both its networkd and ifupdown renderers, and refuses
+            // `to: default`; the gateway keys render as real default routes in every cloud-init and renderer
+            // (CloudInitRenderingTests runs Debian's own). netplan calls them deprecated, and still honours them.
+            for gateway in interface.gateways {
+                lines += ["    \(gateway.isIPv4 ? "gateway4" : "gateway6"): \(quoted(gateway.description))"]
             }
             if let dns = interface.nameservers, !dns.isEmpty {
                 lines += ["    nameservers:"]
