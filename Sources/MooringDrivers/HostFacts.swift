@@ -80,10 +80,11 @@ public enum HostFacts {
 
     /// Whether `identity` can open each file as its VMM needs (read, or read and write), by the permission
     /// bits of the file and of every directory above it, as the kernel checks them for a process without
-    /// capabilities. What the sandbox hides (home directories, /tmp) the planner knows from the unit itself.
-    public static func vmmFileProblems(read: Set<String>, write: Set<String>, identity: VMMIdentity?) -> [String: String] {
+    /// capabilities. Which directories the sandbox replaces with its own (so the host's bits above a file bound
+    /// into it do not apply) the planner knows from the unit itself.
+    public static func vmmFileProblems(read: Set<String>, write: Set<String>, identity: VMMIdentity?) -> [String: FileAccessProblem] {
         guard let identity else { return [:] }
-        var problems: [String: String] = [:]
+        var problems: [String: FileAccessProblem] = [:]
         let groups = Set([identity.gid] + identity.supplementaryGIDs)
         let who = identity.user ?? "uid \(identity.uid)"
         func allowed(_ info: stat, _ bits: mode_t) -> Bool {
@@ -103,10 +104,10 @@ public enum HostFacts {
             }
             let needs: mode_t = write.contains(path) ? 0o6 : 0o4
             if let blocked {
-                problems[path] = "\(who) cannot enter \(blocked)"
+                problems[path] = FileAccessProblem(blockedDirectory: blocked, "\(who) cannot enter \(blocked)")
             } else if !allowed(info, needs) {
-                problems[path] = "\(who) cannot \(needs == 0o6 ? "read and write" : "read") it (owner \(info.st_uid), group \(info.st_gid), "
-                    + "mode \(String(info.st_mode & 0o777, radix: 8)))"
+                problems[path] = FileAccessProblem("\(who) cannot \(needs == 0o6 ? "read and write" : "read") it (owner \(info.st_uid), group \(info.st_gid), "
+                    + "mode \(String(info.st_mode & 0o777, radix: 8)))")
             }
         }
         return problems

@@ -26,7 +26,7 @@ struct VMMSandboxTests {
         #expect(properties["SupplementaryGroups"] == ["SupplementaryGroups=kvm"])
         #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"] && properties["AmbientCapabilities"] == ["AmbientCapabilities=0"])
         #expect(properties["NoNewPrivileges"] == ["NoNewPrivileges=yes"] && properties["ProtectSystem"] == ["ProtectSystem=strict"])
-        #expect(properties["ProtectHome"] == ["ProtectHome=yes"] && properties["PrivateTmp"] == ["PrivateTmp=yes"])
+        #expect(properties["ProtectHome"] == ["ProtectHome=tmpfs"] && properties["PrivateTmp"] == ["PrivateTmp=yes"])
         #expect(properties["DevicePolicy"] == ["DevicePolicy=closed"])
         // TCG: no /dev/kvm; a tap: /dev/net/tun; no vhost-net on this host.
         #expect(properties["DeviceAllow"] == ["DeviceAllow=/dev/net/tun:rw"])
@@ -71,24 +71,36 @@ struct VMMSandboxTests {
         #expect(properties["CapabilityBoundingSet"] == ["CapabilityBoundingSet=0"])
     }
 
-    /// Files the sandbox hides from the VMM are conflicts, judged by the unit's own properties: /tmp with
-    /// PrivateTmp, home directories with ProtectHome (system manager only); with the host's /tmp kept, /tmp is fine.
-    @Test func filesTheSandboxHidesAreConflicts() throws {
+    /// The files a VM uses are bound into its sandbox wherever they live (read-only, the writable disk writable):
+    /// a kernel under /tmp or an initrd in a home directory is no longer hidden by PrivateTmp or ProtectHome. A
+    /// directory above such a file that the VMM's user may not enter does not count where the sandbox replaces it
+    /// (a private /tmp, an empty home), and still does elsewhere, with a fix that names it.
+    @Test func theFilesAVMUsesAreBoundIntoItsSandboxWhereverTheyLive() throws {
         var capabilities = HostCapabilities(executables: MicroVMPlannerTests.environment.executables,
-                                            existingFiles: ["/tmp/k/vmlinux", "/home/op/initrd"])
+                                            existingFiles: ["/tmp/k/vmlinux", "/home/op/initrd", "/srv/private/disk.img"])
         capabilities.vmmIdentity = Self.identity
+        capabilities.vmmFileProblems = ["/home/op/initrd": FileAccessProblem(blockedDirectory: "/home/op", "mooring-vmm cannot enter /home/op"),
+                                        "/tmp/k/vmlinux": FileAccessProblem(blockedDirectory: "/tmp/k", "mooring-vmm cannot enter /tmp/k")]
         var vm = MicroVMPlannerTests.vm()
         vm.kernel = "/tmp/k/vmlinux"
         vm.initrd = "/home/op/initrd"
-        func messages(_ capabilities: HostCapabilities) -> [String] {
-            Planner(desired: DesiredState(microVMs: [vm]), observed: ObservedState(capabilities: capabilities)).plan().conflicts.map(\.message)
+        let unit = try #require(VMMCommand.unit(for: vm, in: Self.environment()))
+        #expect(Self.properties(unit)["BindReadOnlyPaths"] == ["BindReadOnlyPaths=/home/op/initrd /tmp/k/vmlinux"])
+        var links = Fixture.Links()
+        links.add("microvm", .bridge)
+        func conflicts(_ capabilities: HostCapabilities) -> [Conflict] {
+            Planner(desired: DesiredState(microVMs: [vm]), observed: ObservedState(links: links.links, capabilities: capabilities)).plan().conflicts
         }
-        let hidden = messages(capabilities)
-        #expect(hidden.contains { $0.contains("spec.kernel /tmp/k/vmlinux") && $0.contains("PrivateTmp=yes") }, "\(hidden)")
-        #expect(hidden.contains { $0.contains("spec.initrd /home/op/initrd") && $0.contains("ProtectHome=yes") }, "\(hidden)")
-        var fromTmp = capabilities
-        fromTmp.mooringExecutable = "/tmp/clone/mooring"
-        #expect(!messages(fromTmp).contains { $0.contains("PrivateTmp") }, "a unit that keeps the host's /tmp sees /tmp")
+        #expect(conflicts(capabilities).isEmpty, "\(conflicts(capabilities).map(\.message))")
+
+        // Outside the trees the sandbox replaces, a directory the VMM may not enter is still in the way.
+        vm.initrd = "/srv/private/initrd"
+        capabilities.existingFiles.insert("/srv/private/initrd")
+        capabilities.vmmFileProblems["/srv/private/initrd"] = FileAccessProblem(blockedDirectory: "/srv/private", "mooring-vmm cannot enter /srv/private")
+        let blocked = conflicts(capabilities)
+        #expect(blocked.count == 1 && blocked.first?.message.contains("spec.initrd /srv/private/initrd: mooring-vmm cannot enter /srv/private") == true,
+                "\(blocked.map(\.message))")
+        #expect(blocked.first?.fix.contains("chmod o+x /srv/private") == true && blocked.first?.fix.contains("home") == false, "\(blocked.map(\.fix))")
     }
 
     /// A mooring built under /tmp (a fresh clone there) must still be executable by the unit (stop-vm, exec-vm):
@@ -148,7 +160,7 @@ struct VMMSandboxTests {
                                             existingFiles: ["/k/vmlinux", "/k/initrd"])
         capabilities.vmmIdentity = nil
         capabilities.vmmIdentityProblem = "the user mooring-vmm does not exist"
-        capabilities.vmmFileProblems = ["/k/initrd": "mooring-vmm cannot read it (owner 0, group 0, mode 600)"]
+        capabilities.vmmFileProblems = ["/k/initrd": FileAccessProblem("mooring-vmm cannot read it (owner 0, group 0, mode 600)")]
         var links = Fixture.Links()
         links.add("microvm", .bridge)
         let plan = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]),

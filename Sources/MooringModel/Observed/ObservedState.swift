@@ -76,7 +76,7 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public var vmmIdentity: VMMIdentity?
     public var vmmIdentityProblem: String?
     /// Files the manifests name that the VMM's user could not open as it needs to, with the reason.
-    public var vmmFileProblems: [String: String]
+    public var vmmFileProblems: [String: FileAccessProblem]
     /// Whether /dev/vhost-net exists (the kernel moves tap packets without the VMM's help).
     public var vhostNet: Bool
     /// Whether journald runs (its socket exists): units' output can go to the journal.
@@ -92,7 +92,7 @@ public struct HostCapabilities: Sendable, Codable, Equatable {
     public init(vlan: Bool = true, executables: [String: String] = [:], mooringExecutable: String = "/usr/local/bin/mooring",
                 existingFiles: Set<String> = [], kvmProblem: String? = nil, tscKHz: Int? = nil,
                 vmmIdentity: VMMIdentity? = VMMIdentity(user: nil, uid: 0, gid: 0), vmmIdentityProblem: String? = nil,
-                vmmFileProblems: [String: String] = [:], vhostNet: Bool = false, journal: Bool = false) {
+                vmmFileProblems: [String: FileAccessProblem] = [:], vhostNet: Bool = false, journal: Bool = false) {
         self.journal = journal
         self.vmmIdentity = vmmIdentity
         self.vmmIdentityProblem = vmmIdentityProblem
@@ -167,4 +167,17 @@ public struct ObservedUnit: Sendable, Codable, Equatable {
     }
 
     public var isRunning: Bool { activeState == "active" || activeState == "activating" || activeState == "reloading" }
+}
+
+/// Why a VMM's user could not open a file: a directory above it that it may not enter (`blockedDirectory`), or
+/// the file's own permission bits.
+public struct FileAccessProblem: Sendable, Codable, Equatable, CustomStringConvertible {
+    /// The first directory on the way that the user may not enter; nil when the file's own bits are the problem.
+    public var blockedDirectory: String?
+    public var description: String
+
+    public init(blockedDirectory: String? = nil, _ description: String) {
+        self.blockedDirectory = blockedDirectory
+        self.description = description
+    }
 }

@@ -165,19 +165,22 @@ struct UnitPlanner {
         var files = [(vm.kernel, "spec.kernel"), (vm.initrd, "spec.initrd"), (vm.rootVolume?.path, "spec.rootVolume")]
         files += vm.additionalVolumes.map { ($0.path, "spec.volumes \($0.id)") }
         let writable = Set(vm.volumes.filter { !$0.readOnly }.map(\.path))
+        let replaced = VMMSandbox.replacedTrees(spec.properties)
         for case let (path?, field) in files {
             if !observed.capabilities.existingFiles.contains(path) {
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                           fix: "put the file there or fix the path"))
                 ok = false
-            } else if let problem = VMMSandbox.hides(path, in: spec.properties)
-                        ?? (spec.ownedDisks.contains(path) ? nil : observed.capabilities.vmmFileProblems[path]) {
-                // (A disk handed to the VM's own user at start needs no permission of the shared user's.)
+            } else if !spec.ownedDisks.contains(path), let problem = observed.capabilities.vmmFileProblems[path],
+                      !(problem.blockedDirectory.map { blocked in replaced.contains { (blocked + "/").hasPrefix($0) } } ?? false) {
+                // (A disk handed to the VM's own user at start needs no permission of the shared user's; a
+                // directory the sandbox replaces with its own, the file bound into it, is not in the way.)
                 // The VMM runs as its own user: a file only root may read would fail the start, so say it now.
                 let user = observed.capabilities.vmmIdentity?.user ?? "the VMM's user"
+                let fix = problem.blockedDirectory.map { "let \(user) enter \($0) (chmod o+x \($0)), or put the file in a directory it may enter" }
+                    ?? "give \(user) access (e.g. chgrp \(user) \(path); chmod g+r\(writable.contains(path) ? "w" : "") \(path))"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
-                                          message: "\(vm.origin.subject) \(field) \(path): \(problem)",
-                                          fix: "give \(user) access (e.g. chgrp \(user) FILE; chmod g+r\(writable.contains(path) ? "w" : "") FILE), or move it out of home directories"))
+                                          message: "\(vm.origin.subject) \(field) \(path): \(problem)", fix: fix))
                 ok = false
             }
         }

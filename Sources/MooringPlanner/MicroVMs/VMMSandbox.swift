@@ -16,16 +16,22 @@ enum VMMSandbox {
     /// Whether a path is under a directory `PrivateTmp=` replaces.
     static func isUnderTmp(_ path: String) -> Bool { ["/tmp/", "/var/tmp/"].contains(where: path.hasPrefix) }
 
-    /// Why the unit's sandbox keeps its VMM from seeing `path`, read from the unit's own properties; nil when
-    /// it can see it.
-    static func hides(_ path: String, in properties: [UnitProperty]) -> String? {
-        if properties.contains(.bool(name: "PrivateTmp", value: true)), isUnderTmp(path) {
-            return "it is under a temporary directory, which the VMM's sandbox replaces with its own (PrivateTmp=yes)"
-        }
-        if properties.contains(.string(name: "ProtectHome", value: "yes")), ["/home/", "/root/", "/run/user/"].contains(where: path.hasPrefix) {
-            return "it is under a home directory, which the VMM's sandbox hides (ProtectHome=yes)"
-        }
-        return nil
+    /// The files the VM uses, bound into its sandbox wherever they live: the kernel, the initrd and the read-only
+    /// disks read-only, the writable disks writable. Under /tmp (PrivateTmp) or a home directory (ProtectHome)
+    /// they would otherwise be hidden from the VMM; bound, the VMM sees exactly these there and nothing else.
+    static func usedFiles(_ vm: DesiredMicroVM) -> (readOnly: [String], writable: [String]) {
+        let readOnly = [vm.kernel, vm.initrd].compactMap { $0 } + vm.volumes.filter(\.readOnly).map(\.path)
+        return (Array(Set(readOnly)).sorted(), Array(Set(vm.volumes.filter { !$0.readOnly }.map(\.path))).sorted())
+    }
+
+    /// The directories the unit's sandbox replaces with its own (a private /tmp, an empty home): the
+    /// directories above a file bound there are the sandbox's (made by systemd, 0755), not the host's, so the
+    /// host's permission bits on them do not apply.
+    static func replacedTrees(_ properties: [UnitProperty]) -> [String] {
+        var trees: [String] = []
+        if properties.contains(.bool(name: "PrivateTmp", value: true)) { trees += ["/tmp/", "/var/tmp/"] }
+        if properties.contains(.string(name: "ProtectHome", value: "tmpfs")) { trees += ["/home/", "/root/", "/run/user/"] }
+        return trees
     }
 
     /// - Parameter programs: what the unit executes (the VMM, mooring for exec-vm and stop-vm): one under /tmp
@@ -70,8 +76,11 @@ enum VMMSandbox {
             // Other VMs' run directories (consoles, sockets) are hidden: an empty directory over them, this VM's own
             // bound back in.
             .pairs(name: "TemporaryFileSystem", values: [StringPair(environment.runRoot + "/vms", "ro")]),
-            .binds(name: "BindPaths", paths: [runDirectory]),
+            .binds(name: "BindPaths", paths: [runDirectory] + usedFiles(vm).writable),
         ]
+        if !usedFiles(vm).readOnly.isEmpty {
+            properties.append(.binds(name: "BindReadOnlyPaths", paths: usedFiles(vm).readOnly))
+        }
         if !launcher {
             // Not @resources: QEMU sets its memory policy (set_mempolicy), and without capabilities those calls
             // can only lower the VMM's own priority or limits.
@@ -81,7 +90,8 @@ enum VMMSandbox {
         // (226/NAMESPACE) where the manager runs as root outside a login session (the test bed); the system
         // manager applies them directly.
         if environment.identity?.user != nil {
-            properties += [.string(name: "ProtectHome", value: "yes"), .bool(name: "ProtectKernelTunables", value: true),
+            // `tmpfs`, not `yes`: an empty home, into which the VM's own files can be bound (usedFiles).
+            properties += [.string(name: "ProtectHome", value: "tmpfs"), .bool(name: "ProtectKernelTunables", value: true),
                            .bool(name: "ProtectKernelLogs", value: true)]
         }
         // A JIT needs writable and executable memory: TCG has one, KVM does not.

@@ -151,4 +151,29 @@ struct MicroVMSandboxTests {
         #expect(!host.read(Self.disk).hasPrefix("MVM-POWERDOWN"), "the guest never shut down")
         #expect(try host.run("systemctl", "is-active", Self.unit).stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "active")
     }
+
+    /// The files a VM uses are bound into its sandbox wherever they live: a kernel in a home directory only its
+    /// owner may enter (ProtectHome=tmpfs) and an initrd under /tmp (PrivateTmp) boot the guest; the VMM sees
+    /// those two files there and nothing else of either tree.
+    @Test func aGuestBootsFromFilesInAHomeDirectoryAndUnderTmp() throws {
+        let host = try host()
+        try host.openTunToAll()
+        #expect(try host.run("sh", "-c", """
+            mkdir -p /home/op/guest /tmp/guest && chmod 700 /home/op && echo secret > /home/op/notes \
+            && cp /var/lib/mooring-test/vmlinux /home/op/guest/ && cp /var/lib/mooring-test/initrd.cpio.gz /tmp/guest/ \
+            && chmod 644 /home/op/guest/vmlinux /tmp/guest/initrd.cpio.gz
+            """).status == 0)
+        let guest = Self.guest().replacingOccurrences(of: "/var/lib/mooring-test/vmlinux", with: "/home/op/guest/vmlinux")
+            .replacingOccurrences(of: "/var/lib/mooring-test/initrd.cpio.gz", with: "/tmp/guest/initrd.cpio.gz")
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: guest))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        let binds = try host.unit(Self.unit, "BindReadOnlyPaths")["BindReadOnlyPaths"] ?? ""
+        #expect(binds.contains("/home/op/guest/vmlinux") && binds.contains("/tmp/guest/initrd.cpio.gz"), "\(binds)")
+        // In the VMM's mount namespace: the two files, and nothing else of the home directory.
+        let pid = try host.unit(Self.unit, "MainPID")["MainPID"] ?? "0"
+        let inside = try host.run("nsenter", "-t", pid, "-m", "sh", "-c", "ls -A /home/op; ls -A /home/op/guest; ls -A /tmp/guest").stdout
+        #expect(!inside.contains("notes") && inside.contains("vmlinux") && inside.contains("initrd.cpio.gz"), "\(inside)")
+    }
 }
