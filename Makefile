@@ -10,13 +10,15 @@ demo: build
 
 ## make test: install what is needed, build, and run every test (unit, integration, and on a PID 1 host).
 ## The PID 1 tests install the package (make deb) into a cached Debian tree booted with systemd-nspawn; the seed's
-## network-config is rendered by Debian's own cloud-init in cached bookworm and trixie trees.
+## network-config is rendered by Debian's own cloud-init in cached bookworm and trixie trees, and a cached Debian 12
+## cloud guest (scripts/debian-guest) boots under TCG and is checked over SSH.
 test: deps
 	swift build --build-tests
 	$(MAKE) --no-print-directory deb
 	scripts/pid1bed tree >/dev/null
 	scripts/cloud-init-tree bookworm >/dev/null
 	scripts/cloud-init-tree trixie >/dev/null
+	scripts/debian-guest >/dev/null
 	scripts/testbed selftest
 	scripts/testbed run -- swift test --skip-build
 
