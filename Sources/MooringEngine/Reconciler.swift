@@ -122,9 +122,9 @@ public final class Reconciler: Sendable {
     }
 
     private func planned(_ desired: DesiredState, _ observed: ObservedState, applyInProgressBy holder: Int32?, linksOnly: Bool = false,
-                         scope: Set<String>? = nil) -> Plan {
+                         scope: Set<String>? = nil, restart: MicroVMSelection = .none) -> Plan {
         let planTarget = PlanTarget(networkNamespace: target.netns, runRoot: target.runRoot,
-                                    mooringExecutable: target.mooringExecutable, applyInProgressBy: holder)
+                                    mooringExecutable: target.mooringExecutable, applyInProgressBy: holder, restart: restart)
         let links = desiredLinks(desired, identities: VMMIdentityMap.of(desired, observed))
         let planner = Planner(desired: desired, observed: observed, target: planTarget, desiredLinks: links)
         return PhaseTimer.measure(linksOnly ? "plan links" : "plan") { linksOnly ? planner.planLinks(scope: scope) : planner.plan() }
@@ -145,7 +145,8 @@ public final class Reconciler: Sendable {
     /// Loads the manifests while the host is observed on the drivers' threads, then plans: on two cores
     /// the parse of a large manifest set and the netlink and nftables dumps overlap.
     /// - Parameter holdingLock: the caller holds the lock (see `plan`).
-    public func loadAndPlan(holdingLock: Bool = false) throws -> (Loaded, Plan, ObservedState) {
+    /// - Parameter restart: running MicroVMs this plan restarts (`mooring restart`).
+    public func loadAndPlan(holdingLock: Bool = false, restart: MicroVMSelection = .none) throws -> (Loaded, Plan, ObservedState) {
         let pending = drivers.beginObserving()
         let loaded: Loaded
         do {
@@ -155,12 +156,12 @@ public final class Reconciler: Sendable {
             pending.settle()
             throw error
         }
-        let (plan, observed) = try self.plan(loaded.desired, observing: pending, holdingLock: holdingLock)
+        let (plan, observed) = try self.plan(loaded.desired, observing: pending, holdingLock: holdingLock, restart: restart)
         return (loaded, plan, observed)
     }
 
     func plan(_ desired: DesiredState, observing pending: HostDrivers.PendingObservation,
-                      holdingLock: Bool = false) throws -> (Plan, ObservedState) {
+                      holdingLock: Bool = false, restart: MicroVMSelection = .none) throws -> (Plan, ObservedState) {
         // An apply by another process that overlaps the observation, at its start or its end, means the
         // snapshot may show its work in progress.
         let lock = self.lock()
@@ -170,7 +171,7 @@ public final class Reconciler: Sendable {
                            writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot,
                                nameservers: desired.bridges.contains { $0.nameservers != nil })
         }
-        return (planned(desired, observed, applyInProgressBy: holdingLock ? nil : holderBefore ?? lock.currentHolder()), observed)
+        return (planned(desired, observed, applyInProgressBy: holdingLock ? nil : holderBefore ?? lock.currentHolder(), restart: restart), observed)
     }
 
     /// The host as it is, everything a revert compares (the whole table), no files checked.

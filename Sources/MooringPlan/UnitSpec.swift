@@ -40,8 +40,14 @@ public struct UnitSpec: Sendable, Equatable {
     /// Every other property of the unit (restart policy, kill mode, slice, timeouts, sandboxing), exactly as
     /// systemd's D-Bus API names them: the planner decides them, the driver only sends them.
     public var properties: [UnitProperty]
-    /// A hash of everything above but the hash itself: a different hash means a restart.
+    /// A hash of what the guest can observe (the VMM's own command line: devices, disks, memory, kernel; its
+    /// config files and seed contents; its network namespace): a different one means a restart.
     public var specHash: String
+    /// A hash of the host-side policy (the unit's properties: sandbox, user, restart policy; the stop command and
+    /// the launcher, which name mooring's own path; the run directory's group): a different one alone restarts
+    /// nothing, so an upgrade of mooring that changes the sandbox leaves running VMs alone. It applies when the
+    /// VM restarts for another reason, or with `mooring restart`.
+    public var policyHash: String = ""
 
     public init(name: String, microVM: String, description: String, argv: [String], stopCommand: [String]? = nil,
                 stopTimeoutSeconds: Int = 0, controlSocket: String? = nil, environment: [String], networkNamespacePath: String?, runDirectory: String,

@@ -47,6 +47,13 @@ struct ApplyCommand: ParsableCommand {
                                discussion: "Deleting 5 objects or fewer is never refused."))
     var maxDrop: Double = 100
 
+    /// `mooring restart`: running MicroVMs this apply restarts (RestartCommand sets it; not an option of apply).
+    var restart: MicroVMSelection = .none
+
+    private enum CodingKeys: String, CodingKey {
+        case options, mutation, logging, display, metrics, plan, trial, probe, keepIfProbesPass, maxDrop
+    }
+
     func validate() throws {
         if trial == nil && (!probe.isEmpty || keepIfProbesPass) { throw ValidationError("--probe and --keep-if-probes-pass go with --try DURATION") }
         if keepIfProbesPass && probe.isEmpty { throw ValidationError("--keep-if-probes-pass needs at least one --probe") }
@@ -72,7 +79,8 @@ struct ApplyCommand: ParsableCommand {
             let mode: ReconcileRound.Mode = trial.map { duration in
                 .trial(Trial.Settings(duration: duration.seconds, probes: probe.map(\.probe), keepIfProbesPass: keepIfProbesPass))
             } ?? .apply
-            let round = ReconcileRound(mode: mode, guards: mutation.guards(maxDrop: maxDrop), savedPlan: saved, lockTimeout: mutation.lockTimeout)
+            var round = ReconcileRound(mode: mode, guards: mutation.guards(maxDrop: maxDrop), savedPlan: saved, lockTimeout: mutation.lockTimeout)
+            round.restart = restart
             let text = TextRenderer(style: display.stdout)
             let verbose = !display.json && !underJournal
             let json = display.json

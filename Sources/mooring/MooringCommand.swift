@@ -6,7 +6,7 @@ struct MooringCommand: ParsableCommand {
         commandName: "mooring",
         abstract: "Make this host's bridges, taps, NAT and MicroVMs match a directory of YAML manifests.",
         version: Version.text,
-        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ConsoleCommand.self,
+        subcommands: [ValidateCommand.self, PlanCommand.self, ApplyCommand.self, RestartCommand.self, StatusCommand.self, RunCommand.self, DoctorCommand.self, ConsoleCommand.self,
                       ConfirmCommand.self, ExecVMCommand.self, StopVMCommand.self]
     )
 

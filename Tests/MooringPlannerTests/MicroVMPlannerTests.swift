@@ -42,7 +42,7 @@ struct MicroVMPlannerTests {
             "-drive", "id=cidata,file=/run/mooring/vms/web-1/cidata.img,format=raw,if=none,readonly=on", "-device", "virtio-blk-device,drive=cidata",
         ])
         #expect(unit.seedDisk?.files.map(\.path) == ["meta-data", "network-config", "user-data"])
-        #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)"])
+        #expect(unit.environment == ["MOORING_SPEC_HASH=\(unit.specHash)", "MOORING_POLICY_HASH=\(unit.policyHash)"])
     }
 
     /// QEMU is asked whether it runs on the socket its command line opens; the others are watched for the settle
@@ -53,7 +53,7 @@ struct MicroVMPlannerTests {
         #expect(qemu.argv.contains("unix:/run/mooring/vms/web-1/vmm/qmp.sock,server=on,wait=off"))
         var unprobed = qemu
         unprobed.readiness = .staysUp
-        #expect(VMMCommand.hash(unprobed) == qemu.specHash)
+        #expect(VMMCommand.hashes(unprobed).guest == qemu.specHash)
         for vmm in [VMMKind.cloudHypervisor, .firecracker] {
             #expect(try #require(VMMCommand.unit(for: Self.vm(vmm), in: Self.environment)).readiness == .staysUp)
         }
@@ -164,6 +164,44 @@ struct MicroVMPlannerTests {
         #expect(SystemdNames.unescape(SystemdNames.escape(name)) == name.replacingOccurrences(of: "/", with: "/"))
     }
 
+    /// What the guest sees restarts a VM; host-side policy alone (an upgraded mooring's sandbox, its binary
+    /// moved) does not: the plan says the VM runs with an older policy, and `mooring restart` applies it.
+    @Test func onlyWhatTheGuestSeesRestartsAVM() throws {
+        let environment = VMMEnvironment(executables: Self.environment.executables, mooringExecutable: "/usr/local/bin/mooring")
+        let spec = try #require(VMMCommand.unit(for: Self.vm(), in: environment))
+        var moved = environment
+        moved.mooringExecutable = "/usr/bin/mooring"
+        let upgraded = try #require(VMMCommand.unit(for: Self.vm(), in: moved))
+        #expect(upgraded.specHash == spec.specHash && upgraded.policyHash != spec.policyHash, "the stop command's path is policy")
+        var memory = Self.vm()
+        memory.memoryMb += 64
+        #expect(try #require(VMMCommand.unit(for: memory, in: environment)).specHash != spec.specHash, "memory is the guest's")
+
+        var capabilities = HostCapabilities(executables: Self.environment.executables, mooringExecutable: "/usr/bin/mooring",
+                                            existingFiles: ["/k/vmlinux", "/k/initrd"])
+        capabilities.vmmIdentity = VMMIdentity(user: nil, uid: 0, gid: 0)
+        var links = Fixture.Links()
+        links.add("microvm", .bridge)
+        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true, owner: 0, group: 0)),
+                  owner: "MicroVM/web-1", master: "microvm")
+        var running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
+        running.policyHash = spec.policyHash
+        func plan(_ restart: MicroVMSelection = .none) -> Plan {
+            Planner(desired: DesiredState(microVMs: [Self.vm()]),
+                    observed: ObservedState(links: links.links, units: [running], capabilities: capabilities),
+                    target: PlanTarget(mooringExecutable: "/usr/bin/mooring", restart: restart)).plan()
+        }
+        let after = plan()
+        #expect(!after.changes.contains { $0.resource.kind == "unit" }, "\(after.changes.map(\.summary))")
+        #expect(after.warnings.contains { $0.contains("runs with an older host-side policy") && $0.contains("mooring restart web-1") },
+                "\(after.warnings)")
+        for selection in [MicroVMSelection.named(["web-1"]), .all] {
+            let restart = plan(selection).changes.filter { $0.resource.kind == "unit" }
+            #expect(restart.map(\.summary) == ["restart unit mooring-vm-web\\x2d1.service (mooring restart)"])
+        }
+        #expect(!plan(.named(["other"])).changes.contains { $0.resource.kind == "unit" })
+    }
+
     @Test func unitPlanning() throws {
         let environment = VMMEnvironment(executables: Self.environment.executables, mooringExecutable: "/m")
         var capabilities = HostCapabilities(executables: Self.environment.executables, mooringExecutable: "/m",
@@ -182,8 +220,10 @@ struct MicroVMPlannerTests {
         func unitChanges(_ plan: Plan) -> [String] { plan.changes.filter { $0.resource.kind == "unit" }.map(\.summary) }
 
         #expect(unitChanges(plan([])) == ["start unit mooring-vm-web\\x2d1.service (qemu-microvm, 2 vcpu, 256 MiB)"])
-        let running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
+        var running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
+        running.policyHash = spec.policyHash
         #expect(unitChanges(plan([running])).isEmpty)
+        #expect(plan([running]).warnings.isEmpty)
         var changed = running
         changed.specHash = "0000"
         #expect(plan([changed]).changes.last?.disruptive == true)

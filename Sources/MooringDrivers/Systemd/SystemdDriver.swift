@@ -71,6 +71,7 @@ public final class SystemdDriver: @unchecked Sendable {
                                         mainPID: Int((try? bus.uint32Property(unit.path, service, "MainPID")) ?? 0),
                                         specHash: hash, restarts: Int((try? bus.uint32Property(unit.path, service, "NRestarts")) ?? 0),
                                         networkNamespacePath: netns)
+            observed.policyHash = environment.first { $0.hasPrefix("MOORING_POLICY_HASH=") }.map { String($0.dropFirst("MOORING_POLICY_HASH=".count)) }
             if unit.active == "failed" || unit.sub == "auto-restart" {
                 let result = (try? bus.stringProperty(unit.path, service, "Result")) ?? "?"
                 let ended = UnitDiagnosis.mainProcessText(code: try? bus.int32Property(unit.path, service, "ExecMainCode"),

@@ -26,6 +26,9 @@ public struct ReconcileRound {
     public var savedPlan: SavedPlan?
     /// How long to wait for another apply or watch round to release the lock.
     public var lockTimeout: Double
+    /// `mooring restart`: these running MicroVMs are restarted by this round's plan (its first only: the look
+    /// that verifies does not restart them again).
+    public var restart: MicroVMSelection = .none
 
     public init(mode: Mode, guards: GuardPolicy = GuardPolicy(), savedPlan: SavedPlan? = nil, lockTimeout: Double = 60) {
         self.mode = mode
@@ -92,7 +95,11 @@ public struct ReconcileRound {
         try lock?.acquire(timeout: lockTimeout)
         defer { lock?.release() }
         let pendingContext = reconciler.beginContext()
-        let (loaded, plan, observed) = try reconciler.loadAndPlan(holdingLock: changes)
+        let (loaded, plan, observed) = try reconciler.loadAndPlan(holdingLock: changes, restart: restart)
+        if case let .named(names) = restart {
+            let unknown = names.subtracting(loaded.desired.microVMs.map(\.name)).sorted()
+            if !unknown.isEmpty { throw RoundError("no MicroVM named \(unknown.joined(separator: ", ")) in the manifests: nothing was changed") }
+        }
         events.warnings(loaded.warnings)
         let context = try pendingContext.wait()
         let source = GuardPolicy.Source(documentCount: loaded.desired.documentCount, documentsRead: loaded.documentsRead,
@@ -130,4 +137,10 @@ public struct ReconcileRound {
         events.waiting(trial.settings)
         return .applied(planned, outcome, try trial.wait(signals: signals, say: events.trialSays))
     }
+}
+
+/// A round that cannot go ahead as asked; nothing was changed.
+public struct RoundError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -145,6 +145,8 @@ public struct ObservedUnit: Sendable, Codable, Equatable {
     public var mainPID: Int
     /// `MOORING_SPEC_HASH` from the unit's environment.
     public var specHash: String?
+    /// `MOORING_POLICY_HASH`; nil for units started by a mooring that hashed both together.
+    public var policyHash: String?
     public var restarts: Int
     /// `NetworkNamespacePath=`: which target the unit belongs to.
     public var networkNamespacePath: String?

@@ -9,13 +9,16 @@ public struct PlanTarget: Sendable, Codable, Equatable {
     public var mooringExecutable: String?
     /// Another process holds the lock and is applying right now: the report shows the host part-way.
     public var applyInProgressBy: Int32?
+    /// `mooring restart`: these running MicroVMs are restarted (through the stop ladder), whatever else.
+    public var restart: MicroVMSelection = .none
 
     public init(networkNamespace: String? = nil, runRoot: String = "/run/mooring", mooringExecutable: String? = nil,
-                applyInProgressBy: Int32? = nil) {
+                applyInProgressBy: Int32? = nil, restart: MicroVMSelection = .none) {
         self.networkNamespace = networkNamespace
         self.runRoot = runRoot
         self.mooringExecutable = mooringExecutable
         self.applyInProgressBy = applyInProgressBy
+        self.restart = restart
     }
 }
 
@@ -106,6 +109,14 @@ struct UnitPlanner {
             } else if recreatedDevices.contains(vm.name) {
                 changes.append(change(.restart, "restart unit \(spec.name): its network devices are recreated",
                                       "the VMM holds the old devices", .restartUnit(spec), disruptive: true, before: state))
+            } else if target.restart.contains(vm.name) {
+                changes.append(change(.restart, "restart unit \(spec.name) (mooring restart)", "asked for by `mooring restart`",
+                                      .restartUnit(spec), disruptive: true, before: state))
+            } else if unit.policyHash != spec.policyHash {
+                // Host-side policy only (an upgraded mooring's sandbox, a moved binary): the guest sees nothing
+                // of it, so it restarts nothing; it applies at the VM's next restart.
+                warnings.append("\(vm.origin.subject) runs with an older host-side policy (its unit's sandbox or stop command "
+                                + "predates this mooring); it applies when the VM restarts: `mooring restart \(vm.name)` to do it now")
             }
         }
         for unit in observed.units where !wanted.contains(unit.name) {

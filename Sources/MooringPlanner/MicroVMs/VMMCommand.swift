@@ -160,8 +160,8 @@ public enum VMMCommand {
                             files: files, properties: properties, specHash: "")
         spec.seedDisk = seed
         if vm.vmm == .qemuMicrovm, let socket { spec.readiness = .qmpRunning(socket: socket) }
-        spec.specHash = hash(spec)
-        spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)"]
+        (spec.specHash, spec.policyHash) = hashes(spec)
+        spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)", "MOORING_POLICY_HASH=\(spec.policyHash)"]
         return spec
     }
 
@@ -181,12 +181,18 @@ public enum VMMCommand {
         .uint32(name: "StartLimitBurst", value: 5),
     ]
 
-    static func hash(_ spec: UnitSpec) -> String {
-        var text = spec.argv.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
-        text += "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}") + "\u{1}\(spec.runDirectoryGroup)"
-        for file in spec.files + (spec.seedDisk?.files ?? []) { text += "\u{1}\(file.path)\u{0}\(file.contents)" }
-        text += "\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
-        return StableHash.hex(text)
+    /// What the guest can observe, and the host-side policy (UnitSpec.specHash, .policyHash). A launcher unit's
+    /// argv is `mooring exec-vm ... -- <the VMM's argv>`: the part before `--` names mooring's path and the
+    /// VMM's user (policy); the VMM's own argv is the guest's.
+    static func hashes(_ spec: UnitSpec) -> (guest: String, policy: String) {
+        let separator = spec.argv.firstIndex(of: "--").map { spec.argv.index(after: $0) }
+        let launcher = separator.map { Array(spec.argv[..<$0]) } ?? []
+        let vmm = separator.map { Array(spec.argv[$0...]) } ?? spec.argv
+        var guest = vmm.joined(separator: "\u{0}") + "\u{1}" + (spec.networkNamespacePath ?? "")
+        for file in spec.files + (spec.seedDisk?.files ?? []) { guest += "\u{1}\(file.path)\u{0}\(file.contents)" }
+        var policy = launcher.joined(separator: "\u{0}") + "\u{1}" + (spec.stopCommand ?? []).joined(separator: "\u{0}")
+        policy += "\u{1}\(spec.runDirectoryGroup)\u{1}" + spec.properties.map(\.description).joined(separator: "\u{0}")
+        return (StableHash.hex(guest), StableHash.hex(policy))
     }
 
     static func qemu(_ vm: DesiredMicroVM, environment: VMMEnvironment, executable: String, runDirectory: String, seed: SeedDisk?,
