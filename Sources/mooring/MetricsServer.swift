@@ -94,7 +94,8 @@ final class MetricsServer: @unchecked Sendable {
             (status, body) = ("400 Bad Request", "bad request (a request head of at most 8 KiB)\n")
         } else if line[0] != "GET" && line[0] != "HEAD" {
             (status, body) = ("405 Method Not Allowed", "only GET\n")
-        } else if line[1] != "/metrics" {
+        } else if line[1].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first != "/metrics" {
+            // A query string (`/metrics?x=1`, some scrapers add one) is ignored.
             (status, body) = ("404 Not Found", "see /metrics\n")
         } else {
             (status, body) = ("200 OK", text)
@@ -128,10 +129,12 @@ final class MetricsServer: @unchecked Sendable {
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: withUnsafeBytes(of: address) { UnsafeRawBufferPointer($0) }) }
             return (AF_INET6, storage, socklen_t(MemoryLayout<sockaddr_in6>.size))
         }
-        let parts = text.split(separator: ":")
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         var address = sockaddr_in()
-        guard parts.count == 2, let port = UInt16(parts[1]), inet_pton(AF_INET, String(parts[0]), &address.sin_addr) == 1 else {
-            throw DriverError("--metrics-address wants HOST:PORT (127.0.0.1:9840, [::1]:9840), not \(text)")
+        // `localhost:PORT` is the loopback address; `:PORT` every IPv4 address, as most exporters read it.
+        let host = parts.first.map { $0 == "localhost" ? "127.0.0.1" : $0.isEmpty ? "0.0.0.0" : String($0) } ?? ""
+        guard parts.count == 2, let port = UInt16(parts[1]), port > 0, inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            throw DriverError("--metrics-address wants HOST:PORT (127.0.0.1:9840, localhost:9840, :9840, [::1]:9840), not \(text)")
         }
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian

@@ -44,6 +44,10 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...100).contains(maxDrop) else { throw ValidationError("--max-drop is a percentage, 0 to 100") }
+        // Refused before anything starts, not after the first round.
+        if let metricsAddress {
+            do { _ = try MetricsServer.socketAddress(metricsAddress) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() throws {

@@ -87,6 +87,14 @@ struct MetricsTests {
         #expect(!FileManager.default.fileExists(atPath: base + "/theirs/mooring.prom"))
     }
 
+    /// A bad `--metrics-address` is refused before anything starts (it used to be after the first round).
+    @Test func aBadMetricsAddressIsRefusedBeforeAnythingStarts() throws {
+        for bad in ["bogus", "127.0.0.1", "localhost:0", "[::1]9840", "300.0.0.1:9840"] {
+            let result = try TestEnvironment.mooring(["run", "-f", "/nonexistent", "--metrics-address", bad])
+            #expect(result.status == 64 && result.stderr.contains("--metrics-address wants HOST:PORT"), "\(bad): \(result.stderr)")
+        }
+    }
+
     @Test func runServesMetricsThatFollowItsRounds() throws {
         let harness = try Harness("mr")
         defer { harness.tearDown() }
@@ -96,7 +104,7 @@ struct MetricsTests {
         let log = harness.manifests.url.deletingLastPathComponent().appendingPathComponent("metrics-run-\(harness.ns.name).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let loop = try BackgroundProcess([TestEnvironment.mooringBinary, "run", "-f", harness.manifests.path, "--netns", harness.ns.name,
-                                          "--run-directory", "/run/mooring-test-\(harness.ns.name)", "--metrics-address", "127.0.0.1:\(port)"],
+                                          "--run-directory", "/run/mooring-test-\(harness.ns.name)", "--metrics-address", "localhost:\(port)"],
                                          output: log)
         defer { loop.stop() }
         func scrape() throws -> [String: Double] {
@@ -112,6 +120,8 @@ struct MetricsTests {
                 && now["mooring_converged{command=\"run\"}"] == 1
         }, "the repair shows in the next scrape")
         #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/other"]).stdout == "404")
+        // A scraper's query string is ignored.
+        #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/metrics?x=1"]).stdout == "200")
         #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "http://127.0.0.1:\(port)/metrics"]).stdout == "405")
         // Scrapers that hang up before the answer, or send half a request and go quiet: the loop lives on.
         let rude = """
