@@ -176,4 +176,22 @@ struct MicroVMSandboxTests {
         let inside = try host.run("nsenter", "-t", pid, "-m", "sh", "-c", "ls -A /home/op; ls -A /home/op/guest; ls -A /tmp/guest").stdout
         #expect(!inside.contains("notes") && inside.contains("vmlinux") && inside.contains("initrd.cpio.gz"), "\(inside)")
     }
+
+    /// Removing the package stops its MicroVMs through their stop ladder while `mooring stop-vm` still exists
+    /// (after removal their ExecStop could not run: systemd would only kill the VMM): the guest powers off cleanly,
+    /// nothing is left failed.
+    @Test func removingThePackageStopsItsVMsGracefully() throws {
+        let host = try host()
+        try host.openTunToAll()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        let removed = try host.run("dpkg", "-r", "mooring")
+        #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
+        #expect(host.read(Self.disk).hasPrefix("MVM-POWERDOWN"), "the guest shut down through its power button")
+        let state = try host.run("systemctl", "is-active", Self.unit).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(state == "inactive" || state == "unknown", "\(state)")
+        #expect(try host.run("systemctl", "--failed", "--no-legend").stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+    }
 }
