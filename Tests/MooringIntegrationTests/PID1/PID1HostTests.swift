@@ -137,6 +137,9 @@ struct PID1HostTests {
     @Test func theApplyAndDriftTimersFire() throws {
         let host = try installed()
         try host.write("/etc/mooring/manifests/host.yaml", Self.manifests)
+        // Two files: they are parsed on threads of their own (libdispatch's workers logged thread-priority
+        // failures under the units' capabilities).
+        try host.write("/etc/mooring/manifests/extra.yaml", Manifests.bridge("extra0"))
         for timer in ["mooring-apply.timer", "mooring-drift.timer"] {
             try host.write("/etc/systemd/system/\(timer).d/test.conf", "[Timer]\nOnActiveSec=1s\nAccuracySec=1ms\nRandomizedDelaySec=0\n")
         }
@@ -144,6 +147,9 @@ struct PID1HostTests {
         #expect(try host.run("systemctl", "start", "mooring-apply.timer").status == 0)
         #expect(try eventually(timeout: 20) { try converged(host) }, "the apply timer ran mooring-apply.service")
         #expect(try host.unit("mooring-apply.service", "Result")["Result"] == "success")
+        // The journal stays clean: nothing but mooring's own lines.
+        let journal = try host.run("journalctl", "-u", "mooring-apply.service", "--no-pager", "-o", "cat").stdout
+        #expect(!journal.contains("thread priority"), "\(journal)")
         // Drift, then the drift timer: its service fails with exit 2, for OnFailure= to act on.
         #expect(try host.run("ip", "link", "del", "vm-web-eth0").status == 0)
         #expect(try host.run("systemctl", "start", "mooring-drift.timer").status == 0)
