@@ -35,6 +35,8 @@ public struct MetricsReport: Sendable {
     public var lastSuccess: Double?
     /// `run` only: rounds and changes since the loop started.
     public var totals: (rounds: Int, applied: Int)?
+    /// The build that reports (`mooring_build_info{version, commit}`), set by the command.
+    public var build: (version: String, commit: String)?
 
     public init(round: Round, lastSuccess: Double?, totals: (rounds: Int, applied: Int)? = nil) {
         self.round = round
@@ -67,6 +69,10 @@ public struct MetricsReport: Sendable {
             gauge("unchecked", "", "Kinds of object that could not be observed.").set(to: Double(plan.unchecked.count))
         }
         gauge("last_run_applied", "changes", "Changes the last run made.").set(to: Double(round.applied))
+        if let build {
+            gauge("build_info", "", "1; the labels name the mooring build that reported.", [("version", build.version), ("commit", build.commit)])
+                .set(to: 1)
+        }
         if let totals {
             func counter(_ name: String, _ help: String) -> Counter {
                 registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "mooring", metricName: name, unitName: "total", helpText: help),

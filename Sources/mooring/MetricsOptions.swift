@@ -36,7 +36,8 @@ final class MetricsSink: @unchecked Sendable {
         let round = MetricsReport.Round(command: command, finished: now.timeIntervalSince1970,
                                         durationSeconds: now.timeIntervalSince(started), succeeded: succeeded,
                                         remaining: remaining, applied: applied)
-        let report = MetricsReport(round: round, lastSuccess: MetricsReport.lastSuccess(in: MetricsFile.read(path), command: command))
+        var report = MetricsReport(round: round, lastSuccess: MetricsReport.lastSuccess(in: MetricsFile.read(path), command: command))
+        report.build = (Version.number, Version.commit)
         do { try MetricsFile.write(report.text, to: path) } catch { Terminal.printError("warning: \(error)") }
     }
 }

@@ -72,6 +72,8 @@ struct RunCommand: ParsableCommand {
             let file = metrics.metricsFile
             if server != nil || file != nil {
                 loop.onRound = { report in
+                    var report = report
+                    report.build = (Version.number, Version.commit)
                     let text = report.text
                     server?.text = text
                     if let file {

@@ -29,4 +29,41 @@ struct DebianPackageTests {
             #expect(text.contains(".TH \(name.uppercased()) "), "\(page): its own title")
         }
     }
+
+    /// The alert rules the package ships pass Prometheus's own checker, and its rule tests: `MooringNotRunning`
+    /// fires when the apply timer stops reporting, never for the hourly drift check's `plan` alone (it used to
+    /// fire all the time there).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"), "needs promtool (scripts/install-deps)"))
+    func theShippedAlertRulesPassPromtool() throws {
+        let package = try #require(TestEnvironment.debianPackage)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("rules-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Shell.must("dpkg-deb", "-x", package, root)
+        let rules = root + "/usr/share/mooring/prometheus/mooring-alerts.yml"
+        let check = try Shell.run(["promtool", "check", "rules", rules])
+        #expect(check.status == 0 && check.stdout.contains("SUCCESS: 4 rules found"), "\(check.stdout)\(check.stderr)")
+        try """
+            rule_files: [\(rules)]
+            evaluation_interval: 1m
+            tests:
+              - interval: 1m
+                input_series:
+                  # Only the drift timer reports, once an hour (its last report 50 minutes old at the end).
+                  - series: 'mooring_last_run_timestamp_seconds{command="plan"}'
+                    values: '600x60'
+                  # The apply timer stopped reporting after 10 minutes.
+                  - series: 'mooring_last_run_timestamp_seconds{command="apply"}'
+                    values: '600x60'
+                alert_rule_test:
+                  - eval_time: 60m
+                    alertname: MooringNotRunning
+                    exp_alerts:
+                      - exp_labels: {severity: warning, command: apply}
+                        exp_annotations:
+                          summary: "mooring apply on  last reported 50m 0s ago"
+                          description: "Check `systemctl status mooring.service mooring-apply.timer`."
+            """.write(toFile: root + "/test.yml", atomically: true, encoding: .utf8)
+        let test = try Shell.run(["promtool", "test", "rules", root + "/test.yml"])
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+    }
 }

@@ -42,6 +42,9 @@ struct MetricsTests {
         #expect(try harness.cli("apply", ["--metrics-file", file]).status == 0)
         let applied = try samples(String(contentsOfFile: file, encoding: .utf8))
         #expect(applied["mooring_converged{command=\"apply\"}"] == 1)
+        // The build that reported.
+        #expect(applied.contains { $0.key.hasPrefix("mooring_build_info{command=\"apply\",commit=") && $0.key.contains("version=\"0.4.0\"") && $0.value == 1 },
+                "\(applied.keys.sorted())")
         #expect(applied["mooring_last_run_applied_changes{command=\"apply\"}"] ?? 0 >= 3, "\(applied)")
         let success = try #require(applied["mooring_last_success_timestamp_seconds{command=\"apply\"}"])
         #expect(abs(success - Date().timeIntervalSince1970) < 60)
