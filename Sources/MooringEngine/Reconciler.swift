@@ -189,6 +189,8 @@ public final class Reconciler: Sendable {
         public var stops: [UnitStopReport] = []
         /// A later attempt's plan that the guard policy did not let through (the host moved under the apply).
         public var refusal: GuardRefusal?
+        /// The host as the last look saw it (nil when nothing was executed: the plan's own observation holds).
+        public var observed: ObservedState?
         public var converged: Bool { remaining.isInSync }
     }
 
@@ -238,6 +240,7 @@ public final class Reconciler: Sendable {
         var stops: [UnitStopReport] = []
         var current = plan
         var remaining = plan
+        var lastObserved: ObservedState?
         for attempt in 0..<Self.executeAttempts {
             // Conflicts hold back only what they concern (ConflictScope): the rest is applied.
             guard !current.changes.isEmpty else { break }
@@ -253,13 +256,14 @@ public final class Reconciler: Sendable {
             stops += executed.stops
             let observed: ObservedState
             (remaining, observed) = try look(current, executed)
+            lastObserved = observed
             current = remaining
             if attempt + 1 < Self.executeAttempts, !remaining.changes.isEmpty,
                let refusal = guards.refusal(remaining, observed: observed, source: source) {
-                return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops, refusal: refusal)
+                return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops, refusal: refusal, observed: observed)
             }
         }
-        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops)
+        return ApplyOutcome(plan: plan, completed: completed, remaining: remaining, stops: stops, observed: lastObserved)
     }
 
     /// Applies `plan` (made from the current state of `desired`) and verifies it, repairing what is left.

@@ -18,8 +18,12 @@ public struct MetricsReport: Sendable {
         public var remaining: Plan?
         /// Changes made (`apply`, `run`).
         public var applied: Int
+        /// Each declared MicroVM's state after it (`running`, `restarting`, `failed`, `stopped`); nil when not known.
+        public var microVMs: [String: MicroVMState]?
 
-        public init(command: String, finished: Double, durationSeconds: Double, succeeded: Bool, remaining: Plan?, applied: Int = 0) {
+        public init(command: String, finished: Double, durationSeconds: Double, succeeded: Bool, remaining: Plan?, applied: Int = 0,
+                    microVMs: [String: MicroVMState]? = nil) {
+            self.microVMs = microVMs
             self.command = command
             self.finished = finished
             self.durationSeconds = durationSeconds
@@ -35,6 +39,8 @@ public struct MetricsReport: Sendable {
     public var lastSuccess: Double?
     /// `run` only: rounds and changes since the loop started.
     public var totals: (rounds: Int, applied: Int)?
+    /// `run` only: every round's duration so far.
+    public var durations: RoundDurations?
     /// The build that reports (`mooring_build_info{version, commit}`), set by the command.
     public var build: (version: String, commit: String)?
 
@@ -45,6 +51,27 @@ public struct MetricsReport: Sendable {
     }
 
     static let kinds = ["link", "nftables", "sysctl", "unit"]
+
+    /// A declared MicroVM's state as its unit shows it (a VM without a unit is stopped).
+    public enum MicroVMState: String, CaseIterable, Sendable {
+        case running, restarting, failed, stopped
+
+        public init(_ unit: ObservedUnit?) {
+            guard let unit else { self = .stopped; return }
+            if unit.activeState == "failed" { self = .failed }
+            else if unit.subState == "auto-restart" { self = .restarting }
+            else if unit.isRunning { self = .running }
+            else { self = .stopped }
+        }
+
+        /// Every declared MicroVM with a VMM, by its unit in `observed`.
+        public static func of(_ desired: DesiredState, _ observed: ObservedState) -> [String: MicroVMState] {
+            let units = Dictionary(observed.units.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            return Dictionary(desired.microVMs.filter { $0.vmm != .none }.map { vm in
+                (vm.name, MicroVMState(units[SystemdNames.unitName(forMicroVM: vm.name)]))
+            }, uniquingKeysWith: { first, _ in first })
+        }
+    }
 
     public var text: String {
         let registry = PrometheusCollectorRegistry()
@@ -69,6 +96,14 @@ public struct MetricsReport: Sendable {
             gauge("unchecked", "", "Kinds of object that could not be observed.").set(to: Double(plan.unchecked.count))
         }
         gauge("last_run_applied", "changes", "Changes the last run made.").set(to: Double(round.applied))
+        if let microVMs = round.microVMs {
+            for (name, state) in microVMs.sorted(by: { $0.key < $1.key }) {
+                for candidate in MicroVMState.allCases {
+                    gauge("microvm_state", "", "1 for the state each declared MicroVM is in (running, restarting, failed, stopped).",
+                          [("microvm", name), ("state", candidate.rawValue)]).set(to: candidate == state ? 1 : 0)
+                }
+            }
+        }
         if let build {
             gauge("build_info", "", "1; the labels name the mooring build that reported.", [("version", build.version), ("commit", build.commit)])
                 .set(to: 1)
@@ -81,7 +116,7 @@ public struct MetricsReport: Sendable {
             counter("rounds", "Reconcile rounds since `mooring run` started.").increment(by: Int64(totals.rounds))
             counter("applied_changes", "Changes made since `mooring run` started.").increment(by: Int64(totals.applied))
         }
-        return registry.emitToString()
+        return registry.emitToString() + (durations?.text(command: round.command) ?? "")
     }
 
     /// The last success time in a metrics file written before (the textfile collector's file), for a run that

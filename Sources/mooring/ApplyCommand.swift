@@ -147,7 +147,8 @@ struct ApplyCommand: ParsableCommand {
                 }
                 return report(verdict, json: json)
             case let .applied(planned, outcome, verdict):
-                sink.succeeded(remaining: outcome.remaining, applied: outcome.completed)
+                sink.succeeded(remaining: outcome.remaining, applied: outcome.completed,
+                               microVMs: MetricsReport.MicroVMState.of(planned.loaded.desired, outcome.observed ?? planned.observed))
                 if json {
                     print(JSONRenderer.render(Self.report(plan: planned.plan, context: planned.context, outcome: outcome, verdict: verdict,
                                                           diagnostics: planned.loaded.warnings)), terminator: "")

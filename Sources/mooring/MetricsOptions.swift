@@ -24,18 +24,20 @@ final class MetricsSink: @unchecked Sendable {
         self.command = command
     }
 
-    func succeeded(remaining: Plan, applied: Int = 0) { write(succeeded: true, remaining: remaining, applied: applied) }
+    func succeeded(remaining: Plan, applied: Int = 0, microVMs: [String: MetricsReport.MicroVMState]? = nil) {
+        write(succeeded: true, remaining: remaining, applied: applied, microVMs: microVMs)
+    }
 
     /// A failure, unless the command already reported how it went (a conflict exits 1 after a full report).
     func failed() { if !written { write(succeeded: false, remaining: nil, applied: 0) } }
 
-    private func write(succeeded: Bool, remaining: Plan?, applied: Int) {
+    private func write(succeeded: Bool, remaining: Plan?, applied: Int, microVMs: [String: MetricsReport.MicroVMState]? = nil) {
         written = true
         guard let path else { return }
         let now = Date()
         let round = MetricsReport.Round(command: command, finished: now.timeIntervalSince1970,
                                         durationSeconds: now.timeIntervalSince(started), succeeded: succeeded,
-                                        remaining: remaining, applied: applied)
+                                        remaining: remaining, applied: applied, microVMs: microVMs)
         var report = MetricsReport(round: round, lastSuccess: MetricsReport.lastSuccess(in: MetricsFile.read(path), command: command))
         report.build = (Version.number, Version.commit)
         do { try MetricsFile.write(report.text, to: path) } catch { Terminal.printError("warning: \(error)") }

@@ -45,7 +45,7 @@ struct PlanCommand: ParsableCommand {
                 try JSONRenderer.render(round.saved.json).write(toFile: out, atomically: true, encoding: .utf8)
                 if !display.json { print("Saved to \(out); run `mooring apply --plan \(out)` to execute exactly this plan.") }
             }
-            sink.succeeded(remaining: plan)
+            sink.succeeded(remaining: plan, microVMs: MetricsReport.MicroVMState.of(round.loaded.desired, round.observed))
             if underJournal {
                 let commit = context.gitCommit ?? "none"
                 for change in plan.changes {

@@ -122,6 +122,11 @@ struct MetricsTests {
             return now["mooring_applied_changes_total{command=\"run\"}"] ?? 0 > before["mooring_applied_changes_total{command=\"run\"}"] ?? 0
                 && now["mooring_converged{command=\"run\"}"] == 1
         }, "the repair shows in the next scrape")
+        // Every round's duration, as a histogram whose buckets add up.
+        let histogram = try scrape()
+        let rounds = histogram["mooring_round_duration_seconds_count{command=\"run\"}"] ?? 0
+        #expect(rounds >= 2 && histogram["mooring_round_duration_seconds_bucket{command=\"run\",le=\"+Inf\"}"] == rounds, "\(histogram)")
+        #expect((histogram["mooring_round_duration_seconds_bucket{command=\"run\",le=\"30.0\"}"] ?? 0) <= rounds)
         #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/other"]).stdout == "404")
         // A scraper's query string is ignored.
         #expect(try Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/metrics?x=1"]).stdout == "200")

@@ -27,6 +27,13 @@ struct PolicyUpgradeTests {
         }
         let before = try #require(try mainPID())
 
+        // Each declared VM's state in the metrics.
+        let metrics = files.path + "/metrics.prom"
+        #expect(try harness.cli("plan", ["--metrics-file", metrics]).status == 0)
+        let text = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(text.contains("mooring_microvm_state{command=\"plan\",microvm=\"tv-p\",state=\"running\"} 1"), "\(text)")
+        #expect(text.contains("mooring_microvm_state{command=\"plan\",microvm=\"tv-p\",state=\"failed\"} 0"), "\(text)")
+
         let plan = try harness.cli("plan")
         #expect(plan.status == 0, "in sync: nothing the guest sees changed: \(plan.stdout)\(plan.stderr)")
         #expect(plan.stdout.contains("MicroVM \"tv-p\" runs with an older host-side policy"), "\(plan.stdout)")

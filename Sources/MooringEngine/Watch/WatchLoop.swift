@@ -77,6 +77,9 @@ public final class WatchLoop {
     /// not be named, so the next round reads every link.
     private var touched: Set<String>? = []
 
+    /// Every round's duration, for the metrics' histogram.
+    private var durations = RoundDurations()
+
     /// Told after every round, with its result (the metrics of `run --metrics-file` and `--metrics-address`).
     public var onRound: ((MetricsReport) -> Void)?
 
@@ -261,9 +264,12 @@ public final class WatchLoop {
     private func report(_ started: Date, succeeded: Bool, remaining: Plan?, applied: Int) {
         guard let onRound else { return }
         let now = Date()
+        durations.record(now.timeIntervalSince(started))
+        let microVMs = lastGood.flatMap { desired in lastObserved.map { MetricsReport.MicroVMState.of(desired, $0) } }
         let round = MetricsReport.Round(command: "run", finished: now.timeIntervalSince1970, durationSeconds: now.timeIntervalSince(started),
-                                        succeeded: succeeded, remaining: remaining, applied: applied)
-        let report = MetricsReport(round: round, lastSuccess: lastSuccess, totals: (reconciles, appliedTotal))
+                                        succeeded: succeeded, remaining: remaining, applied: applied, microVMs: succeeded ? microVMs : nil)
+        var report = MetricsReport(round: round, lastSuccess: lastSuccess, totals: (reconciles, appliedTotal))
+        report.durations = durations
         lastSuccess = report.lastSuccess
         onRound(report)
     }
