@@ -53,6 +53,10 @@ struct PlanCommand: ParsableCommand {
                                                                          "commit": "\(commit)"])
                 }
                 for conflict in plan.conflicts { logger.error("conflict: \(conflict.message)", metadata: ["resource": "\(conflict.resource)"]) }
+                // What `systemctl status` shows as the unit's Status: drift reads as drift, not as the exit code's
+                // name (exit 2 is "2/INVALIDARGUMENT" there).
+                ServiceNotifier.notify("STATUS=\(plan.isInSync ? "in sync" : "drift"): \(plan.changes.count) change(s), \(plan.conflicts.count) conflict(s)"
+                                       + (plan.changes.first.map { "; first: \($0.summary)" } ?? ""))
                 logger.notice("\(plan.isInSync ? "in sync" : "drift"): \(plan.changes.count) change(s), \(plan.conflicts.count) conflict(s)",
                               metadata: ["drift": "\(plan.changes.count)", "conflicts": "\(plan.conflicts.count)", "commit": "\(commit)"])
             }

@@ -204,6 +204,9 @@ struct PID1HostTests {
         #expect(try host.run("systemctl", "start", "mooring-drift.service").status != 0)
         let failed = try host.unit("mooring-drift.service", "ActiveState", "ExecMainStatus")
         #expect(failed["ActiveState"] == "failed" && failed["ExecMainStatus"] == "2", "exit 2 on drift: \(failed)")
+        // `systemctl status` reads as drift, beside the exit code's name.
+        let status = try host.run("systemctl", "status", "mooring-drift.service", "--no-pager").stdout
+        #expect(status.contains("Status: \"drift: ") && status.contains("create tap vm-web-eth0"), "\(status)")
         // Each difference is in the journal with its fields, for alerting on the object itself.
         let drift = try host.run("journalctl", "-u", "mooring-drift.service", "MOORING_RESOURCE=link/vm-web-eth0", "-o", "cat", "--no-pager").stdout
         #expect(drift.contains("drift: create tap vm-web-eth0"), "\(drift)")
