@@ -51,4 +51,34 @@ struct PolicyUpgradeTests {
         let clean = try harness.cli("plan")
         #expect(clean.status == 0 && !clean.stdout.contains("older host-side policy"), "\(clean.stdout)")
     }
+
+    /// `restart --all --rolling`: one VM at a time (`--max-unavailable 1`), each batch running again before the
+    /// next goes down; every VM ends with a new VMM process.
+    @Test func aRollingRestartTakesOneVMAtATime() throws {
+        let harness = try Harness("pr", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", Manifests.tcgHost)
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("prbr"))
+        for name in ["tv-r1", "tv-r2"] {
+            try harness.manifests.write("\(name).yaml", Manifests.bootableVM(name, interfaces: ["{guestDeviceName: eth0, type: tap, bridge: prbr}"])
+                .replacingOccurrences(of: "  kernelCmdline: \"quiet\"\n", with: "  kernelCmdline: \"quiet\"\n  stopTimeoutSeconds: 3\n"))
+        }
+        let started = try harness.cli("apply")
+        #expect(started.status == 0, "\(started.stdout)\(started.stderr)")
+        func pids() throws -> [String: Int] {
+            Dictionary(try harness.reconciler().drivers.observe().units.map { ($0.name, $0.mainPID) }, uniquingKeysWith: { first, _ in first })
+        }
+        let before = try pids()
+        #expect(before.count == 2 && before.values.allSatisfy { $0 > 0 }, "\(before)")
+        let rolled = try harness.cli("restart", ["--all", "--rolling", "--max-unavailable", "1"])
+        #expect(rolled.status == 0, "STDOUT \(rolled.stdout) STDERR \(rolled.stderr)")
+        #expect(rolled.stdout.contains("Restarting tv-r1 (1 of 2):") && rolled.stdout.contains("Restarting tv-r2 (2 of 2):"), "\(rolled.stdout)")
+        // Each batch restarted only its own VM.
+        let batches = rolled.stdout.components(separatedBy: "Restarting ").dropFirst()
+        #expect(batches.count == 2 && batches.allSatisfy { $0.components(separatedBy: "(mooring restart)").count == 2 }, "\(rolled.stdout)")
+        let after = try pids()
+        for (unit, pid) in before { #expect(after[unit] != nil && after[unit] != pid, "\(unit) restarted") }
+        let refused = try harness.cli("restart", ["tv-r1", "--max-unavailable", "2"])
+        #expect(refused.status == 64 && refused.stderr.contains("--max-unavailable goes with --rolling"), "\(refused.stderr)")
+    }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import CSystemd
 import Foundation
 import Logging
@@ -90,8 +91,13 @@ public enum LoggingSetup {
         return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
     }
 
-    /// Journald when stderr is the journal's stream, plain lines otherwise.
+    /// swift-log allows one bootstrap per process; `restart --rolling` runs one apply per batch.
+    private static let bootstrapped = Mutex(false)
+
+    /// Journald when stderr is the journal's stream, plain lines otherwise. Only the first call in a process
+    /// sets it up (swift-log traps on a second bootstrap); later ones keep it.
     public static func bootstrap(level: Logger.Level, colored: Bool = false) {
+        guard bootstrapped.withLock({ done in defer { done = true }; return !done }) else { return }
         let toJournal = stderrIsJournal()
         LoggingSystem.bootstrap { label in
             toJournal ? JournalLogHandler(label: label, level: level) as any LogHandler : PlainLogHandler(level: level, colored: colored)
