@@ -194,4 +194,21 @@ struct MicroVMSandboxTests {
         #expect(state == "inactive" || state == "unknown", "\(state)")
         #expect(try host.run("systemctl", "--failed", "--no-legend").stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
+
+    /// Installing the package over itself (the upgrade path of the maintainer scripts: prerm upgrade, postinst
+    /// configure) stops nothing, and the apply after it restarts no VM.
+    @Test func anUpgradeOfThePackageRestartsNoVM() throws {
+        let host = try host()
+        try host.openTunToAll()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        let before = try host.unit(Self.unit, "MainPID")["MainPID"]
+        let upgraded = try host.run("dpkg", "-i", "/root/mooring.deb")
+        #expect(upgraded.status == 0, "\(upgraded.stdout)\(upgraded.stderr)")
+        let again = try apply(host)
+        #expect(again.status == 0 && !again.stdout.contains("restart"), "\(again.stdout)\(again.stderr)")
+        #expect(try host.unit(Self.unit, "MainPID")["MainPID"] == before, "the VMM kept running")
+    }
 }
