@@ -88,12 +88,16 @@ import Testing
                 "\(plan.conflicts.map(\.message))")
     }
 
-    /// Without an image root, a relative filename cannot be found: said where it is written, with the fix.
-    @Test func withoutAnImageRootTheImageFilesAreAClearError() {
-        let result = Self.load(host: "")
-        let messages = result.errors.map(\.message)
-        #expect(messages.contains { $0.contains("names an image, but no Host.spec.imageRoot says where images are unpacked") }, "\(messages)")
-        #expect(result.errors.allSatisfy { $0.location != nil })
+    /// No Host.spec.imageRoot: images are looked for under /var/lib/mooring/images (the template's macvtap still
+    /// needs the host's parent interface), and the plan says which file is missing there and how to unpack it.
+    @Test func withoutAnImageRootImagesAreUnderTheDefaultOne() throws {
+        let result = Self.load(host: "apiVersion: mooring.dev/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {parentInterface: eth0}\n")
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.message))")
+        let desired = try #require(result.desired)
+        #expect(desired.referencedFiles.contains("/var/lib/mooring/images/ghcr.io/weaveworks/flintlock-kernel:5.10.77/boot/vmlinux"))
+        let conflict = Planner(desired: desired, observed: ObservedState()).plan().conflicts.first { $0.message.contains("spec.kernel") }
+        #expect(conflict?.fix.contains("unpack ghcr.io/weaveworks/flintlock-kernel:5.10.77 under /var/lib/mooring/images") == true,
+                "\(conflict?.fix ?? "no conflict")")
     }
 
     @Test func imageReferencesCannotClimbOutOfTheImageRoot() {

@@ -22,10 +22,15 @@ public struct DesiredState: Sendable, Codable, Equatable {
 }
 
 public struct DesiredHost: Sendable, Codable, Equatable {
+    /// The image root without a Host manifest that sets one, so CAPMVM's template (images by reference)
+    /// validates without an extra manifest.
+    public static let defaultImageRoot = "/var/lib/mooring/images"
+
     public var origin: ManifestOrigin?
     public var parentInterface: String?
     public var defaultBridge: String?
-    public var imageRoot: String?
+    /// Where the container images MicroVMs name are unpacked: `Host.spec.imageRoot`, else `defaultImageRoot`.
+    public var imageRoot: String? = DesiredHost.defaultImageRoot
     public var antiSpoofing = true
     public var vmm: VMMKind = .qemuMicrovm
     public var accelerator: Accelerator = .kvm
@@ -217,6 +222,8 @@ public struct DesiredMicroVM: Sendable, Codable, Equatable {
     public var rootVolume: DesiredVolume?
     /// CAPMVM's additional volumes: more virtio-blk disks after the root one.
     public var additionalVolumes: [DesiredVolume] = []
+    /// The container images its files are in (unpacked under the host's image root).
+    public var imageReferences: [String] = []
     public var kernelCmdline: String
     public var vmm: VMMKind
     public var accelerator: Accelerator

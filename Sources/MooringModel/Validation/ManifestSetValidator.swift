@@ -31,7 +31,7 @@ struct ManifestSetValidator {
             state.host = DesiredHost(origin: manifest.origin, parentInterface: spec.parentInterface?.value,
                                      defaultBridge: spec.defaultBridge?.value, vmm: spec.vmm?.value ?? .qemuMicrovm,
                                      accelerator: spec.accelerator?.value ?? .kvm)
-            state.host.imageRoot = spec.imageRoot?.value
+            state.host.imageRoot = spec.imageRoot?.value ?? DesiredHost.defaultImageRoot
             state.host.antiSpoofing = spec.antiSpoofing?.value ?? true
             hostSpec = spec
         }

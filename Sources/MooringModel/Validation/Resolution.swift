@@ -106,6 +106,11 @@ extension ManifestSetValidator {
                                      vmm: vmm, accelerator: host.accelerator, labels: spec.labels, interfaces: interfaces,
                                      stopTimeoutSeconds: spec.stopTimeoutSeconds?.value ?? DesiredMicroVM.defaultStopTimeoutSeconds)
         microVM.additionalVolumes = additional
+        // The images its files come from, for the plan's fix when one is not unpacked yet.
+        let sources = [spec.kernel?.source, spec.initrd?.source, spec.rootVolume?.source] + spec.volumes.map(\.source)
+        microVM.imageReferences = Array(Set(sources.compactMap { source -> String? in
+            if case let .image(reference, _)? = source { return reference.value } else { return nil }
+        })).sorted()
         microVM.cloudInit = spec.cloudInit
         microVM.sshPublicKeys = spec.sshPublicKeys
         return microVM

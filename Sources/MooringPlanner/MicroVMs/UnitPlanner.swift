@@ -179,8 +179,14 @@ struct UnitPlanner {
         let replaced = VMMSandbox.replacedTrees(spec.properties)
         for case let (path?, field) in files {
             if !observed.capabilities.existingFiles.contains(path) {
+                // A file of an image: say how it gets there (mooring pulls no images yet).
+                let root = desired.host.imageRoot.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
+                let image = root.flatMap { root in path.hasPrefix(root) ? imageReference(of: vm, under: root, for: path) : nil }
+                let fix = image.map { "unpack \($0) under \(root!)\($0)/ (its file system; a root volume's image is the disk disk.img): e.g. "
+                    + "skopeo copy docker://\($0) oci:/tmp/image:latest && umoci unpack --image /tmp/image:latest /tmp/bundle, "
+                    + "then move /tmp/bundle/rootfs there" } ?? "put the file there or fix the path"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
-                                          fix: "put the file there or fix the path"))
+                                          fix: fix))
                 ok = false
             } else if !spec.ownedDisks.contains(path), let problem = observed.capabilities.vmmFileProblems[path],
                       !(problem.blockedDirectory.map { blocked in replaced.contains { (blocked + "/").hasPrefix($0) } } ?? false) {
@@ -203,6 +209,11 @@ struct UnitPlanner {
             }
         }
         return ok
+    }
+
+    /// The image reference a missing file of `vm` belongs to: the longest declared one whose directory holds it.
+    private func imageReference(of vm: DesiredMicroVM, under root: String, for path: String) -> String? {
+        vm.imageReferences.filter { path.hasPrefix(root + $0 + "/") }.max { $0.count < $1.count }
     }
 
     /// A writable disk must be this VM's alone: no other VM names the same file (by its path, or through a
