@@ -50,7 +50,8 @@ public enum ReachabilityProbe: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static func socketAddress(_ host: IPAddress, port: Int) -> (storage: sockaddr_storage, length: socklen_t) {
+    /// `host:port` as a socket address (the neighbour probe uses it too, to ask the routes which way `host` is).
+    static func socketAddress(_ host: IPAddress, port: Int) -> (storage: sockaddr_storage, length: socklen_t) {
         var storage = sockaddr_storage()
         if host.isIPv4 {
             var address = sockaddr_in()

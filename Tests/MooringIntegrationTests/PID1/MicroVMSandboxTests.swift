@@ -39,6 +39,17 @@ struct MicroVMSandboxTests {
         return host
     }
 
+    /// The host with the guest applied and booted.
+    private func hostWithABootedGuest() throws -> PID1Host {
+        let host = try host()
+        try host.openTunToAll()
+        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
+        let applied = try apply(host)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        return host
+    }
+
     private func apply(_ host: PID1Host) throws -> Shell.Output {
         try host.run("mooring", "apply", "-f", "/etc/mooring/manifests")
     }
@@ -181,12 +192,7 @@ struct MicroVMSandboxTests {
     /// (after removal their ExecStop could not run: systemd would only kill the VMM): the guest powers off cleanly,
     /// nothing is left failed.
     @Test func removingThePackageStopsItsVMsGracefully() throws {
-        let host = try host()
-        try host.openTunToAll()
-        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
-        let applied = try apply(host)
-        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        let host = try hostWithABootedGuest()
         let removed = try host.run("dpkg", "-r", "mooring")
         #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
         #expect(host.read(Self.disk).hasPrefix("MVM-POWERDOWN"), "the guest shut down through its power button")
@@ -198,12 +204,7 @@ struct MicroVMSandboxTests {
     /// Installing the package over itself (the upgrade path of the maintainer scripts: prerm upgrade, postinst
     /// configure) stops nothing, and the apply after it restarts no VM.
     @Test func anUpgradeOfThePackageRestartsNoVM() throws {
-        let host = try host()
-        try host.openTunToAll()
-        try host.write("/etc/mooring/manifests/host.yaml", Self.manifests(withGuest: Self.guest()))
-        let applied = try apply(host)
-        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(booted(host), "the guest booted: \(host.read("/run/mooring/vms/web/vmm/console.log").suffix(400))")
+        let host = try hostWithABootedGuest()
         let before = try host.unit(Self.unit, "MainPID")["MainPID"]
         let upgraded = try host.run("dpkg", "-i", "/root/mooring.deb")
         #expect(upgraded.status == 0, "\(upgraded.stdout)\(upgraded.stderr)")
