@@ -11,7 +11,7 @@ public struct Change: Sendable, Equatable {
     public var action: Verb
     /// One human line, e.g. `create tap vm-web-1-eth0 (MicroVM web-1 eth0) master microvm`.
     public var summary: String
-    public var reason: String
+    public var reason: ChangeReason
     /// The fields that differ, with their values before and after (typed: numbers stay numbers).
     public var fields: [FieldChange]
     /// The change interrupts traffic or a running MicroVM (a link recreated, a VM restarted).
@@ -22,7 +22,7 @@ public struct Change: Sendable, Equatable {
     /// Execution order: lower phases run first (deletes, masters, ports, children, addresses, ...).
     public var phase: Phase
 
-    public init(resource: ResourceID, group: ChangeGroup, action: Verb, summary: String, reason: String,
+    public init(resource: ResourceID, group: ChangeGroup, action: Verb, summary: String, reason: ChangeReason,
                 fields: [FieldChange] = [], disruptive: Bool = false, details: [String] = [], operation: Action, phase: Phase) {
         self.resource = resource
         self.group = group

@@ -77,7 +77,7 @@ struct ApplyVerificationTests {
         var broken = NftTable()
         broken.chains = [NftChain(name: "prerouting", type: "nat", hook: "no-such-hook", priority: -100)]
         let failing = Plan(changes: [Change(resource: .nftTable, group: .stale, action: .create, summary: "a table the kernel refuses",
-                                            reason: "test", operation: .replaceNftTable(broken), phase: .nftables)])
+                                            reason: .liveTableDiffers, operation: .replaceNftTable(broken), phase: .nftables)])
         let failedCalls = Atomic<Int>(0)
         var failingExecutor = Executor(drivers: reconciler.drivers)
         failingExecutor.alongsideDone = { failedCalls.add(1, ordering: .relaxed) }

@@ -56,12 +56,14 @@ import Testing
         let change = try #require(GuestFilterPlanner(desired: desired, observed: observed).plan().first)
         #expect(change.details.contains("+ guest_ipv4 \"vm-a-eth0\" . 10.0.0.10"), "\(change.details)")
         #expect(change.details.contains { $0.hasPrefix("+ rule in guest_ipv4:") && $0.contains("68") }, "\(change.details)")
-        #expect(change.reason == "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)")
+        #expect(change.reason == .guestFilter(antiSpoofing: true, rateLimits: false))
+        #expect(change.reason.text == "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)")
 
         var limited = Self.vm("b", antiSpoofing: false, addresses: [])
         limited.interfaces[0].rateLimit = RateLimit(toGuest: 1_000_000, fromGuest: nil)
         let reason = GuestFilterPlanner(desired: DesiredState(bridges: [Fixture.bridge("br0")], microVMs: [limited]), observed: ObservedState()).plan().first?.reason
-        #expect(reason == "the guests' rate limits (spec.networkInterfaces rateLimit)")
+        #expect(reason == .guestFilter(antiSpoofing: false, rateLimits: true))
+        #expect(reason?.text == "the guests' rate limits (spec.networkInterfaces rateLimit)")
     }
 
     @Test func theLinkLocalAddressIsTheKernelsEUI64One() {

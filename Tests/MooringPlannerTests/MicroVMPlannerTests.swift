@@ -234,7 +234,8 @@ struct MicroVMPlannerTests {
         failed.failure = "Result=start-limit-hit, main process exited, code=exited, status=1/FAILURE"
         failed.lastOutput = ["qemu-system-x86_64: -kernel /k/vmlinux: cannot load"]
         let reason = try #require(plan([failed]).changes.first { $0.resource.kind == "unit" }?.reason)
-        #expect(reason.contains("start-limit-hit") && reason.contains("cannot load"), "\(reason)")
+        #expect(reason == .vmmFailed(failure: failed.failure, lastOutput: failed.lastOutput))
+        #expect(reason.text.contains("start-limit-hit") && reason.text.contains("cannot load"), "\(reason.text)")
         let stray = ObservedUnit(name: "mooring-vm-old.service", activeState: "active", subState: "running")
         let stop = try #require(plan([running, stray]).changes.first { $0.resource == .unit("mooring-vm-old.service") })
         #expect(stop.summary == "stop unit mooring-vm-old.service (no longer in manifests): power button, then terminate")

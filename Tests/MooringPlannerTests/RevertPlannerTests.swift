@@ -68,7 +68,7 @@ import Testing
 
         var foreign = Fixture.Links()
         foreign.add("br9", .bridge)
-        let made = Plan(changes: [Change(resource: .link("br9"), group: .stale, action: .create, summary: "create bridge br9", reason: "",
+        let made = Plan(changes: [Change(resource: .link("br9"), group: .stale, action: .create, summary: "create bridge br9", reason: .noLongerInManifests,
                                          operation: .createLink(name: "br9", alias: "", master: nil, mtu: nil, config: .bridge(BridgeConfig())),
                                          phase: .createBridges)])
         #expect(RevertPlanner(before: ObservedState(), now: foreign.state, tried: made).plan().changes.isEmpty)
@@ -79,9 +79,9 @@ import Testing
         var before = Fixture.Links()
         before.add("veth7", .veth, owner: "Bridge/br0")
         let plan = Plan(changes: [
-            Change(resource: .unit("mooring-vm-a.service"), group: .stale, action: .stop, summary: "stop MicroVM a", reason: "",
+            Change(resource: .unit("mooring-vm-a.service"), group: .stale, action: .stop, summary: "stop MicroVM a", reason: .noLongerInManifests,
                    operation: .stopUnit(name: "mooring-vm-a.service", runDirectory: nil), phase: .stopUnits),
-            Change(resource: .link("veth7"), group: .stale, action: .delete, summary: "delete veth veth7", reason: "",
+            Change(resource: .link("veth7"), group: .stale, action: .delete, summary: "delete veth veth7", reason: .noLongerInManifests,
                    operation: .deleteLink(name: "veth7"), phase: .deletePorts),
         ])
         let problems = RevertPlanner.irreversible(plan, before: before.state)
@@ -107,7 +107,7 @@ import Testing
     @Test func theGuestsFilterComesBack() {
         var made = NftTable(chains: [NftChain(name: "from_guests", type: "filter", hook: "prerouting", priority: -200)])
         made.family = NftTable.bridgeFamily
-        let tried = Plan(changes: [Change(resource: .guestFilter, group: .stale, action: .create, summary: "create table bridge mooring", reason: "",
+        let tried = Plan(changes: [Change(resource: .guestFilter, group: .stale, action: .create, summary: "create table bridge mooring", reason: .noLongerInManifests,
                                           operation: .replaceGuestFilter(made), phase: .nftables)])
         var now = ObservedState()
         now.guestFilter = made

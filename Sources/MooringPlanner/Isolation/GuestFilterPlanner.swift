@@ -78,13 +78,13 @@ struct GuestFilterPlanner {
         if want?.normalized() == have?.normalized() { return [] }
         guard let want else {
             return [Change(resource: .macvtapFilter, group: .stale, action: .delete,
-                           summary: "delete table netdev mooring (no macvtap is filtered any more)", reason: "no manifest needs it",
+                           summary: "delete table netdev mooring (no macvtap is filtered any more)", reason: .noManifestNeedsIt,
                            operation: .deleteGuestFilter(family: NftTable.netdevFamily), phase: .deviceFilters)]
         }
         let devices = interfaces.map(\.hostDeviceName)
         return [Change(resource: .macvtapFilter, group: .guestFilter, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table netdev mooring: anti-spoofing for \(devices.count) macvtap\(devices.count == 1 ? "" : "s")",
-                       reason: "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)",
+                       reason: .guestFilter(antiSpoofing: true, rateLimits: false),
                        fields: [FieldChange("ports", before: have == nil ? .null : JSONValue(have?.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0),
                                             after: JSONValue(devices.count))],
                        details: Self.portDetails(devices, want: want, have), operation: .replaceGuestFilter(want), phase: .deviceFilters)]
@@ -98,15 +98,6 @@ struct GuestFilterPlanner {
         return details.isEmpty ? FilterDifferences.lines(want: want, have: have) : details
     }
 
-    /// Why the table exists: the guests' anti-spoofing, their rate limits, or both.
-    static func reason(filtered: Int, limited: Int) -> String {
-        switch (filtered > 0, limited > 0) {
-        case (true, true): return "the guests' anti-spoofing filter and rate limits (spec.networkInterfaces antiSpoofing, rateLimit)"
-        case (false, true): return "the guests' rate limits (spec.networkInterfaces rateLimit)"
-        default: return "the guests' anti-spoofing filter (spec.networkInterfaces antiSpoofing)"
-        }
-    }
-
     private func bridgeTableChanges() -> [Change] {
         let interfaces = Self.protectedInterfaces(desired)
         let limited = Self.limitedInterfaces(desired)
@@ -115,14 +106,14 @@ struct GuestFilterPlanner {
         if want?.normalized() == have?.normalized() { return [] }
         guard let want else {
             return [Change(resource: .guestFilter, group: .stale, action: .delete,
-                           summary: "delete table bridge mooring (no guest is filtered any more)", reason: "no manifest needs it",
+                           summary: "delete table bridge mooring (no guest is filtered any more)", reason: .noManifestNeedsIt,
                            operation: .deleteGuestFilter(family: NftTable.bridgeFamily), phase: .nftables)]
         }
         let ports = interfaces.map(\.hostDeviceName)
         let before = have?.sets.first { $0.name == "guest_ports" }?.elements.count
         return [Change(resource: .guestFilter, group: .guestFilter, action: have == nil ? .create : .update,
                        summary: "\(have == nil ? "create" : "replace") table bridge mooring: " + Self.purpose(filtered: ports.count, limited: limited.count),
-                       reason: Self.reason(filtered: ports.count, limited: limited.count),
+                       reason: .guestFilter(antiSpoofing: ports.count > 0 || limited.isEmpty, rateLimits: !limited.isEmpty),
                        fields: [FieldChange("ports", before: before.map { JSONValue($0) } ?? .null, after: JSONValue(ports.count))],
                        details: Self.portDetails(ports, want: want, have), operation: .replaceGuestFilter(want), phase: .nftables)]
     }

@@ -10,12 +10,13 @@ struct LinkDifference {
     /// The in-place change; nil for what only recreating the link changes.
     var set: Action?
     var summary: String
-    var reason: String
+    /// Why it changes in place; nil for what only recreating the link changes (the kind's fixed fields).
+    var reason: ChangeReason?
     /// Where the change runs when it is not the link's own phase (addresses).
     var phase: Phase?
 
     init(_ field: String, _ before: JSONValue, _ after: JSONValue, _ text: String, set: Action? = nil, summary: String = "",
-         reason: String = "", phase: Phase? = nil) {
+         reason: ChangeReason? = nil, phase: Phase? = nil) {
         self.field = FieldChange(field, before: before, after: after)
         self.text = text
         self.set = set

@@ -73,9 +73,10 @@ struct LinkPlanner {
 
     private mutating func deleteStale(keeping wanted: Set<String>) {
         for link in observed.links where link.isOwnedByMooring && !wanted.contains(link.name) && scope?.contains(link.name) != false {
-            let reason = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
+            let reason: ChangeReason = link.owner == nil ? .leftUnmarked : .noLongerInManifests
+            let why = link.owner == nil ? "left unmarked by an interrupted run" : "no longer in manifests"
             changes.append(Change(resource: .link(link.name), group: .stale, action: .delete,
-                                  summary: "delete \(link.kind.name) \(link.name) (\(reason))", reason: reason,
+                                  summary: "delete \(link.kind.name) \(link.name) (\(why))", reason: reason,
                                   fields: [FieldChange("owner", before: JSONValue(link.owner), after: .null)],
                                   operation: .deleteLink(name: link.name), phase: link.kind.deletePhase))
         }
@@ -86,7 +87,7 @@ struct LinkPlanner {
     private mutating func plan(_ spec: LinkSpec, creatable: Set<String>) {
         guard checkReferences(spec, creatable: creatable) else { return }
         guard let link = byName[spec.name] else {
-            create(spec, reason: "declared in \(spec.group)", replacing: nil)
+            create(spec, reason: .declared(spec.group), replacing: nil)
             return
         }
         if !link.isOwnedByMooring {
@@ -112,9 +113,9 @@ struct LinkPlanner {
             let why = kindChange.map(\.text).joined(separator: ", ")
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .replace,
                                   summary: "delete \(link.kind.name) \(spec.name) (\(spec.label)) to recreate it: \(why)",
-                                  reason: "\(why) cannot change in place", fields: kindChange.map(\.field), disruptive: true,
+                                  reason: .cannotChangeInPlace(why), fields: kindChange.map(\.field), disruptive: true,
                                   operation: .deleteLink(name: spec.name), phase: link.kind.deletePhase))
-            create(spec, reason: "recreated: \(why)", replacing: link)
+            create(spec, reason: .recreated(why), replacing: link)
             return
         }
         updateInPlace(spec, link)
@@ -158,7 +159,7 @@ struct LinkPlanner {
         if let mtu = spec.mtu, link.mtu != mtu {
             let operation: Action = spec.isBridge ? .pinBridgeMTU(link: spec.name, mtu: mtu) : .setMTU(link: spec.name, mtu: mtu)
             out.append(LinkDifference("mtu", JSONValue(link.mtu), JSONValue(mtu), "mtu \(link.mtu) -> \(mtu)",
-                                      set: operation, summary: "set mtu \(mtu)", reason: "mtu differs from \(spec.group)"))
+                                      set: operation, summary: "set mtu \(mtu)", reason: .differs(field: "mtu", from: spec.group)))
         }
         if let mac = spec.mac, link.mac != mac {
             // A bridge with the MAC its name alone gives was made before MACs were per host: changed once.
@@ -167,8 +168,7 @@ struct LinkPlanner {
                                       "mac \(link.mac?.description ?? "none") -> \(mac)\(perHost ? " (new per-host MAC)" : "")",
                                       set: .setMAC(link: spec.name, mac: mac),
                                       summary: "set mac \(mac)\(perHost ? " (new per-host MAC)" : "")",
-                                      reason: perHost ? "bridge MACs are derived per host now (the host's identity and the bridge's name)"
-                                          : "mac differs from the manifest"))
+                                      reason: perHost ? .perHostBridgeMAC : .differs(field: "mac", from: nil)))
         }
         let master = name(ofIndex: link.masterIndex)
         if master != spec.master {
@@ -176,34 +176,34 @@ struct LinkPlanner {
                                       "master \(master ?? "none") -> \(spec.master ?? "none")",
                                       set: .setMaster(link: spec.name, master: spec.master),
                                       summary: spec.master.map { "set master \($0)" } ?? "release from \(master ?? "?")",
-                                      reason: "not attached to its bridge"))
+                                      reason: .notAttachedToItsBridge))
         }
         // Compared once the link is the right bridge's port (a port just enslaved starts not isolated).
         if let isolated = spec.isolated, master == spec.master, (link.isolated ?? false) != isolated {
             out.append(LinkDifference("isolated", .bool(link.isolated ?? false), .bool(isolated),
                                       "isolated \(link.isolated == true ? "on" : "off") -> \(isolated ? "on" : "off")",
                                       set: .setPortIsolation(link: spec.name, isolated: isolated),
-                                      summary: "set port isolation \(isolated ? "on" : "off")", reason: "spec.networkInterfaces isolated: \(isolated)"))
+                                      summary: "set port isolation \(isolated ? "on" : "off")", reason: .setting("spec.networkInterfaces isolated", value: "\(isolated)")))
         } else if let isolated = spec.isolated, isolated, master != spec.master {
             out.append(LinkDifference("isolated", .bool(false), true, "isolated off -> on",
                                       set: .setPortIsolation(link: spec.name, isolated: true),
-                                      summary: "set port isolation on", reason: "spec.networkInterfaces isolated: true"))
+                                      summary: "set port isolation on", reason: .setting("spec.networkInterfaces isolated", value: "true")))
         }
         out += learningDifferences(spec, link, onItsBridge: master == spec.master)
         if !link.isUp {
             out.append(LinkDifference("up", false, true, "down -> up", set: .setUp(link: spec.name), summary: "set up",
-                                      reason: "the link is down"))
+                                      reason: .linkDown))
         }
         let (add, remove) = addressDifference(spec, link)
         out += add.map { address in
             LinkDifference("addresses", .null, .string(address.description), "missing address \(address)",
                            set: .addAddress(link: spec.name, address: address), summary: "add address \(address)",
-                           reason: "declared in \(spec.group)", phase: .addAddresses)
+                           reason: .declared(spec.group), phase: .addAddresses)
         }
         out += remove.map { address in
             LinkDifference("addresses", .string(address.description), .null, "extra address \(address)",
                            set: .removeAddress(link: spec.name, address: address), summary: "remove address \(address)",
-                           reason: "not in \(spec.group)", phase: .removeAddresses)
+                           reason: .notDeclared(spec.group), phase: .removeAddresses)
         }
         return out
     }
@@ -220,16 +220,16 @@ struct LinkPlanner {
             out.append(LinkDifference("learning", .bool(isOn), .bool(learning), "learning \(isOn ? "on" : "off") -> \(learning ? "on" : "off")",
                                       set: .setPortLearning(link: spec.name, learning: learning),
                                       summary: "set learning and unicast flooding \(learning ? "on" : "off")",
-                                      reason: "spec.networkInterfaces learning: \(learning)"))
+                                      reason: .setting("spec.networkInterfaces learning", value: "\(learning)")))
         }
         if !learning, !entries.contains(mac) {
             out.append(LinkDifference("staticFDB", .null, .string(mac.description), "missing static fdb entry \(mac)",
                                       set: .addStaticFDB(link: spec.name, mac: mac), summary: "add static fdb entry \(mac)",
-                                      reason: "the guest's MAC, in place of learning"))
+                                      reason: .guestMACInPlaceOfLearning))
         } else if learning, entries.contains(mac) {
             out.append(LinkDifference("staticFDB", .string(mac.description), .null, "static fdb entry \(mac) no longer needed",
                                       set: .deleteStaticFDB(link: spec.name, mac: mac), summary: "delete static fdb entry \(mac)",
-                                      reason: "spec.networkInterfaces learning: true"))
+                                      reason: .setting("spec.networkInterfaces learning", value: "true")))
         }
         return out
     }
@@ -242,7 +242,7 @@ struct LinkPlanner {
 
     // MARK: Create
 
-    private mutating func create(_ spec: LinkSpec, reason: String, replacing old: ObservedLink?) {
+    private mutating func create(_ spec: LinkSpec, reason: ChangeReason, replacing old: ObservedLink?) {
         let operation = Action.createLink(name: spec.name, alias: spec.alias, master: spec.master, mtu: spec.mtu, config: spec.config)
         var details = spec.config.kind.summary
         if let master = spec.master { details += " master \(master)" }
@@ -260,23 +260,23 @@ struct LinkPlanner {
                               fields: fields, disruptive: disruptive, operation: operation, phase: spec.phase))
         if spec.isolated == true {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
-                                  summary: "\(spec.kindName) \(spec.name): set port isolation on", reason: "spec.networkInterfaces isolated: true",
+                                  summary: "\(spec.kindName) \(spec.name): set port isolation on", reason: .setting("spec.networkInterfaces isolated", value: "true"),
                                   fields: [FieldChange("isolated", before: .null, after: true)],
                                   operation: .setPortIsolation(link: spec.name, isolated: true), phase: spec.phase))
         }
         if spec.learning == false, let mac = spec.guestMAC {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
-                                  summary: "\(spec.kindName) \(spec.name): set learning and unicast flooding off", reason: "spec.networkInterfaces learning: false",
+                                  summary: "\(spec.kindName) \(spec.name): set learning and unicast flooding off", reason: .setting("spec.networkInterfaces learning", value: "false"),
                                   fields: [FieldChange("learning", before: .null, after: false)],
                                   operation: .setPortLearning(link: spec.name, learning: false), phase: spec.phase))
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
-                                  summary: "\(spec.kindName) \(spec.name): add static fdb entry \(mac)", reason: "the guest's MAC, in place of learning",
+                                  summary: "\(spec.kindName) \(spec.name): add static fdb entry \(mac)", reason: .guestMACInPlaceOfLearning,
                                   fields: [FieldChange("staticFDB", before: .null, after: .string(mac.description))],
                                   operation: .addStaticFDB(link: spec.name, mac: mac), phase: spec.phase))
         }
         for address in spec.addresses {
             changes.append(Change(resource: .link(spec.name), group: spec.group, action: .update,
-                                  summary: "\(spec.kindName) \(spec.name): add address \(address)", reason: "declared in \(spec.group)",
+                                  summary: "\(spec.kindName) \(spec.name): add address \(address)", reason: .declared(spec.group),
                                   fields: [FieldChange("addresses", before: .null, after: .string(address.description))],
                                   operation: .addAddress(link: spec.name, address: address), phase: .addAddresses))
         }
@@ -286,7 +286,7 @@ struct LinkPlanner {
 
     /// The bridge's current ports this plan deletes or moves to another master, for humans, when an unpinned
     /// bridge would then follow the ports that stay to another MTU than `declaredMTU`; nil otherwise.
-    private func portsLeaving(_ bridge: ObservedLink, declaredMTU: Int) -> String? {
+    private func portsLeaving(_ bridge: ObservedLink, declaredMTU: Int) -> [String]? {
         let wantedMasters = Dictionary(desiredLinks.specs.map { ($0.name, $0.master) }, uniquingKeysWith: { first, _ in first })
         let ports = observed.links.filter { $0.masterIndex == bridge.index }
         let leaving = ports.filter { port in
@@ -300,11 +300,11 @@ struct LinkPlanner {
         let joining = wantedMasters.contains { $0.value == bridge.name && !ports.map(\.name).contains($0.key) }
         let followed = (staying + (joining ? [declaredMTU] : [])).min() ?? 1500
         guard followed != declaredMTU else { return nil }
-        return leaving.map(\.name).sorted().joined(separator: ", ")
+        return leaving.map(\.name).sorted()
     }
 
     private mutating func updateInPlace(_ spec: LinkSpec, _ link: ObservedLink) {
-        func update(_ what: String, _ operation: Action, _ fields: [FieldChange], reason: String, phase: Phase? = nil) -> Change {
+        func update(_ what: String, _ operation: Action, _ fields: [FieldChange], reason: ChangeReason, phase: Phase? = nil) -> Change {
             Change(resource: .link(spec.name), group: spec.group, action: .update, summary: "\(spec.kindName) \(spec.name): \(what)",
                    reason: reason, fields: fields, operation: operation,
                    phase: phase ?? (spec.phase == .createBridges ? .updateBridges : spec.phase))
@@ -312,7 +312,7 @@ struct LinkPlanner {
         if link.alias != spec.alias {
             changes.append(update("mark as \(spec.owner)", .setAlias(link: spec.name, alias: spec.alias),
                                   [FieldChange("alias", before: JSONValue(link.alias), after: .string(spec.alias))],
-                                  reason: "the link's owner changed"))
+                                  reason: .ownerChanged))
         }
         if let mtu = spec.mtu, link.mtu == mtu, spec.isBridge, let leaving = portsLeaving(link, declaredMTU: mtu) {
             // The bridge may be at its MTU only by following its ports (it was created without one); when they
@@ -320,11 +320,11 @@ struct LinkPlanner {
             // so it is pinned again; without it the next apply could find it changed.
             changes.append(update("pin mtu \(mtu)", .pinBridgeMTU(link: spec.name, mtu: mtu),
                                   [FieldChange("mtu", before: JSONValue(mtu), after: JSONValue(mtu))],
-                                  reason: "\(leaving) leave\(leaving.contains(",") ? "" : "s") the bridge"))
+                                  reason: .portsLeaveBridge(leaving)))
         }
         for difference in settingDifferences(spec, link) {
             guard let operation = difference.set else { continue }
-            changes.append(update(difference.summary, operation, [difference.field], reason: difference.reason, phase: difference.phase))
+            changes.append(update(difference.summary, operation, [difference.field], reason: difference.reason ?? .differs(field: difference.field.field, from: spec.group), phase: difference.phase))
         }
     }
 
@@ -351,13 +351,13 @@ struct LinkPlanner {
                 if master != bridge.name {
                     changes.append(Change(resource: .link(port), group: group, action: .update,
                                           summary: "port \(port): enslave to bridge \(bridge.name)",
-                                          reason: "listed in \(group) spec.ports",
+                                          reason: .listedAsPort(group),
                                           fields: [FieldChange("master", before: JSONValue(master), after: .string(bridge.name))],
                                           operation: .setMaster(link: port, master: bridge.name), phase: .hostPorts))
                 }
                 if !link.isUp {
                     changes.append(Change(resource: .link(port), group: group, action: .update,
-                                          summary: "port \(port): set up", reason: "a bridge port must be up to forward",
+                                          summary: "port \(port): set up", reason: .bridgePortMustBeUp,
                                           fields: [FieldChange("up", before: false, after: true)],
                                           operation: .setUp(link: port), phase: .hostPorts))
                 }
@@ -384,7 +384,7 @@ struct LinkPlanner {
             for address in moving {
                 changes.append(Change(resource: .link(port), group: group, action: .update,
                                       summary: "port \(port): move address \(address) to bridge \(bridge.name)",
-                                      reason: "\(group) carries \(address) and enslaves \(port): a bridge port's own addresses no longer reach the host",
+                                      reason: .portAddressMovesToBridge(group, address: address.description, port: port),
                                       fields: [FieldChange("addresses", before: .string(address.description), after: .null)],
                                       disruptive: true,
                                       operation: .removeAddress(link: port, address: address), phase: .moveUplinkAddresses))
@@ -395,7 +395,7 @@ struct LinkPlanner {
                 changes.append(Change(resource: .link(port), group: group, action: .update,
                                       summary: "port \(port): delete route \(route.asDesired.text)"
                                           + (declared ? " (bridge \(bridge.name) takes it over)" : " (it leaves with the port's addresses)"),
-                                      reason: "\(port) is a port of bridge \(bridge.name) now: routes out of it no longer reach anything",
+                                      reason: .portRoutesStranded(port: port, bridge: bridge.name),
                                       fields: [FieldChange("routes", before: .string(route.asDesired.text), after: .null)],
                                       disruptive: true,
                                       operation: .deleteRoute(link: port, route: route.asDesired), phase: .moveUplinkAddresses))
@@ -420,7 +420,7 @@ struct LinkPlanner {
             let group = ChangeGroup(bridge.origin)
             changes.append(Change(resource: .link(link.name), group: group, action: .update,
                                   summary: "port \(link.name): release from bridge \(bridge.name)",
-                                  reason: "not in \(group) spec.ports",
+                                  reason: .notListedAsPort(group),
                                   fields: [FieldChange("master", before: .string(bridge.name), after: .null)],
                                   operation: .setMaster(link: link.name, master: nil), phase: .hostPorts))
         }

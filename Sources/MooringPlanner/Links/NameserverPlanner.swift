@@ -28,7 +28,7 @@ struct NameserverPlanner {
             let group = ChangeGroup(bridge.origin)
             changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
                                   summary: "bridge \(bridge.name): set DNS \(want.text)" + (have.isEmpty ? "" : " (was \(have.text))"),
-                                  reason: bridge.nameservers == nil ? "\(group) declares no nameservers" : "declared in \(group) spec.nameservers",
+                                  reason: bridge.nameservers == nil ? .unsetIn(group, field: "nameservers") : .declared(group, field: "spec.nameservers"),
                                   fields: [FieldChange("nameservers", before: have.isEmpty ? .null : .string(have.text),
                                                        after: want.isEmpty ? .null : .string(want.text))],
                                   operation: .setNameservers(link: bridge.name, nameservers: want), phase: .linkNameservers))

@@ -38,7 +38,7 @@ struct RoutePlanner {
                     continue
                 }
                 changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
-                                      summary: "bridge \(bridge.name): add route \(route.text)", reason: "declared in \(group)",
+                                      summary: "bridge \(bridge.name): add route \(route.text)", reason: .declared(group),
                                       fields: [FieldChange("routes", before: .null, after: .string(route.text))],
                                       operation: .addRoute(link: bridge.name, route: route), phase: .routes))
             }
@@ -49,14 +49,14 @@ struct RoutePlanner {
                 let current = link == nil ? nil : observed.sysctls[name]
                 if current != want {
                     changes.append(Change(resource: .sysctl(name), group: group, action: .update,
-                                          summary: "set \(name) = \(want)", reason: "\(group) spec.acceptRA: \(acceptRA)",
+                                          summary: "set \(name) = \(want)", reason: .setting("\(group) spec.acceptRA", value: "\(acceptRA)"),
                                           fields: [FieldChange("value", before: JSONValue(current), after: .string(want))],
                                           operation: .setSysctl(name: name, value: want), phase: .linkSysctls))
                 }
             }
             for route in have where !bridge.routes.contains(route) {
                 changes.append(Change(resource: .link(bridge.name), group: group, action: .update,
-                                      summary: "bridge \(bridge.name): delete route \(route.text)", reason: "no longer in \(group)",
+                                      summary: "bridge \(bridge.name): delete route \(route.text)", reason: .notDeclared(group),
                                       fields: [FieldChange("routes", before: .string(route.text), after: .null)],
                                       operation: .deleteRoute(link: bridge.name, route: route), phase: .routes))
             }

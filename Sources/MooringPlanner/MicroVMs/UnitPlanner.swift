@@ -77,7 +77,7 @@ struct UnitPlanner {
             }
             guard checkFiles(vm, unit: spec, &conflicts) else { continue }
             let group = ChangeGroup(vm.origin)
-            func change(_ action: Change.Verb, _ summary: String, _ reason: String, _ operation: Action,
+            func change(_ action: Change.Verb, _ summary: String, _ reason: ChangeReason, _ operation: Action,
                         disruptive: Bool = false, before: String? = nil, details: [String] = []) -> Change {
                 let state = FieldChange("state", before: JSONValue(before), after: "active/running")
                 let hash = FieldChange("specHash", before: JSONValue(units[spec.name]?.specHash), after: .string(spec.specHash))
@@ -87,30 +87,29 @@ struct UnitPlanner {
             }
             guard let unit = units[spec.name] else {
                 changes.append(change(.start, "start unit \(spec.name) (\(vm.vmm.rawValue), \(vm.vcpu) vcpu, \(vm.memoryMb) MiB)",
-                                      "declared in \(group)", .startUnit(spec)))
+                                      .declared(group), .startUnit(spec)))
                 continue
             }
             let state = "\(unit.activeState)/\(unit.subState)"
             if unit.activeState == "failed" || unit.subState == "auto-restart" {
                 // Say why it failed last time, every time it is started again: a VMM that keeps failing shows
                 // its error in every plan instead of being restarted blindly.
-                var reason = "the VMM failed" + (unit.failure.map { " (\($0))" } ?? "")
-                if !unit.lastOutput.isEmpty { reason += "; its last output: " + unit.lastOutput.joined(separator: " | ") }
+                let reason = ChangeReason.vmmFailed(failure: unit.failure, lastOutput: unit.lastOutput)
                 let details = (unit.failure.map { ["last run: \($0)"] } ?? [])
                     + (unit.lastOutput.isEmpty ? [] : ["its last output:"] + unit.lastOutput.map { "  " + $0 })
                 changes.append(change(.restart, "restart unit \(spec.name) (it is \(state))", reason,
                                       .restartUnit(spec), before: state, details: details))
             } else if !unit.isRunning {
-                changes.append(change(.start, "start unit \(spec.name) (it is \(state))", "the MicroVM is not running",
+                changes.append(change(.start, "start unit \(spec.name) (it is \(state))", .notRunning,
                                       .startUnit(spec), before: state))
             } else if unit.specHash != spec.specHash {
-                changes.append(change(.restart, "restart unit \(spec.name): its spec changed", "the manifest changed the VMM's command line",
+                changes.append(change(.restart, "restart unit \(spec.name): its spec changed", .guestVisibleSpecChanged,
                                       .restartUnit(spec), disruptive: true, before: state))
             } else if recreatedDevices.contains(vm.name) {
                 changes.append(change(.restart, "restart unit \(spec.name): its network devices are recreated",
-                                      "the VMM holds the old devices", .restartUnit(spec), disruptive: true, before: state))
+                                      .devicesRecreated, .restartUnit(spec), disruptive: true, before: state))
             } else if target.restart.contains(vm.name) {
-                changes.append(change(.restart, "restart unit \(spec.name) (mooring restart)", "asked for by `mooring restart`",
+                changes.append(change(.restart, "restart unit \(spec.name) (mooring restart)", .restartRequested,
                                       .restartUnit(spec), disruptive: true, before: state))
             } else if unit.policyHash != spec.policyHash {
                 // Host-side policy only (an upgraded mooring's sandbox, a moved binary): the guest sees nothing
@@ -128,7 +127,7 @@ struct UnitPlanner {
             let summary = unit.isRunning ? "stop unit \(unit.name) (no longer in manifests): power button, then terminate"
                 : "stop unit \(unit.name) (no longer in manifests)"
             changes.append(Change(resource: .unit(unit.name), group: .stale, action: .stop,
-                                  summary: summary, reason: "no longer in manifests",
+                                  summary: summary, reason: .noLongerInManifests,
                                   fields: [FieldChange("state", before: .string("\(unit.activeState)/\(unit.subState)"), after: "stopped")],
                                   disruptive: unit.isRunning,
                                   operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.microVM(forUnit: unit.name)

@@ -37,7 +37,7 @@ struct NATPlanner {
             let current = observed.sysctls[name]
             guard current != "1" else { return nil }
             return Change(resource: .sysctl(name), group: ChangeGroup(nat.origin), action: .update,
-                          summary: "set \(name) = 1", reason: "NAT needs forwarding in this namespace",
+                          summary: "set \(name) = 1", reason: .forwardingNeededForNAT,
                           fields: [FieldChange("value", before: JSONValue(current), after: "1")],
                           operation: .setSysctl(name: name, value: "1"), phase: .sysctls)
         }
@@ -57,7 +57,7 @@ struct NATPlanner {
         case let (nil, have?):
             // The whole table goes: its size says enough, without reading every forward back out of it.
             return Change(resource: .nftTable, group: group, action: .delete,
-                          summary: "delete table inet mooring (no NAT manifests)", reason: "no longer in manifests",
+                          summary: "delete table inet mooring (no NAT manifests)", reason: .noLongerInManifests,
                           fields: rules(have, nil),
                           details: ["- \(have.chains.count) chains, \(have.rules.count) rules, \(have.maps.count) forward maps"],
                           operation: .deleteNftTable, phase: Phase.nftables)
@@ -65,14 +65,14 @@ struct NATPlanner {
             let forwards = ForwardListing.lines(desired.nats)
             return Change(resource: .nftTable, group: group, action: .create,
                           summary: "create table inet mooring (\(want.rules.count) rules, \(forwards.count) forwards)",
-                          reason: "declared in \(desired.nats.map(\.origin.subject).joined(separator: ", "))",
+                          reason: .declaredBy(desired.nats.map(\.origin.subject)),
                           fields: rules(nil, want),
                           details: Self.details(from: NftTable(), to: want, haveForwards: [], wantForwards: forwards),
                           operation: .replaceNftTable(want), phase: Phase.nftables)
         case let (want?, have?):
             if want.isEquivalent(to: have) { return nil }
             return Change(resource: .nftTable, group: group, action: .update,
-                          summary: "replace table inet mooring in one transaction", reason: "the live table differs from the manifests",
+                          summary: "replace table inet mooring in one transaction", reason: .liveTableDiffers,
                           fields: rules(have, want),
                           details: Self.details(from: have, to: want, wantForwards: ForwardListing.lines(desired.nats)),
                           operation: .replaceNftTable(want), phase: Phase.nftables)

@@ -47,7 +47,7 @@ public struct RevertPlanner {
         var changes: [Change] = []
         func add(_ resource: ResourceID, _ verb: Change.Verb, _ summary: String, _ operation: Action, _ phase: Phase) {
             changes.append(Change(resource: resource, group: .stale, action: verb, summary: summary,
-                                  reason: "undoing the trial", operation: operation, phase: phase))
+                                  reason: .undoingTrial, operation: operation, phase: phase))
         }
         // Units the trial started go first, before the devices they hold.
         for change in tried.changes {
