@@ -134,12 +134,20 @@ public final class HostDrivers: Sendable {
         /// - Parameter runRoot: where the VMs' run directories are, for a failed VMM's last output.
         /// - Parameter nameservers: whether the manifests declare DNS for a link (a failure to ask resolved
         ///   matters then; otherwise it is only asked about mooring's own bridges, quietly).
+        /// - Parameter images: the image root and the references the manifests name (the store is read and the
+        ///   registries asked alongside the rest); nil when no MicroVM names an image.
         public func finish(files: Set<String>, writableFiles: Set<String> = [], runRoot: String = "/run/mooring",
-                           nameservers: Bool = false) throws -> ObservedState {
+                           nameservers: Bool = false, images: (root: String, references: [String])? = nil) throws -> ObservedState {
+            let store = images.map { images in
+                Pending<ImageStore>.onOwnThread { ImageStoreReader.observe(root: images.root, references: images.references) }
+            }
             do {
-                return try collect(files: files, writableFiles: writableFiles, runRoot: runRoot, nameservers: nameservers)
+                var state = try collect(files: files, writableFiles: writableFiles, runRoot: runRoot, nameservers: nameservers)
+                state.imageStore = try store?.wait()
+                return state
             } catch {
                 settle()
+                store?.settle()
                 throw error
             }
         }
@@ -218,6 +226,9 @@ public final class HostDrivers: Sendable {
             let index = if_nametoindex(link)
             guard index > 0 else { throw DriverError("cannot set DNS on \(link): \(String(cString: strerror(errno)))") }
             try ResolvedDriver().set(nameservers, onLinkIndex: Int(index))
+        case let .fetchImage(fetch): try ImageStoreWriter.fetch(fetch, showProgress: Terminal.isInteractive)
+        case let .createVMDisk(layer): try ImageStoreWriter.createVMDisk(layer)
+        case let .deleteFromImageStore(root, path): try ImageStoreWriter.delete(root: root, path: path)
         default: throw DriverError("\(ActionText.describe(action)) is not handled here")
         }
     }

@@ -169,7 +169,7 @@ public final class Reconciler: Sendable {
         let observed = try PhaseTimer.measure("observe") {
             try pending.finish(files: desired.referencedFiles.union(desired.vmmDevices),
                            writableFiles: desired.writableFiles.union(desired.vmmDevices), runRoot: target.runRoot,
-                               nameservers: desired.bridges.contains { $0.nameservers != nil })
+                               nameservers: desired.bridges.contains { $0.nameservers != nil }, images: desired.imagesToObserve)
         }
         return (planned(desired, observed, applyInProgressBy: holdingLock ? nil : holderBefore ?? lock.currentHolder(), restart: restart), observed)
     }

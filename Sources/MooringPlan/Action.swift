@@ -41,6 +41,13 @@ public enum Action: Sendable, Equatable {
     case setSysctl(name: String, value: String)
     /// DNS servers and search domains of a link, in systemd-resolved (empty: forget them).
     case setNameservers(link: String, nameservers: Nameservers)
+    // Images: pulled by digest into the store under the image root (skopeo, umoci), before the units that use them.
+    case fetchImage(ImageFetch)
+    /// A MicroVM's writable layer over an image's disk, made before its unit starts.
+    case createVMDisk(VMDiskLayer)
+    /// Removes a file or directory of the image store that nothing wants any more (a digest no manifest names, a
+    /// layer over an image the VM no longer uses). `path` is always inside `<root>/.digests` or `<root>/.vm-disks`.
+    case deleteFromImageStore(root: String, path: String)
     // MicroVMs: transient units. A restart stops the unit and starts it with the (new) spec.
     case startUnit(UnitSpec)
     case restartUnit(UnitSpec)
@@ -58,7 +65,7 @@ public enum Action: Sendable, Equatable {
              let .deleteRoute(link, _):
             return link
         case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers,
-             .startUnit, .restartUnit, .stopUnit:
+             .startUnit, .restartUnit, .stopUnit, .fetchImage, .createVMDisk, .deleteFromImageStore:
             return nil
         }
     }
@@ -93,6 +100,9 @@ extension Action {
         case .startUnit: return "startUnit"
         case .restartUnit: return "restartUnit"
         case .stopUnit: return "stopUnit"
+        case .fetchImage: return "fetchImage"
+        case .createVMDisk: return "createVMDisk"
+        case .deleteFromImageStore: return "deleteFromImageStore"
         }
     }
 

@@ -30,6 +30,10 @@ public enum ActionText {
         case let .startUnit(spec): return "start unit \(spec.name)"
         case let .restartUnit(spec): return "restart unit \(spec.name)"
         case let .stopUnit(name, _): return "stop unit \(name)"
+        case let .fetchImage(fetch):
+            return (fetch.cached ? "make the disk of image " : "pull image ") + "\(fetch.reference) (\(fetch.digest))"
+        case let .createVMDisk(layer): return "create \(layer.format == .qcow2 ? "overlay" : "copy") \(layer.path) of \(layer.backing)"
+        case let .deleteFromImageStore(_, path): return "delete \(path) from the image store"
         }
     }
 }

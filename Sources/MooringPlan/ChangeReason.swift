@@ -59,6 +59,10 @@ public enum ChangeReason: Sendable, Equatable {
     /// Its network devices are made again, and the VMM holds the old ones.
     case devicesRecreated
     case restartRequested
+    /// The reference's tag resolves to another digest than the one the host has.
+    case imageMoved(from: String, to: String)
+    /// An image's disk that a MicroVM writes to: its own layer, made before it starts.
+    case ownDiskLayer
 
     // apply --try.
     case undoingTrial
@@ -96,6 +100,8 @@ public enum ChangeReason: Sendable, Equatable {
         case .guestVisibleSpecChanged: return "spec-changed"
         case .devicesRecreated: return "devices-recreated"
         case .restartRequested: return "restart-requested"
+        case .imageMoved: return "image-moved"
+        case .ownDiskLayer: return "own-disk-layer"
         case .undoingTrial: return "undoing-trial"
         }
     }

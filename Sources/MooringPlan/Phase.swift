@@ -29,6 +29,8 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     /// The macvtaps' filter hooks each macvtap by name, and kernels before 6.10 refuse a hook on a device
     /// that does not exist yet: after the links, not alongside them.
     case deviceFilters = 85
+    /// Images pulled and MicroVMs' disk layers made, just before the units that use them start.
+    case images = 90
     case startUnits = 95
 
     public static func < (left: Phase, right: Phase) -> Bool { left.rawValue < right.rawValue }

@@ -11,6 +11,8 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
     case macvtapFilter
     case sysctl(String)
     case unit(String)
+    /// An image by reference, or a path of the image store (a digest's directory, a MicroVM's disk layer).
+    case image(String)
 
     /// `link`, `nftables`, `sysctl`, `unit`.
     public var kind: String {
@@ -19,12 +21,13 @@ public enum ResourceID: Hashable, Sendable, Comparable, CustomStringConvertible 
         case .nftTable, .guestFilter, .macvtapFilter: return "nftables"
         case .sysctl: return "sysctl"
         case .unit: return "unit"
+        case .image: return "image"
         }
     }
 
     public var name: String {
         switch self {
-        case let .link(name), let .sysctl(name), let .unit(name): return name
+        case let .link(name), let .sysctl(name), let .unit(name), let .image(name): return name
         case .nftTable: return "inet mooring"
         case .guestFilter: return "bridge mooring"
         case .macvtapFilter: return "netdev mooring"

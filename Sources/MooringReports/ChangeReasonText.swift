@@ -46,6 +46,8 @@ extension ChangeReason {
         case .guestVisibleSpecChanged: return "the manifest changed the VMM's command line"
         case .devicesRecreated: return "the VMM holds the old devices"
         case .restartRequested: return "asked for by `mooring restart`"
+        case let .imageMoved(from, to): return "the tag moved from \(from) to \(to)"
+        case .ownDiskLayer: return "the MicroVM writes to the image's disk: it gets a layer of its own, the image stays as it is"
         case .undoingTrial: return "undoing the trial"
         }
     }

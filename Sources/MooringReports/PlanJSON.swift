@@ -110,6 +110,13 @@ public enum PlanJSON {
                       ("search", .array(nameservers.search.map { .string($0) }))]
         case let .startUnit(spec), let .restartUnit(spec): fields = [("unit", unit(spec))]
         case let .stopUnit(name, runDirectory): fields = [("name", .string(name)), ("runDirectory", JSONValue(runDirectory))]
+        case let .fetchImage(fetch):
+            fields = [("reference", .string(fetch.reference)), ("digest", .string(fetch.digest)), ("root", .string(fetch.root)),
+                      ("directory", .string(fetch.directory)), ("cached", .bool(fetch.cached)), ("makeDisk", .bool(fetch.makeDisk)),
+                      ("plainHTTP", .bool(fetch.plainHTTP))]
+        case let .createVMDisk(layer):
+            fields = [("path", .string(layer.path)), ("backing", .string(layer.backing)), ("format", .string(layer.format.rawValue))]
+        case let .deleteFromImageStore(root, path): fields = [("root", .string(root)), ("path", .string(path))]
         }
         return .object([("type", .string(action.typeName))] + fields)
     }

@@ -191,7 +191,8 @@ public final class NetlinkDriver: @unchecked Sendable {
                       tolerated: [ESRCH, ENODEV])
         case .deleteLink:
             try queueDeletes([position], [operation], &batch, completed)
-        case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit:
+        case .replaceNftTable, .deleteNftTable, .replaceGuestFilter, .deleteGuestFilter, .setSysctl, .setNameservers, .startUnit, .restartUnit, .stopUnit,
+             .fetchImage, .createVMDisk, .deleteFromImageStore:
             throw DriverError("\(ActionText.describe(operation)) is not a link action")
         }
     }

@@ -123,7 +123,7 @@ extension ManifestDecoder {
         if file.value.hasPrefix("/") {
             if let image {
                 reader.warning(at: image.location, image.path,
-                               "mooring pulls no images; filename is an absolute host path, so \"\(image.value.escapedForMessage)\" is only a name here")
+                               "filename is an absolute host path, so \"\(image.value.escapedForMessage)\" is only a name here")
             }
             return absolutePath(file).map(FileSourceSpec.hostPath)
         }
@@ -162,7 +162,7 @@ extension ManifestDecoder {
         }
         var source: FileSourceSpec?
         if let path {
-            if let image { reader.warning(at: image.location, image.path, "mooring pulls no images; path is used, \"\(image.value.escapedForMessage)\" is only a name here") }
+            if let image { reader.warning(at: image.location, image.path, "path is a host disk, so it is used: \"\(image.value.escapedForMessage)\" is only a name here") }
             source = absolutePath(path).map(FileSourceSpec.hostPath)
         } else if let image {
             // An image's disk: `<imageRoot>/<image>/disk.img` (docs/manifests.md).
@@ -178,7 +178,10 @@ extension ManifestDecoder {
     static func isImageReference(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 255, !text.hasPrefix("/") else { return false }
         let allowed = text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-:/@+".unicodeScalars.contains($0) }
-        return allowed && isRelativePathInside(text)
+        guard allowed, isRelativePathInside(text) else { return false }
+        // At most one `@`, and then a real digest after it (`name@sha256:<64 hex>`).
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 1 || (parts.count == 2 && !parts[0].isEmpty && ImageReference.isDigest(String(parts[1])))
     }
 
     static func isRelativePathInside(_ text: String) -> Bool {

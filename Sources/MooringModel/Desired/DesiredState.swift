@@ -267,6 +267,9 @@ public struct DesiredVolume: Sendable, Codable, Equatable {
     public var readOnly: Bool
     /// Where the guest mounts it (an additional volume's `mountPoint`, through cloud-init's `mounts`).
     public var mountPoint: String?
+    /// The disk is a qcow2 layer over this raw file (an image's disk in the store): the VMM opens it read-only
+    /// through the layer, so its sandbox needs it too. Set by the planner, never by a manifest.
+    public var overlayOf: String?
 
     /// The disk a volume `image` stands for, in the image's directory under `Host.spec.imageRoot`.
     public static let imageDiskName = "disk.img"

@@ -25,6 +25,8 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var vmIdentities: [String: UInt32] = [:]
     /// Why resolved could not be asked when the manifests declare DNS (not running, no system bus, a netns).
     public var resolverProblem: String?
+    /// The image cache and each image the manifests name; nil when no MicroVM names an image.
+    public var imageStore: ImageStore?
 
     public init(links: [ObservedLink] = [], nftables: NftTable? = nil, sysctls: [String: String] = [:],
                 units: [ObservedUnit] = [], unitProblem: String? = nil, unitManagerAbsent: Bool = false,

@@ -53,7 +53,17 @@ struct UnitPlanner {
                             + "keep the host's /tmp (PrivateTmp=no); install mooring (the package, or make install) for the full sandbox")
         }
 
-        for vm in desired.microVMs {
+        let imagePlanner = ImagePlanner(desired: desired, observed: observed)
+        let images = imagePlanner.plan()
+        changes += images.changes
+        conflicts += images.conflicts
+        warnings += images.warnings
+        var layerChanges: [Change] = []
+        var wantedLayers: Set<String> = []
+        for declared in desired.microVMs {
+            let pinned = imagePlanner.pin(declared, images)
+            let vm = pinned.vm
+            wantedLayers.formUnion(pinned.layers.map(\.path))
             var vmEnvironment = environment
             if let own = identities.own[vm.name] { vmEnvironment.identity = own }
             guard var spec = VMMCommand.unit(for: vm, in: vmEnvironment) else { continue }
@@ -75,7 +85,9 @@ struct UnitPlanner {
                 warnings.append("\(vm.origin.subject) is emulated (tcg) but the host's TSC frequency is unknown: its kernel may hang "
                                 + "calibrating the TSC when several guests boot at once; add tsc_early_khz=KHZ to spec.kernelCmdline")
             }
-            guard checkFiles(vm, unit: spec, &conflicts) else { continue }
+            guard !declared.imageReferences.contains(where: images.blocked.contains),
+                  checkFiles(declared, unit: spec, arriving: pinned.arriving, layered: pinned.layered, &conflicts) else { continue }
+            layerChanges += imagePlanner.layerChanges(pinned)
             let group = ChangeGroup(vm.origin)
             func change(_ action: Change.Verb, _ summary: String, _ reason: ChangeReason, _ operation: Action,
                         disruptive: Bool = false, before: String? = nil, details: [String] = []) -> Change {
@@ -134,6 +146,9 @@ struct UnitPlanner {
                                       .map { "\(target.runRoot)/vms/\($0)" }),
                                   phase: Phase.stopUnits))
         }
+        // Layers after the pulls they lie on (one phase, planner order), and the store's collection last.
+        let pulls = changes.prefix { if case .fetchImage = $0.operation { true } else { false } }.count
+        changes.insert(contentsOf: layerChanges + imagePlanner.collect(wantedLayers: wantedLayers, images: images), at: pulls)
         return (changes, conflicts, warnings)
     }
 
@@ -148,7 +163,10 @@ struct UnitPlanner {
 
     /// The kernel, initrd, disk and VMM program must exist before a unit can start, and the VMM's user must be
     /// able to reach them from inside its sandbox, and to open its devices.
-    private func checkFiles(_ vm: DesiredMicroVM, unit spec: UnitSpec, _ conflicts: inout [Conflict]) -> Bool {
+    /// - Parameter arriving: files of images this plan pulls: not there yet, checked by the pull.
+    /// - Parameter layered: image disks the VM writes through a layer of its own: never shared, never handed out.
+    private func checkFiles(_ vm: DesiredMicroVM, unit spec: UnitSpec, arriving: Set<String> = [], layered: Set<String> = [],
+                            _ conflicts: inout [Conflict]) -> Bool {
         var ok = true
         let resource = ResourceID.unit(SystemdNames.unitName(forMicroVM: vm.name))
         if let program = vm.vmm.program, observed.capabilities.executables[program] == nil {
@@ -176,18 +194,17 @@ struct UnitPlanner {
         files += vm.additionalVolumes.map { ($0.path, "spec.volumes \($0.id)") }
         let writable = Set(vm.volumes.filter { !$0.readOnly }.map(\.path))
         let replaced = VMMSandbox.replacedTrees(spec.properties)
-        for case let (path?, field) in files {
+        for case let (path?, field) in files where !arriving.contains(path) {
             if !observed.capabilities.existingFiles.contains(path) {
-                // A file of an image: say how it gets there (mooring pulls no images yet).
+                // A file of an image (pulled, or unpacked by hand) that the image does not have.
                 let root = desired.host.imageRoot.map { $0.hasSuffix("/") ? $0 : $0 + "/" }
                 let image = root.flatMap { root in path.hasPrefix(root) ? imageReference(of: vm, under: root, for: path) : nil }
-                let fix = image.map { "unpack \($0) under \(root!)\($0)/ (its file system; a root volume's image is the disk disk.img): e.g. "
-                    + "skopeo copy docker://\($0) oci:/tmp/image:latest && umoci unpack --image /tmp/image:latest /tmp/bundle, "
-                    + "then move /tmp/bundle/rootfs there" } ?? "put the file there or fix the path"
+                let fix = image.map { "the image \($0) has no such file: fix the filename (its files are under \(root!)\($0)/)" }
+                    ?? "put the file there or fix the path"
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin), message: "\(vm.origin.subject) \(field) \(path) does not exist",
                                           fix: fix))
                 ok = false
-            } else if !spec.ownedDisks.contains(path), let problem = observed.capabilities.vmmFileProblems[path],
+            } else if !layered.contains(path), !spec.ownedDisks.contains(path), let problem = observed.capabilities.vmmFileProblems[path],
                       !(problem.blockedDirectory.map { blocked in replaced.contains { (blocked + "/").hasPrefix($0) } } ?? false) {
                 // (A disk handed to the VM's own user at start needs no permission of the shared user's; a
                 // directory the sandbox replaces with its own, the file bound into it, is not in the way.)
@@ -200,7 +217,7 @@ struct UnitPlanner {
                 ok = false
             }
         }
-        for volume in vm.volumes where !volume.readOnly {
+        for volume in vm.volumes where !volume.readOnly && !layered.contains(volume.path) {
             if let problem = writableDiskProblem(volume, of: vm) {
                 conflicts.append(Conflict(resource: resource, group: ChangeGroup(vm.origin),
                                           message: "\(vm.origin.subject) volume \(volume.id) \(volume.path): \(problem.message)", fix: problem.fix))
@@ -263,6 +280,13 @@ extension DesiredState {
     /// The files the VMMs write (disks not marked readOnly); the rest of `referencedFiles` they only read.
     public var writableFiles: Set<String> {
         Set(microVMs.flatMap { vm in vm.volumes.filter { !$0.readOnly }.map(\.path) })
+    }
+
+    /// The image root and every reference a MicroVM names, for the drivers to read the store (also with no
+    /// reference: what is there may be collected) and ask the registries.
+    public var imagesToObserve: (root: String, references: [String])? {
+        guard let root = host.imageRoot.map({ $0.hasSuffix("/") ? String($0.dropLast()) : $0 }) else { return nil }
+        return (root, Array(Set(microVMs.flatMap(\.imageReferences))).sorted())
     }
 
     /// Whether any MicroVM needs a VMM unit.

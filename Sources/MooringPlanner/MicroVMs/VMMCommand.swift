@@ -219,7 +219,9 @@ public enum VMMCommand {
         for volume in vm.volumes {
             // QEMU option values escape a comma by doubling it; a path is the operator's, but must stay one value.
             let file = volume.path.replacingOccurrences(of: ",", with: ",,")
-            argv += ["-drive", "id=\(volume.id),file=\(file),format=raw,if=none\(volume.readOnly ? ",readonly=on" : "")",
+            // A layer over an image's disk is qcow2, its backing file raw (recorded in the layer: `-F raw`).
+            let format = volume.overlayOf == nil ? "raw" : "qcow2"
+            argv += ["-drive", "id=\(volume.id),file=\(file),format=\(format),if=none\(volume.readOnly ? ",readonly=on" : "")",
                      "-device", "virtio-blk-device,drive=\(volume.id)"]
         }
         // After the root volume, so a guest that names disks in order still finds its root first.

@@ -20,7 +20,8 @@ enum VMMSandbox {
     /// disks read-only, the writable disks writable. Under /tmp (PrivateTmp) or a home directory (ProtectHome)
     /// they would otherwise be hidden from the VMM; bound, the VMM sees exactly these there and nothing else.
     static func usedFiles(_ vm: DesiredMicroVM) -> (readOnly: [String], writable: [String]) {
-        let readOnly = [vm.kernel, vm.initrd].compactMap { $0 } + vm.volumes.filter(\.readOnly).map(\.path)
+        // A layer's backing file (an image's disk in the store) is opened by the VMM too, read-only.
+        let readOnly = [vm.kernel, vm.initrd].compactMap { $0 } + vm.volumes.filter(\.readOnly).map(\.path) + vm.volumes.compactMap(\.overlayOf)
         return (Array(Set(readOnly)).sorted(), Array(Set(vm.volumes.filter { !$0.readOnly }.map(\.path))).sorted())
     }
 

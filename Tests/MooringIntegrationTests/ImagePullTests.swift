@@ -1,0 +1,141 @@
+import Foundation
+import MooringPlan
+import Testing
+
+/// Images by reference from a real registry on loopback (Debian's docker-registry; images built with umoci and
+/// pushed with skopeo): MicroVMs boot from a pulled kernel, initrd and root volume, each writing to its own
+/// layer; they start again from the cache with the registry gone; a moved tag is drift; a reference that does
+/// not resolve holds back only its MicroVM.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed && LoopbackRegistry.available, TestEnvironment.testbedReason))
+struct ImagePullTests {
+    private func http(_ harness: Harness, _ url: String) -> String {
+        ((try? Shell.run(["ip", "netns", "exec", harness.ns.name, "curl", "-s", "-m", "2", url]))?.stdout ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func vm(_ name: String, address: String, kernel: String, root: String?) -> String {
+        Manifests.header + """
+            kind: MicroVM
+            metadata: {name: \(name)}
+            spec:
+              vcpu: 1
+              memoryMb: 128
+              vmm: qemu-microvm
+              kernel: {image: "\(kernel)", filename: boot/vmlinux}
+              initrd: {image: "\(kernel)", filename: boot/initrd.cpio.gz}
+            \(root.map { "  rootVolume: {id: root, image: \"\($0)\"}\n" } ?? "")  kernelCmdline: quiet
+              networkInterfaces:
+                - {guestDeviceName: eth0, type: tap, bridge: vmbr, addresses: [\(address)/24]}
+
+            """
+    }
+
+    private func host(_ imageRoot: String) -> String {
+        Manifests.header + "kind: Host\nmetadata: {name: testbed}\nspec: {accelerator: tcg, imageRoot: \(imageRoot)}\n"
+    }
+
+    private func imageRoot() throws -> String {
+        let root = "/var/lib/mooring/test-files/images-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        return root
+    }
+
+    private func sha256(_ path: String) throws -> String {
+        String(try Shell.must(["sha256sum", path]).prefix(64))
+    }
+
+    private func allocated(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_blocks) * 512 : -1
+    }
+
+    @Test func microVMsBootFromPulledImagesEachOnItsOwnLayerAndAgainFromTheCacheWithTheRegistryGone() throws {
+        guard let guest = TestEnvironment.guestDirectory else { return }
+        let registry = try LoopbackRegistry()
+        let files = try ManifestDirectory(forVMMs: true)
+        try FileManager.default.createDirectory(atPath: files.path + "/etc", withIntermediateDirectories: true)
+        try "root image 1\n".write(toFile: files.path + "/etc/mooring-image", atomically: true, encoding: .utf8)
+        let kernel = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
+                                                                        ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
+        let root = try registry.push("test/root", tag: "1", files: [(files.path + "/etc", "/etc")])
+        let images = try imageRoot()
+        defer { try? FileManager.default.removeItem(atPath: images) }
+
+        let harness = try Harness("ip", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        try harness.manifests.write("a.yaml", vm("pa", address: "10.20.0.10", kernel: kernel.reference, root: root.reference))
+        try harness.manifests.write("b.yaml", vm("pb", address: "10.20.0.11", kernel: kernel.reference, root: root.reference))
+
+        // The plan names each image and the digest the registry gives it; each is pulled once.
+        let plan = try harness.plan()
+        #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
+        let pulls = plan.changes.compactMap { change -> ImageFetch? in if case let .fetchImage(fetch) = change.operation { fetch } else { nil } }
+        #expect(Set(pulls.map(\.digest)) == [kernel.digest, root.digest] && pulls.count == 2, "\(plan.summaries)")
+        #expect(pulls.first { $0.digest == root.digest }?.makeDisk == true)
+        let outcome = try harness.apply()
+        #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
+        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from pa" && http(harness, "http://10.20.0.11/") == "hello from pb" })
+
+        // The digest's disk is shared and never written; each VM's writes land in a layer of a few MiB.
+        let disk = "\(images)/.digests/\(root.digest.replacingOccurrences(of: ":", with: "-"))/disk.img"
+        let before = try sha256(disk)
+        let layers = try FileManager.default.contentsOfDirectory(atPath: "\(images)/.vm-disks").flatMap { vm in
+            try FileManager.default.contentsOfDirectory(atPath: "\(images)/.vm-disks/\(vm)").map { "\(images)/.vm-disks/\(vm)/\($0)" }
+        }
+        #expect(layers.count == 2, "\(layers)")
+        for layer in layers { #expect(allocated(layer) > 0 && allocated(layer) < 8 << 20, "\(layer): \(allocated(layer)) bytes") }
+        var info = stat()
+        #expect(stat(disk, &info) == 0 && info.st_uid == 0 && info.st_mode & 0o022 == 0, "the cache is root's and read-only to others")
+
+        // With the registry gone, the plan uses what the host has (and says so), and a restart boots from it.
+        registry.stop()
+        let restart = try harness.cli("restart", ["pa"])
+        #expect(restart.status == 0, "\(restart.stdout) \(restart.stderr)")
+        #expect((restart.stdout + restart.stderr).contains("did not answer"), "\(restart.stdout) \(restart.stderr)")
+        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from pa" })
+        #expect(try harness.plan().changes.isEmpty, "an offline host is in sync with what it has")
+        #expect(try sha256(disk) == before, "no VM wrote to the shared disk")
+    }
+
+    @Test func aMovedTagIsDriftAndAReferenceThatDoesNotResolveHoldsBackOnlyItsMicroVM() throws {
+        guard let guest = TestEnvironment.guestDirectory else { return }
+        let registry = try LoopbackRegistry()
+        let kernelFiles: [(source: String, directory: String)] = [("\(guest)/vmlinux", "/boot/vmlinux"), ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")]
+        let first = try registry.push("test/kernel", tag: "1", files: kernelFiles)
+        let images = try imageRoot()
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let harness = try Harness("im", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        try harness.manifests.write("a.yaml", vm("ta", address: "10.20.0.10", kernel: first.reference, root: nil))
+        #expect(try harness.apply().converged)
+
+        // The tag moves: the plan says from which digest to which, and the VM restarts on the new files.
+        let extra = try ManifestDirectory(forVMMs: true)
+        try "2\n".write(toFile: extra.path + "/version", atomically: true, encoding: .utf8)
+        let second = try registry.push("test/kernel", tag: "1", files: kernelFiles + [(extra.path + "/version", "/etc/version")])
+        #expect(second.digest != first.digest)
+        let moved = try harness.plan()
+        let pull = try #require(moved.changes.first { if case .fetchImage = $0.operation { true } else { false } }, "\(moved.summaries)")
+        #expect(pull.reason == .imageMoved(from: first.digest, to: second.digest))
+        #expect(pull.summary.contains("the tag moved"), "\(pull.summary)")
+        #expect(moved.changes.contains { $0.action == .restart && $0.resource == .unit("mooring-vm-ta.service") }, "\(moved.summaries)")
+
+        // A reference the registry does not know, with no copy here: a conflict for its MicroVM alone.
+        try harness.manifests.write("b.yaml", vm("tb", address: "10.20.0.11", kernel: "\(registry.host)/test/missing:1", root: nil))
+        let held = try harness.plan()
+        let conflict = try #require(held.conflicts.first { $0.resource == .unit("mooring-vm-tb.service") }, "\(held.conflicts)")
+        #expect(conflict.message.contains("test/missing:1") && conflict.message.contains("cannot resolve"), "\(conflict.message)")
+        #expect(held.conflicts.count == 1, "\(held.conflicts.map(\.message))")
+        #expect(held.changes.contains { $0.summary.contains("the tag moved") }, "ta's changes still run: \(held.summaries)")
+        let applied = try harness.apply()
+        #expect(applied.plan.held.allSatisfy { $0.group == .manifest(kind: .microVM, name: "tb") }, "\(applied.plan.held.map(\.summary))")
+        // The old digest is no longer named: collected in that apply or the next.
+        _ = try harness.apply()
+        #expect(!FileManager.default.fileExists(atPath: "\(images)/.digests/\(first.digest.replacingOccurrences(of: ":", with: "-"))"))
+        #expect(FileManager.default.fileExists(atPath: "\(images)/.digests/\(second.digest.replacingOccurrences(of: ":", with: "-"))"))
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// Debian's own OCI registry (`docker-registry`, the CNCF distribution registry) on loopback, with images the
+/// tests build as OCI layouts (umoci) and push with skopeo: the real clients mooring's pulls talk to.
+final class LoopbackRegistry: @unchecked Sendable {
+    static let available = ["/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/umoci"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    static let reason: Comment = "needs docker-registry, skopeo and umoci (scripts/install-deps)"
+
+    let directory: URL
+    let port: Int
+    private var process: BackgroundProcess?
+
+    var host: String { "127.0.0.1:\(port)" }
+
+    init() throws {
+        directory = URL(fileURLWithPath: "/var/lib/mooring/test-files/registry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
+        // A port of its own: suites run side by side.
+        port = 20000 + Int(getpid() % 5000) + Int.random(in: 0..<5000)
+        try start()
+    }
+
+    /// Starts (again) on the same port and storage: what was pushed before is still there.
+    func start() throws {
+        let config = directory.appendingPathComponent("config.yml")
+        try """
+            version: 0.1
+            storage: {filesystem: {rootdirectory: \(directory.path)/data}}
+            http: {addr: "\(host)"}
+            log: {level: error}
+            """.write(to: config, atomically: true, encoding: .utf8)
+        process = try BackgroundProcess(["docker-registry", "serve", config.path], output: directory.appendingPathComponent("log").path)
+        guard eventually(timeout: 10, { (try? Shell.run(["curl", "-sf", "-m", "1", "http://\(host)/v2/"]))?.status == 0 }) else {
+            throw TestFailure("the registry did not answer on \(host): \((try? String(contentsOf: directory.appendingPathComponent("log"), encoding: .utf8)) ?? "")")
+        }
+    }
+
+    func stop() {
+        _ = process?.terminate()
+        process = nil
+    }
+
+    /// Builds an image holding `files` (host path -> directory in the image) and pushes it as `name:tag`;
+    /// returns the reference and the digest the registry gives it.
+    @discardableResult
+    func push(_ name: String, tag: String, files: [(source: String, directory: String)]) throws -> (reference: String, digest: String) {
+        let layout = directory.appendingPathComponent("layout-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: layout) }
+        try Shell.must(["umoci", "init", "--layout", layout])
+        try Shell.must(["umoci", "new", "--image", "\(layout):\(tag)"])
+        for (source, target) in files { try Shell.must(["umoci", "insert", "--image", "\(layout):\(tag)", source, target]) }
+        let reference = "\(host)/\(name):\(tag)"
+        try Shell.must(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):\(tag)", "docker://\(reference)"])
+        let digest = try Shell.must(["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://\(reference)"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (reference, digest)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
