@@ -69,6 +69,21 @@ public struct Executor {
     /// The changes that depend on each other (links, then units), in plan order.
     private func executeInOrder(_ changes: [Change], done: CompletionCounter,
                                 finish: (Int, Change) -> Void) throws {
+        // An image that cannot be pulled (the registry refused it, a layer is no file system, the disk is full)
+        // holds back only what uses it: the changes that name its directory are skipped, the rest run, and the
+        // failure is reported once they have.
+        var failedImages: [String] = []
+        var imageFailure: ExecutionError?
+        func usesFailedImage(_ change: Change) -> Bool {
+            guard !failedImages.isEmpty else { return false }
+            let paths: [String]
+            switch change.operation {
+            case let .startUnit(spec), let .restartUnit(spec): paths = spec.argv
+            case let .createVMDisk(layer): paths = [layer.backing]
+            default: return false
+            }
+            return paths.contains { path in failedImages.contains { path.contains($0 + "/") } }
+        }
         var position = 0
         while position < changes.count {
             if changes[position].phase.runsAlongsideLinks {
@@ -103,7 +118,11 @@ public struct Executor {
             if changes[position].operation.unitToStart != nil {
                 var end = position
                 while end < changes.count, changes[end].operation.unitToStart != nil { end += 1 }
-                let run = Array(changes[position..<end])
+                let run = Array(changes[position..<end]).filter { !usesFailedImage($0) }
+                guard !run.isEmpty else {
+                    position = end
+                    continue
+                }
                 let restarting = Set(run.compactMap { change -> String? in
                     if case let .restartUnit(spec) = change.operation { return spec.name } else { return nil }
                 })
@@ -116,11 +135,15 @@ public struct Executor {
                 } catch {
                     throw ExecutionError(change: run[0], message: "\(error)", completed: done.value)
                 }
-                for (offset, change) in run.enumerated() { finish(position + offset, change) }
+                for offset in position..<end where run.contains(changes[offset]) { finish(offset, changes[offset]) }
                 position = end
                 continue
             }
             let change = changes[position]
+            if usesFailedImage(change) {
+                position += 1
+                continue
+            }
             do {
                 if case let .stopUnit(name, runDirectory) = change.operation {
                     if let stop = try drivers.systemdDriver().stop(name, runDirectory: runDirectory) {
@@ -139,11 +162,18 @@ public struct Executor {
                     try drivers.applyOther(change.operation)
                 }
             } catch {
-                throw ExecutionError(change: change, message: "\(error)", completed: done.value)
+                guard case let .fetchImage(fetch) = change.operation else {
+                    throw imageFailure ?? ExecutionError(change: change, message: "\(error)", completed: done.value)
+                }
+                failedImages.append(fetch.directory)
+                imageFailure = imageFailure ?? ExecutionError(change: change, message: "image \(fetch.reference): \(error)", completed: done.value)
+                position += 1
+                continue
             }
             finish(position, change)
             position += 1
         }
+        if let imageFailure { throw imageFailure }
     }
 
     /// Runs `changes` in order on a thread of their own; `wait()` gives the first failure, if any.

@@ -99,6 +99,35 @@ struct ImagePullTests {
         #expect(try sha256(disk) == before, "no VM wrote to the shared disk")
     }
 
+    @Test func anImageThatDoesNotUnpackHoldsBackOnlyItsMicroVMAndLeavesNothingHalfWritten() throws {
+        guard let guest = TestEnvironment.guestDirectory else { return }
+        let registry = try LoopbackRegistry()
+        let good = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
+                                                                      ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
+        let broken = try registry.pushNotAFileSystem("test/broken", tag: "1")
+        let images = try imageRoot()
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let harness = try Harness("ib", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        try harness.manifests.write("good.yaml", vm("fine", address: "10.20.0.10", kernel: good.reference, root: nil))
+        try harness.manifests.write("bad.yaml", vm("broke", address: "10.20.0.11", kernel: broken, root: nil))
+
+        // The pull fails in apply (only unpacking finds the layer is no archive): the other VM starts all the same.
+        let apply = try harness.cli("apply")
+        #expect(apply.status != 0, "the failed pull is reported")
+        #expect((apply.stdout + apply.stderr).contains("test/broken:1"), "\(apply.stdout) \(apply.stderr)")
+        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from fine" })
+        let units = try Shell.run(["systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "mooring-vm-*"]).stdout
+        #expect(!units.contains("mooring-vm-broke"), "\(units)")
+        // Nothing half-written: no partial entry, no link, no digest directory for it; the next plan pulls it again.
+        let stored = try FileManager.default.contentsOfDirectory(atPath: "\(images)/.digests")
+        #expect(stored.count == 1 && !stored.contains { $0.hasPrefix(".partial") }, "\(stored)")
+        #expect(!FileManager.default.fileExists(atPath: "\(images)/\(registry.host)/test/broken:1"))
+        #expect(try harness.plan().summaries.contains { $0.hasPrefix("pull image \(broken)") })
+    }
+
     @Test func aMovedTagIsDriftAndAReferenceThatDoesNotResolveHoldsBackOnlyItsMicroVM() throws {
         guard let guest = TestEnvironment.guestDirectory else { return }
         let registry = try LoopbackRegistry()

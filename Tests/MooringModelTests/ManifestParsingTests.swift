@@ -84,7 +84,7 @@ struct ManifestParsingTests {
         let vm = try #require(result.desired?.microVMs.first)
         #expect(vm.kernelCmdline == "console=ttyS0 quiet reboot=k")
         #expect(vm.kernel == "/boot/vmlinux")
-        #expect(result.warnings.contains { $0.message.contains("pulls no images") })
+        #expect(result.warnings.contains { $0.message.contains("is only a name here") })
         #expect(vm.interfaces[0].parentInterface == "eth0")
         #expect(vm.interfaces[0].macvtapMode == .bridge)
     }

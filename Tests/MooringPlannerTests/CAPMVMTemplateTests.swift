@@ -88,23 +88,50 @@ import Testing
                 "\(plan.conflicts.map(\.message))")
     }
 
-    /// No Host.spec.imageRoot: images are looked for under /var/lib/mooring/images (the template's macvtap still
-    /// needs the host's parent interface), and the plan says which file is missing there and how to unpack it.
-    @Test func withoutAnImageRootImagesAreUnderTheDefaultOne() throws {
+    /// No Host.spec.imageRoot: images go under /var/lib/mooring/images (the template's macvtap still needs the
+    /// host's parent interface). Offline with nothing cached, each VM is held back by a conflict naming the image
+    /// and the registry's words; with the registry's answer, the plan pulls each digest once and the unit names
+    /// that digest's files, the root volume through the VM's own layer.
+    @Test func withoutAnImageRootImagesArePulledUnderTheDefaultOne() throws {
         let result = Self.load(host: "apiVersion: mooring.dev/v1alpha1\nkind: Host\nmetadata: {name: hv1}\nspec: {parentInterface: eth0}\n")
         #expect(result.errors.isEmpty, "\(result.errors.map(\.message))")
         let desired = try #require(result.desired)
-        #expect(desired.referencedFiles.contains("/var/lib/mooring/images/ghcr.io/weaveworks/flintlock-kernel:5.10.77/boot/vmlinux"))
-        let conflict = Planner(desired: desired, observed: ObservedState()).plan().conflicts.first { $0.message.contains("spec.kernel") }
-        #expect(conflict?.fix.contains("unpack ghcr.io/weaveworks/flintlock-kernel:5.10.77 under /var/lib/mooring/images") == true,
-                "\(conflict?.fix ?? "no conflict")")
+        let kernel = "ghcr.io/weaveworks/flintlock-kernel:5.10.77"
+        #expect(desired.referencedFiles.contains("/var/lib/mooring/images/\(kernel)/boot/vmlinux"))
+        let references = try #require(desired.imagesToObserve?.references)
+        var observed = ObservedState()
+        observed.capabilities.executables = ["qemu-system-x86_64": "/usr/bin/qemu-system-x86_64"]
+        observed.imageStore = ImageStore(root: "/var/lib/mooring/images")
+        for reference in references {
+            observed.imageStore?.images[reference] = ObservedImage(reference: reference, local: .absent, remoteProblem: "lookup ghcr.io: no such host")
+        }
+        let offline = Planner(desired: desired, observed: observed).plan()
+        let conflict = offline.conflicts.first { $0.message.contains(kernel) }
+        #expect(conflict?.message.contains("cannot resolve it (lookup ghcr.io: no such host) and the host has no copy") == true,
+                "\(offline.conflicts.map(\.message))")
+        #expect(!offline.changes.contains { if case .startUnit = $0.operation { true } else { false } })
+
+        for (index, reference) in references.enumerated() {
+            observed.imageStore?.images[reference]?.remoteDigest = "sha256:" + String(repeating: String(index), count: 64)
+        }
+        let online = Planner(desired: desired, observed: observed).plan()
+        // (Held here: this host has neither the parent interface nor QEMU; the plan is complete all the same.)
+        let all = online.changes + online.held
+        let pulls = all.compactMap { change -> ImageFetch? in if case let .fetchImage(fetch) = change.operation { fetch } else { nil } }
+        #expect(pulls.count == references.count, "\(online.changes.map(\.summary)) \(online.conflicts.map(\.message))")
+        let kernelDigest = try #require(pulls.first { $0.reference == kernel }?.digest)
+        let start = try #require(all.first { if case .startUnit = $0.operation { true } else { false } })
+        guard case let .startUnit(unit) = start.operation else { return }
+        #expect(unit.argv.contains("/var/lib/mooring/images/.digests/\(kernelDigest.replacingOccurrences(of: ":", with: "-"))/boot/vmlinux"), "\(unit.argv)")
+        #expect(unit.argv.contains { $0.contains("file=/var/lib/mooring/images/.vm-disks/") && $0.contains("format=qcow2") }, "the root volume is the VM's own layer: \(unit.argv)")
+        #expect(all.contains { if case .createVMDisk = $0.operation { true } else { false } })
     }
 
     @Test func imageReferencesCannotClimbOutOfTheImageRoot() {
-        for bad in ["../etc", "ghcr.io/../../etc", "/abs/image", "a//b", "ghcr.io/x y"] {
+        for bad in ["../etc", "ghcr.io/../../etc", "/abs/image", "a//b", "ghcr.io/x y", "kernel@sha256:0123abcd", "a@b@sha256:" + String(repeating: "0", count: 64)] {
             #expect(!ManifestDecoder.isImageReference(bad), "\(bad)")
         }
         #expect(ManifestDecoder.isImageReference("ghcr.io/weaveworks/flintlock-kernel:5.10.77"))
-        #expect(ManifestDecoder.isImageReference("registry.example.com:5000/kernel@sha256:0123abcd"))
+        #expect(ManifestDecoder.isImageReference("registry.example.com:5000/kernel@sha256:" + String(repeating: "0123abcd", count: 8)))
     }
 }

@@ -133,7 +133,7 @@ extension ManifestDecoder {
         }
         guard Self.isImageReference(image.value) else {
             reader.error(at: image.location, image.path,
-                         "\"\(image.value.escapedForMessage)\" is not an image reference (want e.g. ghcr.io/example/kernel:6.1; no '..', no leading '/')")
+                         "\"\(image.value.escapedForMessage)\" is not an image reference (want e.g. ghcr.io/example/kernel:6.1, or a digest: name@sha256:<64 hex digits>; no '..', no leading '/')")
             return nil
         }
         guard Self.isRelativePathInside(file.value) else {

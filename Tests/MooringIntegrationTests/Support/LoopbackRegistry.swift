@@ -57,6 +57,39 @@ final class LoopbackRegistry: @unchecked Sendable {
         return (reference, digest)
     }
 
+    /// Pushes an image whose one layer is not a tar archive (valid digests, so only unpacking finds out).
+    @discardableResult
+    func pushNotAFileSystem(_ name: String, tag: String) throws -> String {
+        let layout = directory.appendingPathComponent("layout-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: layout) }
+        let blobs = layout + "/blobs/sha256"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        func blob(_ data: Data) throws -> (digest: String, size: Int) {
+            let scratch = layout + "/scratch"
+            try data.write(to: URL(fileURLWithPath: scratch))
+            let hex = String(try Shell.must(["sha256sum", scratch]).prefix(64))
+            try FileManager.default.moveItem(atPath: scratch, toPath: "\(blobs)/\(hex)")
+            return ("sha256:\(hex)", data.count)
+        }
+        let layer = try blob(Data("this is not a tar archive, and not gzip either\n".utf8))
+        let config = try blob(Data("""
+            {"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["\(layer.digest)"]},"config":{}}
+            """.utf8))
+        let manifest = try blob(Data("""
+            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",\
+            "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(config.digest)","size":\(config.size)},\
+            "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\(layer.digest)","size":\(layer.size)}]}
+            """.utf8))
+        try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: layout + "/oci-layout", atomically: true, encoding: .utf8)
+        try """
+            {"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\(manifest.digest)",\
+            "size":\(manifest.size),"annotations":{"org.opencontainers.image.ref.name":"\(tag)"}}]}
+            """.write(toFile: layout + "/index.json", atomically: true, encoding: .utf8)
+        let reference = "\(host)/\(name):\(tag)"
+        try Shell.must(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):\(tag)", "docker://\(reference)"])
+        return reference
+    }
+
     deinit {
         stop()
         try? FileManager.default.removeItem(at: directory)
