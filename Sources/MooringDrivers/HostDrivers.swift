@@ -193,6 +193,9 @@ public final class HostDrivers: Sendable {
             state.guestFilter = try guestFilter.wait()
             state.macvtapFilter = try macvtapFilter.wait()
             if !drivers.userBus { state.vmIdentities = UserDatabase.observe() }
+            // The bridges' services apart: the MicroVM planner stops every unit of its prefix that no manifest wants.
+            state.bridgeServices = state.units.filter { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
+            state.units.removeAll { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
             return state
         }
 

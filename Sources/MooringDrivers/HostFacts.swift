@@ -10,7 +10,8 @@ public enum HostFacts {
     public static func executables() -> [String: String] {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         var found: [String: String] = [:]
-        for program in VMMKind.allCases.compactMap(\.program) {
+        // The VMMs, and dnsmasq for the bridges' DHCP and router advertisements.
+        for program in VMMKind.allCases.compactMap(\.program) + ["dnsmasq"] {
             for directory in path + searchPath {
                 let candidate = directory + "/" + program
                 if access(candidate, X_OK) == 0 {

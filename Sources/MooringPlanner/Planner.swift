@@ -58,7 +58,8 @@ public struct Planner {
                          availableLinks: Set(observed.links.map(\.name)).union(made.names)).plan()
         let (unitChanges, unitConflicts, unitWarnings) = linksOnly && recreated.isEmpty ? ([], [], [])
             : UnitPlanner(desired: desired, observed: observed, target: target, recreatedDevices: recreated, identities: identities).plan()
-        let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + unitChanges).enumerated().sorted { a, b in
+        let (serviceChanges, serviceConflicts) = linksOnly ? ([], []) : BridgeServicePlanner(desired: desired, observed: observed, target: target).plan()
+        let ordered = (linkChanges + routeChanges + dnsChanges + natChanges + filterChanges + serviceChanges + unitChanges).enumerated().sorted { a, b in
             a.element.phase == b.element.phase ? a.offset < b.offset : a.element.phase < b.element.phase
         }.map(\.element)
         var warnings = links.adopted + unitWarnings
@@ -71,7 +72,7 @@ public struct Planner {
         if let problem = observed.unitProblem, !desired.needsUnits, !observed.unitManagerAbsent {
             unchecked.append("MicroVM units: \(problem)")
         }
-        let conflicts = linkConflicts + routeConflicts + natConflicts + unitConflicts
+        let conflicts = linkConflicts + routeConflicts + natConflicts + serviceConflicts + unitConflicts
         let (run, held) = ConflictScope.split(ordered, by: conflicts)
         return Plan(changes: run, conflicts: conflicts, held: held, warnings: warnings, unchecked: unchecked)
     }

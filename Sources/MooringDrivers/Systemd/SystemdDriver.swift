@@ -43,7 +43,8 @@ public final class SystemdDriver: @unchecked Sendable {
     public func listUnits(runRoot: String = "/run/mooring") throws -> [ObservedUnit] {
         let call = try bus.methodCall("ListUnitsByPatterns")
         try call.append(strings: [])
-        try call.append(strings: ["\(SystemdNames.unitPrefix)*.service"])
+        // The MicroVMs' units and the bridges' services: one call.
+        try call.append(strings: ["\(SystemdNames.unitPrefix)*.service", "\(SystemdNames.bridgeServicePrefix)*.service"])
         let reply = try bus.call(call)
         var listed: [(name: String, active: String, sub: String, path: String)] = []
         _ = try reply.enter(BusType.array, "(ssssssouso)")

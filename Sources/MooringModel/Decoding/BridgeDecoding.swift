@@ -27,7 +27,69 @@ extension ManifestDecoder {
             bridge.nameservers = decodeNameservers(nameservers)
             nameservers.finish()
         }
+        bridge.dhcpServer = decodeDHCPServer(spec, addresses: bridge.addresses.map(\.value))
+        bridge.ipv6SendRA = decodeRouterAdvertisements(spec, addresses: bridge.addresses.map(\.value))
         return bridge
+    }
+
+    /// `dhcpServer: true`, or `{leaseTime: 12h, pool: {start, end}, dnsServers: [...]}`. The bridge must have an
+    /// IPv4 address to serve from, and a pool must lie in its subnet.
+    func decodeDHCPServer(_ spec: MappingReader, addresses: [CIDR]) -> Located<DHCPServer>? {
+        guard let node = spec.take("dhcpServer") else { return nil }
+        let path = spec.childPath("dhcpServer")
+        var server = DHCPServer()
+        if case .mapping = node {
+            guard let fields = reader.mapping(node, path) else { return nil }
+            defer { fields.finish() }
+            if let lease = fields.string("leaseTime") {
+                if DHCPServer.isLeaseTime(lease.value) { server.leaseTime = lease.value } else {
+                    reader.error(at: lease.location, lease.path, "\"\(lease.value.escapedForMessage)\" is not a lease time of at least two minutes (want e.g. 30m, 12h, 7d or infinite)")
+                }
+            }
+            server.dnsServers = (fields.stringList("dnsServers") ?? []).compactMap { ipAddress($0)?.value }
+            if let pool = fields.mapping("pool") {
+                let start = ipAddress(pool.string("start")), end = ipAddress(pool.string("end"))
+                if pool.take("start") == nil && start == nil { reader.error(pool.node, pool.childPath("start"), "is required (the pool's first address)") }
+                if pool.take("end") == nil && end == nil { reader.error(pool.node, pool.childPath("end"), "is required (the pool's last address)") }
+                if let start, let end {
+                    if let subnet = addresses.first(where: { $0.address.isIPv4 && $0.contains(start.value) }), subnet.contains(end.value), start.value <= end.value {
+                        server.pool = DHCPServer.Pool(start: start.value, end: end.value)
+                    } else {
+                        let subnets = addresses.filter(\.address.isIPv4).map(\.description)
+                        reader.error(at: start.location, pool.path, "\(start.value)-\(end.value) is not a range inside one of the bridge's IPv4 subnets (\(subnets.isEmpty ? "it has none" : subnets.joined(separator: ", ")))")
+                    }
+                }
+                pool.finish()
+            }
+        } else {
+            guard let flag = reader.bool(node, path), flag.value else { return nil }
+        }
+        let location = reader.location(of: node)
+        if !addresses.contains(where: \.address.isIPv4) {
+            reader.error(at: location, path, "the bridge has no IPv4 address to serve DHCP from: add one to spec.addresses (e.g. 10.0.0.1/24)")
+            return nil
+        }
+        return Located(server, at: location, path: path)
+    }
+
+    /// `ipv6SendRA: true`, or `{dnsServers: [...]}`. SLAAC needs a /64: the bridge must have an IPv6 /64 to announce.
+    func decodeRouterAdvertisements(_ spec: MappingReader, addresses: [CIDR]) -> Located<RouterAdvertisements>? {
+        guard let node = spec.take("ipv6SendRA") else { return nil }
+        let path = spec.childPath("ipv6SendRA")
+        var advertisements = RouterAdvertisements()
+        if case .mapping = node {
+            guard let fields = reader.mapping(node, path) else { return nil }
+            defer { fields.finish() }
+            advertisements.dnsServers = (fields.stringList("dnsServers") ?? []).compactMap { ipAddress($0)?.value }
+        } else {
+            guard let flag = reader.bool(node, path), flag.value else { return nil }
+        }
+        let location = reader.location(of: node)
+        if !addresses.contains(where: { !$0.address.isIPv4 && !$0.address.isLinkLocal && $0.prefixLength == 64 }) {
+            reader.error(at: location, path, "the bridge has no IPv6 /64 to announce (SLAAC needs a /64): add one to spec.addresses (e.g. fd00:1::1/64)")
+            return nil
+        }
+        return Located(advertisements, at: location, path: path)
     }
 
     /// `nameservers: {addresses: [192.0.2.53], search: [lan]}`, as netplan spells it.

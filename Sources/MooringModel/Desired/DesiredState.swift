@@ -112,6 +112,9 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     public var acceptRA: Bool?
     /// DNS servers and search domains for the bridge, set in systemd-resolved.
     public var nameservers: Nameservers?
+    /// A DHCPv4 server for its guests, and IPv6 router advertisements (dnsmasq, a unit per bridge).
+    public var dhcpServer: DHCPServer?
+    public var ipv6SendRA: RouterAdvertisements?
 
     /// The sysctl that says whether a link accepts router advertisements. Bridge names hold no dots, so the
     /// dotted sysctl name maps to one path.
@@ -293,6 +296,9 @@ public struct DesiredInterface: Sendable, Codable, Equatable {
     /// Default gateways handed to the guest, at most one per family: given in the manifest, or the bridge's own
     /// declared gateway on the guest's subnet (the guest sits on the LAN), or else the bridge's address there.
     public var gateways: [IPAddress]
+    /// The addresses the guest gives itself by SLAAC when its bridge sends router advertisements (its MAC in
+    /// each of the bridge's /64s): its own, as far as the guests' filter is concerned.
+    public var slaacAddresses: [IPAddress] = []
     /// DNS handed to the guest: given, or the bridge's `nameservers`.
     public var nameservers: Nameservers?
     /// The tap's bridge port is isolated: it reaches the bridge and non-isolated ports (the uplink, the host),

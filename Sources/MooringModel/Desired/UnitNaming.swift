@@ -1,6 +1,8 @@
 /// systemd's unit-name escaping (`systemd-escape`): `web-1` -> `web\x2d1`.
 public enum SystemdNames {
     public static let unitPrefix = "mooring-vm-"
+    /// A bridge's services (dnsmasq: DHCP and router advertisements): `mooring-bridge-<bridge>.service`.
+    public static let bridgeServicePrefix = "mooring-bridge-"
     /// The system user every VMM runs as under the system manager (created by the package: sysusers.d).
     public static let vmmUser = "mooring-vmm"
     /// The group that grants /dev/kvm and /dev/vhost-net on Debian.
@@ -23,6 +25,7 @@ public enum SystemdNames {
     }
 
     public static func unitName(forMicroVM name: String) -> String { unitPrefix + escape(name) + ".service" }
+    public static func unitName(forBridgeService bridge: String) -> String { bridgeServicePrefix + escape(bridge) + ".service" }
 
     /// The inverse of `escape` (`web\x2d1` -> `web-1`).
     public static func unescape(_ text: String) -> String {

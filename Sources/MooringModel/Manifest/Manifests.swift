@@ -68,6 +68,9 @@ public struct BridgeSpec: Sendable {
     public var acceptRA: Bool?
     /// `nameservers`: DNS for the bridge's link, through systemd-resolved.
     public var nameservers: Nameservers?
+    /// `dhcpServer`, `ipv6SendRA`: what the bridge serves its guests (dnsmasq), and where the manifest says so.
+    public var dhcpServer: Located<DHCPServer>?
+    public var ipv6SendRA: Located<RouterAdvertisements>?
 }
 
 public struct VxlanSpec: Sendable {

@@ -47,3 +47,12 @@ public struct MACAddress: Hashable, Sendable, Codable, CustomStringConvertible, 
         try container.encode(description)
     }
 }
+
+extension MACAddress {
+    /// The address an interface with this MAC gives itself by SLAAC in a /64: the prefix and the modified
+    /// EUI-64 interface identifier (RFC 4291 2.5.1; what Linux does by default, `addr_gen_mode` 0).
+    public func slaacAddress(in prefix: CIDR) -> IPAddress {
+        let network = prefix.network.bytes
+        return IPAddress(family: .ipv6, bytes: Array(network[0..<8]) + [bytes[0] ^ 0x02, bytes[1], bytes[2], 0xff, 0xfe, bytes[3], bytes[4], bytes[5]])
+    }
+}

@@ -8,6 +8,8 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var sysctls: [String: String]
     /// `mooring-vm-*.service` units that run in this target's network namespace.
     public var units: [ObservedUnit]
+    /// `mooring-bridge-*.service` units (a bridge's dnsmasq) in this target's network namespace.
+    public var bridgeServices: [ObservedUnit] = []
     /// Why units could not be listed (no bus), or nil when they were.
     public var unitProblem: String?
     /// The problem is that no systemd manager is there at all (no bus socket): then no unit of mooring's can

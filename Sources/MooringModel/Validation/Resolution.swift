@@ -16,6 +16,8 @@ extension ManifestSetValidator {
                                    mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
                                    routes: spec.routes, acceptRA: spec.acceptRA)
         bridge.nameservers = spec.nameservers
+        bridge.dhcpServer = spec.dhcpServer?.value
+        bridge.ipv6SendRA = spec.ipv6SendRA?.value
         return bridge
     }
 
@@ -42,6 +44,7 @@ extension ManifestSetValidator {
             var parent: String?
             // Given gateways win; a tap's are derived from its bridge (derivedGateways).
             var gateways: [IPAddress] = []
+            var slaac: [IPAddress] = []
             var nameservers = item.nameservers
             switch item.type.value {
             case .tap:
@@ -57,6 +60,11 @@ extension ManifestSetValidator {
                 if let bridge, let declared = bridges[bridge] {
                     gateways = Self.derivedGateways(item.addresses.map(\.value), bridge: declared)
                     nameservers = nameservers ?? declared.nameservers
+                    if declared.ipv6SendRA != nil {
+                        // The bridge announces its /64s: the guest takes an address in each by SLAAC, from its MAC.
+                        slaac = declared.addresses.map(\.value).filter { !$0.address.isIPv4 && !$0.address.isLinkLocal && $0.prefixLength == 64 }
+                            .map { mac.slaacAddress(in: $0) }
+                    }
                 }
             case .macvtap:
                 if vmm == .firecracker {
@@ -79,6 +87,7 @@ extension ManifestSetValidator {
                                              nameservers: nameservers, bridge: bridge,
                                              parentInterface: parent, macvtapMode: item.macvtapMode,
                                              sourceMACs: item.sourceMACs)
+            interface.slaacAddresses = slaac.filter { address in !interface.addresses.contains { $0.address == address } }
             interface.isolated = item.isolated
             interface.learning = item.learning
             interface.rateLimit = item.rateLimit

@@ -171,11 +171,12 @@ struct GuestFilterPlanner {
     }
 
     /// The addresses a guest may claim on this interface, per family: what it declares, and in IPv6 its own
-    /// link-local address.
+    /// link-local address and its SLAAC addresses in the /64s its bridge announces.
     static func claimable(_ interface: DesiredInterface) -> (ipv4: [IPAddress], ipv6: [IPAddress]) {
         let declared = interface.addresses.map(\.address)
         let linkLocal = linkLocalAddress(interface.mac)
-        return (declared.filter(\.isIPv4), declared.filter { !$0.isIPv4 } + (declared.contains(linkLocal) ? [] : [linkLocal]))
+        // Sorted, as nftables lists a set's elements (the rule then compares equal to its listing).
+        return (declared.filter(\.isIPv4), Set(declared.filter { !$0.isIPv4 } + [linkLocal] + interface.slaacAddresses).sorted())
     }
 
     /// The link-local address the kernel gives an interface with this MAC by default (EUI-64, RFC 4291 2.5.1).

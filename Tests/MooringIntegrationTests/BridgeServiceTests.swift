@@ -1,0 +1,101 @@
+import Foundation
+import MooringModel
+import Testing
+
+/// A bridge that serves its guests (`dhcpServer`, `ipv6SendRA`, the microvm.nix simple network's bridge): a guest
+/// without cloud-init (the test bed's guest with no seed: busybox udhcpc, and the kernel's SLAAC) gets its
+/// declared IPv4 address, router and DNS by DHCP, and an IPv6 address and default route from the bridge's router
+/// advertisements; the service is repaired when stopped, follows the manifests, and goes when the fields do.
+@Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq"),
+                             "needs the MicroVM test bed and dnsmasq (scripts/install-deps)"))
+struct BridgeServiceTests {
+    private func http(_ harness: Harness, _ url: String) -> String {
+        ((try? Shell.run(["ip", "netns", "exec", harness.ns.name, "curl", "-s", "-g", "-m", "2", url]))?.stdout ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func bridge(served: Bool) -> String {
+        Manifests.bridge("vmbr", addresses: ["10.30.0.1/24", "\"fd30::1/64\""], extra: served ? """
+              dhcpServer: {leaseTime: 12h, dnsServers: [10.30.0.53]}
+              ipv6SendRA: {dnsServers: ["fd30::53"]}
+
+            """ : "")
+    }
+
+    private func guest() -> String {
+        guard let guest = TestEnvironment.guestDirectory else { return "" }
+        return Manifests.header + """
+            kind: MicroVM
+            metadata: {name: plain}
+            spec:
+              vcpu: 1
+              memoryMb: 128
+              vmm: qemu-microvm
+              cloudInit: false
+              kernel: \(guest)/vmlinux
+              initrd: \(guest)/initrd.cpio.gz
+              kernelCmdline: "quiet mooring_test.dhcp"
+              networkInterfaces:
+                - {guestDeviceName: eth0, type: tap, bridge: vmbr, addresses: [10.30.0.10/24], nameservers: {addresses: [10.30.0.1], search: [lan]}}
+
+            """
+    }
+
+    private func active(_ unit: String) -> String {
+        ((try? Shell.run(["systemctl", "--user", "is-active", unit]))?.stdout ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test func aGuestWithoutCloudInitGetsItsAddressesRoutesAndDNSFromTheBridge() throws {
+        let harness = try Harness("bs", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", Manifests.tcgHost)
+        try harness.manifests.write("bridge.yaml", bridge(served: true))
+        try harness.manifests.write("vm.yaml", guest())
+        let plan = try harness.plan()
+        #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
+        let service = try #require(plan.changes.first { $0.resource == .unit("mooring-bridge-vmbr.service") }, "\(plan.summaries)")
+        let mac = DeviceNaming.guestMAC(vm: "plain", device: "eth0")
+        #expect(service.details.contains("  dhcp-host=\(mac),set:guest0,10.30.0.10,plain,12h"), "\(service.details)")
+        let outcome = try harness.apply()
+        #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
+        #expect(active("mooring-bridge-vmbr.service") == "active")
+
+        // DHCP: the declared address, the bridge as router, the interface's DNS and search domain.
+        func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/plain/vmm/console.log", encoding: .utf8)) ?? "" }
+        #expect(eventually(timeout: 90) { http(harness, "http://10.30.0.10/") == "hello from guest" }, "\(console().suffix(2000))")
+        #expect(console().contains("MVM-DHCP eth0 10.30.0.10/24 router 10.30.0.1 dns 10.30.0.1"), "\(console().suffix(2000))")
+        // SLAAC from the bridge's advertisements: the guest's own address in fd30::/64 (let through by the
+        // guests' filter as its own) and the bridge as its IPv6 default router.
+        let slaac = mac.slaacAddress(in: CIDR("fd30::/64")!)
+        #expect(eventually(timeout: 30) { http(harness, "http://[\(slaac)]/") == "hello from guest" }, "\(console().suffix(2000))")
+        let info = http(harness, "http://10.30.0.10/cgi-bin/info")
+        for line in ["address eth0 10.30.0.10/24", "address eth0 \(slaac)/64", "dns 10.30.0.1", "search lan", "route4 10.30.0.1", "route6 fe80::"] {
+            #expect(info.contains(line), "\(line) in \(info)")
+        }
+
+        // Drift: the service stopped by hand is started again; a changed lease restarts it with the new one.
+        _ = try Shell.run(["systemctl", "--user", "stop", "mooring-bridge-vmbr.service"])
+        #expect(try harness.plan().summaries.contains { $0.hasPrefix("start unit mooring-bridge-vmbr.service") })
+        #expect(try harness.apply().converged)
+        #expect(active("mooring-bridge-vmbr.service") == "active")
+        try harness.manifests.write("bridge.yaml", bridge(served: true).replacingOccurrences(of: "12h", with: "30m"))
+        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-vmbr.service: its configuration changed"))
+        #expect(try harness.apply().converged)
+        #expect(try harness.plan().changes.isEmpty)
+
+        // The fields gone, the service goes.
+        try harness.manifests.write("bridge.yaml", bridge(served: false))
+        #expect(try harness.apply().converged)
+        #expect(active("mooring-bridge-vmbr.service") != "active")
+    }
+
+    @Test func aBridgeThatServesDHCPNeedsAnAddressToServeFrom() throws {
+        let harness = try Harness("bv", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["\"fd31::1/48\""], extra: "  dhcpServer: true\n  ipv6SendRA: true\n"))
+        let validate = try TestEnvironment.mooring(["validate", "-f", harness.manifests.path])
+        #expect(validate.status != 0)
+        #expect(validate.stderr.contains("spec.dhcpServer: the bridge has no IPv4 address to serve DHCP from"), "\(validate.stderr)")
+        #expect(validate.stderr.contains("spec.ipv6SendRA: the bridge has no IPv6 /64 to announce"), "\(validate.stderr)")
+    }
+}
