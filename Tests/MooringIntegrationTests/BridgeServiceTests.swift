@@ -14,12 +14,9 @@ struct BridgeServiceTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    private func bridge(served: Bool) -> String {
-        Manifests.bridge("vmbr", addresses: ["10.30.0.1/24", "\"fd30::1/64\""], extra: served ? """
-              dhcpServer: {leaseTime: 12h, dnsServers: [10.30.0.53]}
-              ipv6SendRA: {dnsServers: ["fd30::53"]}
-
-            """ : "")
+    /// The repository's manifests/microvm-nix-simple/bridge.yaml: microvm.nix's simple network, as a mooring manifest.
+    private func simpleNetwork() throws -> String {
+        try String(contentsOf: TestEnvironment.repository.appendingPathComponent("manifests/microvm-nix-simple/bridge.yaml"), encoding: .utf8)
     }
 
     private func guest() -> String {
@@ -36,7 +33,7 @@ struct BridgeServiceTests {
               initrd: \(guest)/initrd.cpio.gz
               kernelCmdline: "quiet mooring_test.dhcp"
               networkInterfaces:
-                - {guestDeviceName: eth0, type: tap, bridge: vmbr, addresses: [10.30.0.10/24], nameservers: {addresses: [10.30.0.1], search: [lan]}}
+                - {guestDeviceName: eth0, type: tap, bridge: microvm, addresses: [10.0.0.10/24], nameservers: {addresses: [10.0.0.1], search: [lan]}}
 
             """
     }
@@ -49,44 +46,44 @@ struct BridgeServiceTests {
         let harness = try Harness("bs", userBus: true)
         defer { harness.tearDown() }
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
-        try harness.manifests.write("bridge.yaml", bridge(served: true))
+        try harness.manifests.write("bridge.yaml", try simpleNetwork())
         try harness.manifests.write("vm.yaml", guest())
         let plan = try harness.plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
-        let service = try #require(plan.changes.first { $0.resource == .unit("mooring-bridge-vmbr.service") }, "\(plan.summaries)")
+        let service = try #require(plan.changes.first { $0.resource == .unit("mooring-bridge-microvm.service") }, "\(plan.summaries)")
         let mac = DeviceNaming.guestMAC(vm: "plain", device: "eth0")
-        #expect(service.details.contains("  dhcp-host=\(mac),set:guest0,10.30.0.10,plain,12h"), "\(service.details)")
+        #expect(service.details.contains("  dhcp-host=\(mac),set:guest0,10.0.0.10,plain,1h"), "\(service.details)")
         let outcome = try harness.apply()
         #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
-        #expect(active("mooring-bridge-vmbr.service") == "active")
+        #expect(active("mooring-bridge-microvm.service") == "active")
 
         // DHCP: the declared address, the bridge as router, the interface's DNS and search domain.
         func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/plain/vmm/console.log", encoding: .utf8)) ?? "" }
-        #expect(eventually(timeout: 90) { http(harness, "http://10.30.0.10/") == "hello from guest" }, "\(console().suffix(2000))")
-        #expect(console().contains("MVM-DHCP eth0 10.30.0.10/24 router 10.30.0.1 dns 10.30.0.1"), "\(console().suffix(2000))")
+        #expect(eventually(timeout: 90) { http(harness, "http://10.0.0.10/") == "hello from guest" }, "\(console().suffix(2000))")
+        #expect(console().contains("MVM-DHCP eth0 10.0.0.10/24 router 10.0.0.1 dns 10.0.0.1"), "\(console().suffix(2000))")
         // SLAAC from the bridge's advertisements: the guest's own address in fd30::/64 (let through by the
         // guests' filter as its own) and the bridge as its IPv6 default router.
-        let slaac = mac.slaacAddress(in: CIDR("fd30::/64")!)
+        let slaac = mac.slaacAddress(in: CIDR("fd12:3456:789a::/64")!)
         #expect(eventually(timeout: 30) { http(harness, "http://[\(slaac)]/") == "hello from guest" }, "\(console().suffix(2000))")
-        let info = http(harness, "http://10.30.0.10/cgi-bin/info")
-        for line in ["address eth0 10.30.0.10/24", "address eth0 \(slaac)/64", "dns 10.30.0.1", "search lan", "route4 10.30.0.1", "route6 fe80::"] {
+        let info = http(harness, "http://10.0.0.10/cgi-bin/info")
+        for line in ["address eth0 10.0.0.10/24", "address eth0 \(slaac)/64", "dns 10.0.0.1", "search lan", "route4 10.0.0.1", "route6 fe80::"] {
             #expect(info.contains(line), "\(line) in \(info)")
         }
 
         // Drift: the service stopped by hand is started again; a changed lease restarts it with the new one.
-        _ = try Shell.run(["systemctl", "--user", "stop", "mooring-bridge-vmbr.service"])
-        #expect(try harness.plan().summaries.contains { $0.hasPrefix("start unit mooring-bridge-vmbr.service") })
+        _ = try Shell.run(["systemctl", "--user", "stop", "mooring-bridge-microvm.service"])
+        #expect(try harness.plan().summaries.contains { $0.hasPrefix("start unit mooring-bridge-microvm.service") })
         #expect(try harness.apply().converged)
-        #expect(active("mooring-bridge-vmbr.service") == "active")
-        try harness.manifests.write("bridge.yaml", bridge(served: true).replacingOccurrences(of: "12h", with: "30m"))
-        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-vmbr.service: its configuration changed"))
+        #expect(active("mooring-bridge-microvm.service") == "active")
+        try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "dhcpServer: true", with: "dhcpServer: {leaseTime: 30m}"))
+        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-microvm.service: its configuration changed"))
         #expect(try harness.apply().converged)
         #expect(try harness.plan().changes.isEmpty)
 
         // The fields gone, the service goes.
-        try harness.manifests.write("bridge.yaml", bridge(served: false))
+        try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "  dhcpServer: true\n  ipv6SendRA: true\n", with: ""))
         #expect(try harness.apply().converged)
-        #expect(active("mooring-bridge-vmbr.service") != "active")
+        #expect(active("mooring-bridge-microvm.service") != "active")
     }
 
     @Test func aBridgeThatServesDHCPNeedsAnAddressToServeFrom() throws {
