@@ -1,4 +1,5 @@
 import Foundation
+import MooringModel
 import Testing
 
 /// A real Debian 12 cloud guest (Debian's own kernel, cloud-init 22.4, systemd-networkd and sshd; built once by
@@ -70,5 +71,72 @@ struct RealDebianGuestTests {
         let removed = try harness.cli("apply")
         #expect(removed.status == 0, "\(removed.stdout)\(removed.stderr)")
         #expect(removed.stdout.contains("stopped deb: the guest shut down cleanly"), "\(removed.stdout)")
+    }
+
+    /// The bridge serves (`dhcpServer` with a pool, `ipv6SendRA` with RDNSS) and the guest declares no address:
+    /// its seed says `dhcp4: true`, so Debian's own systemd-networkd asks dnsmasq for an address, router and DNS
+    /// server, and takes its IPv6 address, default route and DNS server from the bridge's router advertisements.
+    @Test func aDebianGuestTakesItsNetworkFromTheBridgesDHCPAndRouterAdvertisements() throws {
+        let built = try Shell.run([TestEnvironment.repository.appendingPathComponent("scripts/debian-guest").path])
+        let guest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(built.status == 0 && !guest.isEmpty, "scripts/debian-guest: \(built.stderr)")
+        let harness = try Harness("dd", userBus: true)
+        defer { harness.tearDown() }
+        let files = try ManifestDirectory(forVMMs: true)
+        let disk = files.path + "/deb-root.img"
+        try Shell.must("cp", "--sparse=always", guest + "/disk.img", disk)
+        try Shell.must("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mooring-test", "-f", files.path + "/key")
+        let publicKey = try String(contentsOfFile: files.path + "/key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        try harness.manifests.write("host.yaml", Manifests.tcgHost)
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("ddbr", addresses: ["10.32.0.1/24", "\"fd32::1/64\""], extra: """
+              dhcpServer: {pool: {start: 10.32.0.100, end: 10.32.0.110}, dnsServers: [10.32.0.53]}
+              ipv6SendRA: {dnsServers: ["fd32::53"]}
+
+            """))
+        try harness.manifests.write("vm.yaml", Manifests.header + """
+            kind: MicroVM
+            metadata: {name: debdhcp}
+            spec:
+              vcpu: 2
+              memoryMb: 1024
+              vmm: qemu-microvm
+              kernel: \(guest)/vmlinuz
+              initrd: \(guest)/initrd.img
+              kernelCmdline: "root=/dev/vda rw"
+              rootVolume: {id: root, path: \(disk)}
+              sshPublicKeys: [{user: root, authorizedKeys: ["\(publicKey)"]}]
+              networkInterfaces:
+                - {guestDeviceName: eth0, type: tap, bridge: ddbr, antiSpoofing: false}
+
+            """)
+        let applied = try harness.cli("apply")
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+
+        // Its address is the pool's: find it by the neighbour table once it speaks.
+        let mac = DeviceNaming.guestMAC(vm: "debdhcp", device: "eth0").description
+        func leased() -> String? {
+            let neighbours = (try? Shell.run(["ip", "-n", harness.ns.name, "-4", "neigh", "show", "dev", "ddbr"]))?.stdout ?? ""
+            return neighbours.split(separator: "\n").first { $0.contains(mac) && $0.contains("10.32.0.1") }.map { String($0.split(separator: " ")[0]) }
+        }
+        func ssh(_ command: String, to address: String) -> Shell.Output? {
+            try? Shell.run(["ip", "netns", "exec", harness.ns.name, "ssh", "-i", files.path + "/key", "-o", "StrictHostKeyChecking=no",
+                            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                            "root@\(address)", command])
+        }
+        func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/debdhcp/vmm/console.log", encoding: .utf8)) ?? "" }
+        var address: String?
+        #expect(eventually(timeout: 300) {
+            address = leased()
+            return address.map { ssh("true", to: $0)?.status == 0 } ?? false
+        }, "no lease answered ssh: \(console().suffix(3000))")
+        guard let address else { return }
+        #expect(address.hasPrefix("10.32.0.1") && Int(address.split(separator: ".").last!)! >= 100, "a pool address: \(address)")
+        #expect(eventually(timeout: 120) { ssh("cloud-init status", to: address)?.stdout.contains("status: done") == true })
+        let routes = ssh("ip route show default; ip -6 route show default; ip -6 -o addr show dev eth0 scope global", to: address)?.stdout ?? ""
+        #expect(routes.contains("default via 10.32.0.1 dev eth0"), "\(routes)")
+        #expect(routes.contains("default via fe80::") && routes.contains("fd32::"), "an IPv6 default route and a SLAAC address from the RAs: \(routes)")
+        let dns = ssh("resolvectl dns eth0", to: address)?.stdout ?? ""
+        #expect(dns.contains("10.32.0.53") && dns.contains("fd32::53"), "DNS from DHCP and from the RAs' RDNSS: \(dns)")
     }
 }
