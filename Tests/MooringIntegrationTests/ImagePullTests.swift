@@ -128,6 +128,40 @@ struct ImagePullTests {
         #expect(try harness.plan().summaries.contains { $0.hasPrefix("pull image \(broken)") })
     }
 
+    /// An image is the registry's: unpacked as root it could leave a world-writable block device or a setuid file
+    /// in the store (any local user's way to the host's disk or to root), and a symlink could make a MicroVM's
+    /// initrd the host's /etc/shadow. The store keeps none of the first two, and the unit is refused the third.
+    @Test func aHostileImageGivesNeitherLocalUsersNorTheGuestAnythingOfTheHosts() throws {
+        guard let guest = TestEnvironment.guestDirectory else { return }
+        let registry = try LoopbackRegistry()
+        let files = try ManifestDirectory(forVMMs: true)
+        for directory in ["boot", "dev", "bin"] { try FileManager.default.createDirectory(atPath: "\(files.path)/\(directory)", withIntermediateDirectories: true) }
+        try Shell.must("cp", "\(guest)/vmlinux", "\(files.path)/boot/vmlinux")
+        try FileManager.default.createSymbolicLink(atPath: "\(files.path)/boot/initrd.cpio.gz", withDestinationPath: "/etc/shadow")
+        try Shell.must("mknod", "-m", "0666", "\(files.path)/dev/sda", "b", "8", "0")
+        try Shell.must("cp", "/bin/true", "\(files.path)/bin/su")
+        try Shell.must("chmod", "4777", "\(files.path)/bin/su")
+        let hostile = try registry.push("test/hostile", tag: "1", files: ["boot", "dev", "bin"].map { ("\(files.path)/\($0)", "/\($0)") })
+        let images = try imageRoot()
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let harness = try Harness("ih", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        try harness.manifests.write("a.yaml", vm("evil", address: "10.20.0.10", kernel: hostile.reference, root: nil))
+
+        let apply = try harness.cli("apply")
+        let said = apply.stdout + apply.stderr
+        #expect(apply.status != 0 && said.contains("leads out of its image, to /etc/shadow"), "\(said)")
+        let units = try Shell.run(["systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "mooring-vm-evil*"]).stdout
+        #expect(!units.contains("running"), "\(units)")
+        let stored = "\(images)/.digests/\(hostile.digest.replacingOccurrences(of: ":", with: "-"))"
+        var info = stat()
+        #expect(lstat("\(stored)/dev/sda", &info) != 0, "no device node in the store")
+        #expect(lstat("\(stored)/bin/su", &info) == 0 && info.st_mode & 0o7022 == 0, "no setuid bit, no write for others: \(String(info.st_mode, radix: 8))")
+        #expect(lstat("\(stored)/boot/initrd.cpio.gz", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "the symlink stays, unfollowed")
+    }
+
     @Test func aMovedTagIsDriftAndAReferenceThatDoesNotResolveHoldsBackOnlyItsMicroVM() throws {
         guard let guest = TestEnvironment.guestDirectory else { return }
         let registry = try LoopbackRegistry()

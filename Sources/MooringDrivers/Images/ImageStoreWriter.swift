@@ -26,12 +26,40 @@ public enum ImageStoreWriter {
             try HelperProgram.run(["umoci", "raw", "unpack", "--image", "\(partial)/layout:image", "\(partial)/rootfs"])
             // Readable to the VMMs' users (umoci keeps the image's own mode of /, often 0700); never writable.
             chmod("\(partial)/rootfs", 0o755)
+            try defuse("\(partial)/rootfs")
             if fetch.makeDisk { try makeDisk(from: "\(partial)/rootfs", at: "\(partial)/disk.img", into: "\(partial)/rootfs") }
             try rename(from: "\(partial)/rootfs", to: directory)
         } else if fetch.makeDisk, access("\(directory)/\(DesiredVolume.imageDiskName)", F_OK) != 0 {
             try makeDisk(from: directory, at: "\(partial)/disk.img", into: directory)
         }
         try link(reference: fetch.reference, root: fetch.root, to: directory)
+    }
+
+    /// An image is the registry's, not root's: what it could do on the host once unpacked there is taken away.
+    /// Device nodes (a world-writable `sda` in the store would be any local user's disk), FIFOs and sockets are
+    /// removed; setuid, setgid and sticky bits and write permission for group and others are cleared. Symlinks stay
+    /// (a guest's file system has them; `disk.img` keeps them as they are), and are never followed here: every
+    /// entry is looked at with lstat, and only regular files and directories are changed. Where a MicroVM's file
+    /// is a symlink that leads out of its image, the unit is refused at start (SystemdDriver.checkImageFiles).
+    static func defuse(_ tree: String) throws {
+        guard let entries = FileManager.default.enumerator(atPath: tree) else { return }
+        while let entry = entries.nextObject() as? String {
+            let path = "\(tree)/\(entry)"
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFREG, S_IFDIR:
+                let mode = info.st_mode & 0o7777
+                let safe = mode & ~(S_ISUID | S_ISGID | S_ISVTX | 0o022)
+                if safe != mode, chmod(path, safe) != 0 {
+                    throw DriverError("cannot take the special bits off \(path): \(String(cString: strerror(errno)))")
+                }
+            case S_IFLNK:
+                continue
+            default:
+                guard unlink(path) == 0 else { throw DriverError("cannot remove the device or pipe \(path): \(String(cString: strerror(errno)))") }
+            }
+        }
     }
 
     /// The image's file system as an ext4 disk (`mkfs.ext4 -d`), sized to its contents with room to grow;

@@ -170,6 +170,7 @@ public final class SystemdDriver: @unchecked Sendable {
     /// is found by the next one or by root. It stays root's (mode 0770): mooring's units have no CAP_DAC_OVERRIDE,
     /// and an owner may remove what is in its directory without it; root writes nothing there.
     private func prepare(_ spec: UnitSpec) throws {
+        try Self.checkImageFiles(spec)
         let runDirectory = try Self.runDirectory(spec.runDirectory, create: true)
         try runDirectory.own(user: geteuid(), group: getegid(), mode: 0o755)
         try runDirectory.remove(UnitSpec.vmmDirectoryName)
@@ -186,6 +187,34 @@ public final class SystemdDriver: @unchecked Sendable {
         if let identity = spec.identity {
             try UserDatabase.write(identity)
             for disk in spec.ownedDisks { try Self.hand(disk, to: identity) }
+        }
+    }
+
+    /// A file the unit binds into its sandbox from a pulled image (`<image root>/.digests/sha256-<hex>/...`)
+    /// must be that image's: a symlink in a registry's image that leads elsewhere (`disk.img -> /etc/shadow`, a
+    /// kernel -> a host disk) would hand the guest a host file. Resolved here, at start, after the pull.
+    static func checkImageFiles(_ spec: UnitSpec) throws {
+        var paths: [String] = []
+        for property in spec.properties {
+            switch property {
+            case let .binds(_, bound): paths += bound
+            case let .strings(name, values) where name == "ReadWritePaths": paths += values
+            default: break
+            }
+        }
+        for path in paths {
+            guard let marker = path.range(of: "/\(ImageStore.digestsDirectory)/sha256-") else { continue }
+            let rest = path[marker.upperBound...]
+            guard let end = rest.firstIndex(of: "/") else { continue }
+            let image = String(path[..<end])
+            guard let resolved = realpath(path, nil) else { continue }  // missing: the VMM says so itself
+            defer { free(resolved) }
+            let real = String(cString: resolved)
+            let imageReal = realpath(image, nil).map { pointer in defer { free(pointer) }; return String(cString: pointer) } ?? image
+            guard real.hasPrefix(imageReal + "/") else {
+                throw DriverError("\(path) leads out of its image, to \(real): refusing to give it to \(spec.name) "
+                                  + "(a symlink in the image; the image is not to be trusted)")
+            }
         }
     }
 
