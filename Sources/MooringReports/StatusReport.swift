@@ -50,7 +50,15 @@ public struct StatusReport: Sendable, Equatable {
                             detail: "\(table.rules.count) rules, \(table.maps.reduce(0) { $0 + $1.elements.count }) map elements",
                             changes: changes))
         }
-        for unit in observed.units {
+        // The guests' filters, as the plan names them.
+        for (table, resource) in [(observed.guestFilter, ResourceID.guestFilter), (observed.macvtapFilter, ResourceID.macvtapFilter)] {
+            guard let table else { continue }
+            let (label, changes) = state(resource)
+            let ports = table.sets.first { $0.name == "guest_ports" }?.elements.count ?? 0
+            rows.append(Row(kind: resource.kind, name: resource.name, state: label,
+                            detail: "\(ports) guest interface\(ports == 1 ? "" : "s"), \(table.rules.count) rules", changes: changes))
+        }
+        for unit in observed.units + observed.bridgeServices {
             let (label, changes) = state(.unit(unit.name))
             var detail = "\(unit.activeState)/\(unit.subState)"
             if unit.mainPID != 0 { detail += ", pid \(unit.mainPID)" }
@@ -59,6 +67,20 @@ public struct StatusReport: Sendable, Equatable {
             if let failure = unit.failure { detail += "; last run: \(failure)" }
             if let last = unit.lastOutput.last { detail += "; last output: \(last)" }
             rows.append(Row(kind: "unit", name: unit.name, state: label, detail: detail, changes: changes))
+        }
+        // The images the manifests name: what the host has under each reference, and what its registry says now.
+        for image in (observed.imageStore?.images.values.sorted { $0.reference < $1.reference }) ?? [] {
+            let (label, changes) = state(.image(image.reference))
+            var detail: String
+            switch image.local {
+            case let .pulled(digest): detail = "cached \(digest)"
+            case .unpackedByHand: detail = "unpacked by hand"
+            case .absent: detail = "not here"
+            case let .foreign(what): detail = "in the way: \(what)"
+            }
+            if let remote = image.remoteDigest, image.local != .pulled(digest: remote) { detail += "; the registry has \(remote)" }
+            if let problem = image.remoteProblem { detail += "; the registry did not answer: \(problem)" }
+            rows.append(Row(kind: "image", name: image.reference, state: label, detail: detail, changes: changes))
         }
         // What the manifests want but the host lacks entirely.
         let present = Set(rows.map { "\($0.kind)/\($0.name)" })

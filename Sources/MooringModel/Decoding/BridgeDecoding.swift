@@ -29,6 +29,10 @@ extension ManifestDecoder {
         }
         bridge.dhcpServer = decodeDHCPServer(spec, addresses: bridge.addresses.map(\.value))
         bridge.ipv6SendRA = decodeRouterAdvertisements(spec, addresses: bridge.addresses.map(\.value))
+        if let advertisements = bridge.ipv6SendRA, bridge.acceptRA == true {
+            reader.error(at: advertisements.location, advertisements.path,
+                         "a bridge that sends router advertisements takes none: remove spec.acceptRA: true (it is set to 0 for this bridge)")
+        }
         return bridge
     }
 

@@ -43,13 +43,17 @@ struct RoutePlanner {
                                       operation: .addRoute(link: bridge.name, route: route), phase: .routes))
             }
             // Router advertisements: 2 accepts them even with forwarding on (a hypervisor forwards), 0 refuses.
-            if let acceptRA = bridge.acceptRA {
+            // A bridge that sends advertisements takes none, its own included (with accept_ra on, the bridge
+            // autoconfigured an address from its own dnsmasq's RA about one run in three).
+            if let acceptRA = bridge.acceptRA ?? (bridge.ipv6SendRA != nil ? false : nil) {
                 let name = DesiredBridge.acceptRASysctl(bridge.name)
                 let want = acceptRA ? "2" : "0"
                 let current = link == nil ? nil : observed.sysctls[name]
                 if current != want {
                     changes.append(Change(resource: .sysctl(name), group: group, action: .update,
-                                          summary: "set \(name) = \(want)", reason: .setting("\(group) spec.acceptRA", value: "\(acceptRA)"),
+                                          summary: "set \(name) = \(want)",
+                                          reason: bridge.acceptRA == nil ? .setting("\(group) spec.ipv6SendRA", value: "true (a router takes no advertisements)")
+                                              : .setting("\(group) spec.acceptRA", value: "\(acceptRA)"),
                                           fields: [FieldChange("value", before: JSONValue(current), after: .string(want))],
                                           operation: .setSysctl(name: name, value: want), phase: .linkSysctls))
                 }
