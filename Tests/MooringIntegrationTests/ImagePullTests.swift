@@ -162,6 +162,38 @@ struct ImagePullTests {
         #expect(lstat("\(stored)/boot/initrd.cpio.gz", &info) == 0 && info.st_mode & S_IFMT == S_IFLNK, "the symlink stays, unfollowed")
     }
 
+    /// A registry that asks for a password: mooring keeps no credentials of its own; skopeo reads the
+    /// ecosystem's files (containers' auth.json, here through REGISTRY_AUTH_FILE as `skopeo login` writes it).
+    @Test func credentialsComeFromTheEcosystemsAuthFile() throws {
+        guard let guest = TestEnvironment.guestDirectory else { return }
+        let registry = try LoopbackRegistry(credentials: ("mooring", "s3cret-\(UInt32.random(in: 0...UInt32.max))"))
+        let kernel = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
+                                                                        ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
+        let images = try imageRoot()
+        defer { try? FileManager.default.removeItem(atPath: images) }
+        let harness = try Harness("ic", userBus: true)
+        defer { harness.tearDown() }
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        try harness.manifests.write("a.yaml", vm("locked", address: "10.20.0.10", kernel: kernel.reference, root: nil))
+        let auth = try ManifestDirectory()
+        let noAuthFile = auth.path + "/none.json"
+
+        // Without credentials: a conflict in the registry's words, the VM held back.
+        let refused = try harness.cli("plan", environment: ["REGISTRY_AUTH_FILE": noAuthFile, "HOME": auth.path])
+        #expect(refused.status == 1 || refused.status == 2, "\(refused.stdout)\(refused.stderr)")
+        #expect((refused.stdout + refused.stderr).contains("cannot resolve it"), "\(refused.stdout)\(refused.stderr)")
+        #expect((refused.stdout + refused.stderr).lowercased().contains("unauthorized")
+                || (refused.stdout + refused.stderr).lowercased().contains("authentication required"), "\(refused.stdout)\(refused.stderr)")
+        // With the auth file: resolved, pulled and booted.
+        let credentials = ["REGISTRY_AUTH_FILE": try registry.authFile(in: auth.path), "HOME": auth.path]
+        let planned = try harness.cli("plan", environment: credentials)
+        #expect(planned.stdout.contains("pull image \(kernel.reference) (\(kernel.digest.prefix(19)))"), "\(planned.stdout)\(planned.stderr)")
+        let applied = try harness.cli("apply", environment: credentials)
+        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from locked" })
+    }
+
     @Test func aMovedTagIsDriftAndAReferenceThatDoesNotResolveHoldsBackOnlyItsMicroVM() throws {
         guard let guest = TestEnvironment.guestDirectory else { return }
         let registry = try LoopbackRegistry()

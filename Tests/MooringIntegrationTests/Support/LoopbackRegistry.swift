@@ -13,12 +13,25 @@ final class LoopbackRegistry: @unchecked Sendable {
 
     var host: String { "127.0.0.1:\(port)" }
 
-    init() throws {
+    /// A user and password the registry asks for (htpasswd, bcrypt), or nil for an open registry.
+    let credentials: (user: String, password: String)?
+
+    init(credentials: (user: String, password: String)? = nil) throws {
+        self.credentials = credentials
         directory = URL(fileURLWithPath: "/var/lib/mooring/test-files/registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("data"), withIntermediateDirectories: true)
         // A port of its own: suites run side by side.
         port = 20000 + Int(getpid() % 5000) + Int.random(in: 0..<5000)
         try start()
+    }
+
+    /// containers' auth.json for this registry (`REGISTRY_AUTH_FILE`), as `podman login` or `skopeo login` writes it.
+    func authFile(in directory: String) throws -> String {
+        guard let credentials else { throw TestFailure("an open registry needs no credentials") }
+        let path = directory + "/auth.json"
+        let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
+        try "{\"auths\": {\"\(host)\": {\"auth\": \"\(token)\"}}}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     /// Starts (again) on the same port and storage: what was pushed before is still there.
@@ -30,8 +43,20 @@ final class LoopbackRegistry: @unchecked Sendable {
             http: {addr: "\(host)"}
             log: {level: error}
             """.write(to: config, atomically: true, encoding: .utf8)
+        if let credentials {
+            // The distribution registry takes bcrypt htpasswd entries; Python's crypt makes one with glibc's.
+            let hash = try Shell.must(["/usr/bin/python3", "-W", "ignore", "-c",
+                                       "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                                       credentials.password]).trimmingCharacters(in: .whitespacesAndNewlines)
+            try "\(credentials.user):\(hash)\n".write(to: directory.appendingPathComponent("htpasswd"), atomically: true, encoding: .utf8)
+            let handle = try FileHandle(forWritingTo: config)
+            handle.seekToEndOfFile()
+            handle.write(Data("\nauth: {htpasswd: {realm: mooring-test, path: \(directory.path)/htpasswd}}\n".utf8))
+            try handle.close()
+        }
         process = try BackgroundProcess(["docker-registry", "serve", config.path], output: directory.appendingPathComponent("log").path)
-        guard eventually(timeout: 10, { (try? Shell.run(["curl", "-sf", "-m", "1", "http://\(host)/v2/"]))?.status == 0 }) else {
+        // It answers: 200, or 401 when it asks for a password.
+        guard eventually(timeout: 10, { ["200", "401"].contains((try? Shell.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "1", "http://\(host)/v2/"]))?.stdout ?? "") }) else {
             throw TestFailure("the registry did not answer on \(host): \((try? String(contentsOf: directory.appendingPathComponent("log"), encoding: .utf8)) ?? "")")
         }
     }
@@ -51,8 +76,10 @@ final class LoopbackRegistry: @unchecked Sendable {
         try Shell.must(["umoci", "new", "--image", "\(layout):\(tag)"])
         for (source, target) in files { try Shell.must(["umoci", "insert", "--image", "\(layout):\(tag)", source, target]) }
         let reference = "\(host)/\(name):\(tag)"
-        try Shell.must(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(layout):\(tag)", "docker://\(reference)"])
-        let digest = try Shell.must(["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://\(reference)"])
+        let creds = credentials.map { ["--dest-creds", "\($0.user):\($0.password)"] } ?? []
+        try Shell.must(["skopeo", "copy", "--quiet", "--dest-tls-verify=false"] + creds + ["oci:\(layout):\(tag)", "docker://\(reference)"])
+        let readCreds = credentials.map { ["--creds", "\($0.user):\($0.password)"] } ?? []
+        let digest = try Shell.must(["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}"] + readCreds + ["docker://\(reference)"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return (reference, digest)
     }
