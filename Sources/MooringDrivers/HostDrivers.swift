@@ -196,6 +196,11 @@ public final class HostDrivers: Sendable {
             // The bridges' services apart: the MicroVM planner stops every unit of its prefix that no manifest wants.
             state.bridgeServices = state.units.filter { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
             state.units.removeAll { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
+            for unit in state.bridgeServices {
+                guard let bridge = SystemdNames.bridge(forServiceUnit: unit.name),
+                      let data = FileManager.default.contents(atPath: "\(runRoot)/bridges/\(bridge)/dnsmasq.conf"), data.count < 1 << 20 else { continue }
+                state.bridgeServiceConfigs[unit.name] = String(decoding: data, as: UTF8.self)
+            }
             return state
         }
 

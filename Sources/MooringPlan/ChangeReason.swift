@@ -63,6 +63,8 @@ public enum ChangeReason: Sendable, Equatable {
     case imageMoved(from: String, to: String)
     /// An image's disk that a MicroVM writes to: its own layer, made before it starts.
     case ownDiskLayer
+    /// A file mooring writes for a unit (a bridge's dnsmasq.conf) differs from what it wrote.
+    case configurationEdited
 
     // apply --try.
     case undoingTrial
@@ -102,6 +104,7 @@ public enum ChangeReason: Sendable, Equatable {
         case .restartRequested: return "restart-requested"
         case .imageMoved: return "image-moved"
         case .ownDiskLayer: return "own-disk-layer"
+        case .configurationEdited: return "configuration-edited"
         case .undoingTrial: return "undoing-trial"
         }
     }

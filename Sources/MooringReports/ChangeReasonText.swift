@@ -47,6 +47,7 @@ extension ChangeReason {
         case .devicesRecreated: return "the VMM holds the old devices"
         case .restartRequested: return "asked for by `mooring restart`"
         case let .imageMoved(from, to): return "the tag moved from \(from) to \(to)"
+        case .configurationEdited: return "its configuration file differs from the one mooring wrote (edited by hand)"
         case .ownDiskLayer: return "the MicroVM writes to the image's disk: it gets a layer of its own, the image stays as it is"
         case .undoingTrial: return "undoing the trial"
         }

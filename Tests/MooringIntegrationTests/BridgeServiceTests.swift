@@ -84,6 +84,13 @@ struct BridgeServiceTests {
         let settled = try harness.plan()
         #expect(settled.changes.isEmpty, "\(settled.summaries)")
 
+        // Its configuration edited by hand: written again, and dnsmasq restarted to read it.
+        let config = "/run/mooring/bridges/microvm/dnsmasq.conf"
+        try (String(contentsOfFile: config, encoding: .utf8) + "dhcp-range=10.0.0.50,10.0.0.60,12h\n").write(toFile: config, atomically: true, encoding: .utf8)
+        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-microvm.service: its configuration file was changed by hand"))
+        #expect(try harness.apply().converged)
+        #expect(try !String(contentsOfFile: config, encoding: .utf8).contains("10.0.0.50"))
+
         // The fields gone, the service goes.
         try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "  dhcpServer: true\n  ipv6SendRA: true\n", with: ""))
         #expect(try harness.apply().converged)

@@ -27,6 +27,16 @@ public enum SystemdNames {
     public static func unitName(forMicroVM name: String) -> String { unitPrefix + escape(name) + ".service" }
     public static func unitName(forBridgeService bridge: String) -> String { bridgeServicePrefix + escape(bridge) + ".service" }
 
+    /// The bridge a `mooring-bridge-*.service` unit serves, when the name is one mooring would give (an interface
+    /// name: it may become a path of the run directory, so nothing that could climb out).
+    public static func bridge(forServiceUnit unit: String) -> String? {
+        guard unit.hasPrefix(bridgeServicePrefix), unit.hasSuffix(".service") else { return nil }
+        let name = unescape(String(unit.dropFirst(bridgeServicePrefix.count).dropLast(".service".count)))
+        guard !name.isEmpty, name.utf8.count <= 15, !name.contains("/"), name != ".", name != "..",
+              unitName(forBridgeService: name) == unit else { return nil }
+        return name
+    }
+
     /// The inverse of `escape` (`web\x2d1` -> `web-1`).
     public static func unescape(_ text: String) -> String {
         var bytes: [UInt8] = []

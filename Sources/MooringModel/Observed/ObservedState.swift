@@ -10,6 +10,9 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var units: [ObservedUnit]
     /// `mooring-bridge-*.service` units (a bridge's dnsmasq) in this target's network namespace.
     public var bridgeServices: [ObservedUnit] = []
+    /// Each bridge service's configuration file as it is now (`<run root>/bridges/<bridge>/dnsmasq.conf`), by
+    /// unit name: a hand edit is drift (dnsmasq reads it only at start, so it is written again and restarted).
+    public var bridgeServiceConfigs: [String: String] = [:]
     /// Why units could not be listed (no bus), or nil when they were.
     public var unitProblem: String?
     /// The problem is that no systemd manager is there at all (no bus socket): then no unit of mooring's can

@@ -51,6 +51,10 @@ struct BridgeServicePlanner {
                                       .restartUnit(spec), before: state))
             } else if running.specHash != spec.specHash {
                 changes.append(change(.restart, "restart unit \(name): its configuration changed", .declared(group), .restartUnit(spec), before: state))
+            } else if let written = spec.files.first?.contents, let found = observed.bridgeServiceConfigs[name], found != written {
+                // Edited by hand: dnsmasq reads it only at start, so it is written again and dnsmasq restarted.
+                changes.append(change(.restart, "restart unit \(name): its configuration file was changed by hand", .configurationEdited,
+                                      .restartUnit(spec), before: state))
             }
         }
         for unit in observed.bridgeServices where !wanted.contains(unit.name) {
