@@ -78,7 +78,11 @@ public struct Executor {
             guard !failedImages.isEmpty else { return false }
             let paths: [String]
             switch change.operation {
-            case let .startUnit(spec), let .restartUnit(spec): paths = spec.argv
+            // Its argv (a kernel) and what it binds (a layer's backing disk).
+            case let .startUnit(spec), let .restartUnit(spec):
+                paths = spec.argv + spec.properties.flatMap { property -> [String] in
+                    if case let .binds(_, bound) = property { bound } else { [] }
+                }
             case let .createVMDisk(layer): paths = [layer.backing]
             default: return false
             }
@@ -163,7 +167,7 @@ public struct Executor {
                 }
             } catch {
                 guard case let .fetchImage(fetch) = change.operation else {
-                    throw imageFailure ?? ExecutionError(change: change, message: "\(error)", completed: done.value)
+                    throw ExecutionError(change: change, message: "\(error)", completed: done.value)
                 }
                 failedImages.append(fetch.directory)
                 imageFailure = imageFailure ?? ExecutionError(change: change, message: "image \(fetch.reference): \(error)", completed: done.value)

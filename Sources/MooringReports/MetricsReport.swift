@@ -50,7 +50,8 @@ public struct MetricsReport: Sendable {
         self.totals = totals
     }
 
-    static let kinds = ["link", "nftables", "sysctl", "unit"]
+    // Every `ResourceID.kind`: images (pulls, layers) are drift too.
+    static let kinds = ["link", "nftables", "sysctl", "unit", "image"]
 
     /// A declared MicroVM's state as its unit shows it (a VM without a unit is stopped).
     public enum MicroVMState: String, CaseIterable, Sendable {

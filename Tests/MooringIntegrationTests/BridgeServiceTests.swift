@@ -9,18 +9,13 @@ import Testing
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed && FileManager.default.isExecutableFile(atPath: "/usr/sbin/dnsmasq"),
                              "needs the MicroVM test bed and dnsmasq (scripts/install-deps)"))
 struct BridgeServiceTests {
-    private func http(_ harness: Harness, _ url: String) -> String {
-        ((try? Shell.run(["ip", "netns", "exec", harness.ns.name, "curl", "-s", "-g", "-m", "2", url]))?.stdout ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// The repository's manifests/microvm-nix-simple/bridge.yaml: microvm.nix's simple network, as a mooring manifest.
     private func simpleNetwork() throws -> String {
         try String(contentsOf: TestEnvironment.repository.appendingPathComponent("manifests/microvm-nix-simple/bridge.yaml"), encoding: .utf8)
     }
 
-    private func guest() -> String {
-        guard let guest = TestEnvironment.guestDirectory else { return "" }
+    private func guest() throws -> String {
+        let guest = try #require(TestEnvironment.guestDirectory)
         return Manifests.header + """
             kind: MicroVM
             metadata: {name: plain}
@@ -47,7 +42,7 @@ struct BridgeServiceTests {
         defer { harness.tearDown() }
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", try simpleNetwork())
-        try harness.manifests.write("vm.yaml", guest())
+        try harness.manifests.write("vm.yaml", try guest())
         let plan = try harness.plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
         let service = try #require(plan.changes.first { $0.resource == .unit("mooring-bridge-microvm.service") }, "\(plan.summaries)")
@@ -62,13 +57,13 @@ struct BridgeServiceTests {
 
         // DHCP: the declared address, the bridge as router, the interface's DNS and search domain.
         func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/plain/vmm/console.log", encoding: .utf8)) ?? "" }
-        #expect(eventually(timeout: 90) { http(harness, "http://10.0.0.10/") == "hello from guest" }, "\(console().suffix(2000))")
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.0.0.10/") == "hello from guest" }, "\(console().suffix(2000))")
         #expect(console().contains("MVM-DHCP eth0 10.0.0.10/24 router 10.0.0.1 dns 10.0.0.1"), "\(console().suffix(2000))")
         // SLAAC from the bridge's advertisements: the guest's own address in fd30::/64 (let through by the
         // guests' filter as its own) and the bridge as its IPv6 default router.
         let slaac = mac.slaacAddress(in: CIDR("fd12:3456:789a::/64")!)
-        #expect(eventually(timeout: 30) { http(harness, "http://[\(slaac)]/") == "hello from guest" }, "\(console().suffix(2000))")
-        let info = http(harness, "http://10.0.0.10/cgi-bin/info")
+        #expect(eventually(timeout: 30) { harness.ns.http("http://[\(slaac)]/") == "hello from guest" }, "\(console().suffix(2000))")
+        let info = harness.ns.http("http://10.0.0.10/cgi-bin/info")
         for line in ["address eth0 10.0.0.10/24", "address eth0 \(slaac)/64", "dns 10.0.0.1", "search lan", "route4 10.0.0.1", "route6 fe80::"] {
             #expect(info.contains(line), "\(line) in \(info)")
         }

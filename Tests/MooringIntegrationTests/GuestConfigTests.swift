@@ -6,11 +6,6 @@ import Testing
 /// reached over both families through the NAT's forwards.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed, TestEnvironment.testbedReason))
 struct GuestConfigTests {
-    private func http(_ namespace: TestNamespace, _ url: String) -> String {
-        ((try? Shell.run(["ip", "netns", "exec", namespace.name, "curl", "-s", "-g", "-m", "2", url]))?.stdout ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     @Test func aGuestGetsBothFamiliesAndDNSFromItsSeedAndIsReachedThroughTheForwards() throws {
         let harness = try Harness("gc", userBus: true)
         defer { harness.tearDown() }
@@ -40,16 +35,16 @@ struct GuestConfigTests {
 
         // The guest read its seed (it says so on its console) and configured what the seed says.
         func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/seeded/vmm/console.log", encoding: .utf8)) ?? "" }
-        #expect(eventually(timeout: 90) { http(harness.ns, "http://10.20.0.10/") == "hello from seeded" }, "\(console().suffix(3000))")
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.20.0.10/") == "hello from seeded" }, "\(console().suffix(3000))")
         let console = console()
         #expect(console.contains("MVM-SEED seeded"), "\(console.suffix(2000))")
-        let info = http(harness.ns, "http://10.20.0.10/cgi-bin/info")
+        let info = harness.ns.http("http://10.20.0.10/cgi-bin/info")
         for line in ["name seeded", "address eth0 10.20.0.10/24", "address eth0 fd12::10/64", "dns 10.20.0.1", "dns fd12::1", "search lan"] {
             #expect(info.contains(line), "\(line) in \(info)")
         }
         // Over IPv6 directly, and from outside through both forwards (the guest's default routes lead back).
-        #expect(eventually(timeout: 10) { http(harness.ns, "http://[fd12::10]/") == "hello from seeded" })
-        #expect(http(client, "http://198.51.100.1:8080/") == "hello from seeded")
-        #expect(http(client, "http://[2001:db8:5::1]:8080/") == "hello from seeded")
+        #expect(eventually(timeout: 10) { harness.ns.http("http://[fd12::10]/") == "hello from seeded" })
+        #expect(client.http("http://198.51.100.1:8080/") == "hello from seeded")
+        #expect(client.http("http://[2001:db8:5::1]:8080/") == "hello from seeded")
     }
 }

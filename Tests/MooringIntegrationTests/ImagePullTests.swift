@@ -8,11 +8,6 @@ import Testing
 /// not resolve holds back only its MicroVM.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed && LoopbackRegistry.available, TestEnvironment.testbedReason))
 struct ImagePullTests {
-    private func http(_ harness: Harness, _ url: String) -> String {
-        ((try? Shell.run(["ip", "netns", "exec", harness.ns.name, "curl", "-s", "-m", "2", url]))?.stdout ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     private func vm(_ name: String, address: String, kernel: String, root: String?) -> String {
         Manifests.header + """
             kind: MicroVM
@@ -34,10 +29,19 @@ struct ImagePullTests {
         Manifests.header + "kind: Host\nmetadata: {name: testbed}\nspec: {accelerator: tcg, imageRoot: \(imageRoot)}\n"
     }
 
-    private func imageRoot() throws -> String {
-        let root = "/var/lib/mooring/test-files/images-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        return root
+    /// An image root of the test's own, and a harness whose Host pulls into it, with the bridge `vmbr`.
+    private func bed(_ prefix: String) throws -> (images: String, harness: Harness) {
+        let images = "/var/lib/mooring/test-files/images-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        let harness = try Harness(prefix, userBus: true)
+        try harness.manifests.write("host.yaml", host(images))
+        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        return (images, harness)
+    }
+
+    /// The test bed's kernel and initramfs, as an image's boot/ directory.
+    private func kernelFiles(_ guest: String) -> [(source: String, directory: String)] {
+        [("\(guest)/vmlinux", "/boot/vmlinux"), ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")]
     }
 
     private func sha256(_ path: String) throws -> String {
@@ -50,21 +54,15 @@ struct ImagePullTests {
     }
 
     @Test func microVMsBootFromPulledImagesEachOnItsOwnLayerAndAgainFromTheCacheWithTheRegistryGone() throws {
-        guard let guest = TestEnvironment.guestDirectory else { return }
+        let guest = try #require(TestEnvironment.guestDirectory)
         let registry = try LoopbackRegistry()
         let files = try ManifestDirectory(forVMMs: true)
         try FileManager.default.createDirectory(atPath: files.path + "/etc", withIntermediateDirectories: true)
         try "root image 1\n".write(toFile: files.path + "/etc/mooring-image", atomically: true, encoding: .utf8)
-        let kernel = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
-                                                                        ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
+        let kernel = try registry.push("test/kernel", tag: "1", files: kernelFiles(guest))
         let root = try registry.push("test/root", tag: "1", files: [(files.path + "/etc", "/etc")])
-        let images = try imageRoot()
-        defer { try? FileManager.default.removeItem(atPath: images) }
-
-        let harness = try Harness("ip", userBus: true)
-        defer { harness.tearDown() }
-        try harness.manifests.write("host.yaml", host(images))
-        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        let (images, harness) = try bed("ip")
+        defer { harness.tearDown(); try? FileManager.default.removeItem(atPath: images) }
         try harness.manifests.write("a.yaml", vm("pa", address: "10.20.0.10", kernel: kernel.reference, root: root.reference))
         try harness.manifests.write("b.yaml", vm("pb", address: "10.20.0.11", kernel: kernel.reference, root: root.reference))
 
@@ -76,7 +74,7 @@ struct ImagePullTests {
         #expect(pulls.first { $0.digest == root.digest }?.makeDisk == true)
         let outcome = try harness.apply()
         #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
-        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from pa" && http(harness, "http://10.20.0.11/") == "hello from pb" })
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.20.0.10/") == "hello from pa" && harness.ns.http("http://10.20.0.11/") == "hello from pb" })
 
         // The digest's disk is shared and never written; each VM's writes land in a layer of a few MiB.
         let disk = "\(images)/.digests/\(root.digest.replacingOccurrences(of: ":", with: "-"))/disk.img"
@@ -94,23 +92,18 @@ struct ImagePullTests {
         let restart = try harness.cli("restart", ["pa"])
         #expect(restart.status == 0, "\(restart.stdout) \(restart.stderr)")
         #expect((restart.stdout + restart.stderr).contains("did not answer"), "\(restart.stdout) \(restart.stderr)")
-        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from pa" })
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.20.0.10/") == "hello from pa" })
         #expect(try harness.plan().changes.isEmpty, "an offline host is in sync with what it has")
         #expect(try sha256(disk) == before, "no VM wrote to the shared disk")
     }
 
     @Test func anImageThatDoesNotUnpackHoldsBackOnlyItsMicroVMAndLeavesNothingHalfWritten() throws {
-        guard let guest = TestEnvironment.guestDirectory else { return }
+        let guest = try #require(TestEnvironment.guestDirectory)
         let registry = try LoopbackRegistry()
-        let good = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
-                                                                      ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
+        let good = try registry.push("test/kernel", tag: "1", files: kernelFiles(guest))
         let broken = try registry.pushNotAFileSystem("test/broken", tag: "1")
-        let images = try imageRoot()
-        defer { try? FileManager.default.removeItem(atPath: images) }
-        let harness = try Harness("ib", userBus: true)
-        defer { harness.tearDown() }
-        try harness.manifests.write("host.yaml", host(images))
-        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        let (images, harness) = try bed("ib")
+        defer { harness.tearDown(); try? FileManager.default.removeItem(atPath: images) }
         try harness.manifests.write("good.yaml", vm("fine", address: "10.20.0.10", kernel: good.reference, root: nil))
         try harness.manifests.write("bad.yaml", vm("broke", address: "10.20.0.11", kernel: broken, root: nil))
 
@@ -118,7 +111,7 @@ struct ImagePullTests {
         let apply = try harness.cli("apply")
         #expect(apply.status != 0, "the failed pull is reported")
         #expect((apply.stdout + apply.stderr).contains("test/broken:1"), "\(apply.stdout) \(apply.stderr)")
-        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from fine" })
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.20.0.10/") == "hello from fine" })
         let units = try Shell.run(["systemctl", "--user", "list-units", "--all", "--plain", "--no-legend", "mooring-vm-*"]).stdout
         #expect(!units.contains("mooring-vm-broke"), "\(units)")
         // Nothing half-written: no partial entry, no link, no digest directory for it; the next plan pulls it again.
@@ -132,7 +125,7 @@ struct ImagePullTests {
     /// in the store (any local user's way to the host's disk or to root), and a symlink could make a MicroVM's
     /// initrd the host's /etc/shadow. The store keeps none of the first two, and the unit is refused the third.
     @Test func aHostileImageGivesNeitherLocalUsersNorTheGuestAnythingOfTheHosts() throws {
-        guard let guest = TestEnvironment.guestDirectory else { return }
+        let guest = try #require(TestEnvironment.guestDirectory)
         let registry = try LoopbackRegistry()
         let files = try ManifestDirectory(forVMMs: true)
         for directory in ["boot", "dev", "bin"] { try FileManager.default.createDirectory(atPath: "\(files.path)/\(directory)", withIntermediateDirectories: true) }
@@ -142,12 +135,8 @@ struct ImagePullTests {
         try Shell.must("cp", "/bin/true", "\(files.path)/bin/su")
         try Shell.must("chmod", "4777", "\(files.path)/bin/su")
         let hostile = try registry.push("test/hostile", tag: "1", files: ["boot", "dev", "bin"].map { ("\(files.path)/\($0)", "/\($0)") })
-        let images = try imageRoot()
-        defer { try? FileManager.default.removeItem(atPath: images) }
-        let harness = try Harness("ih", userBus: true)
-        defer { harness.tearDown() }
-        try harness.manifests.write("host.yaml", host(images))
-        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        let (images, harness) = try bed("ih")
+        defer { harness.tearDown(); try? FileManager.default.removeItem(atPath: images) }
         try harness.manifests.write("a.yaml", vm("evil", address: "10.20.0.10", kernel: hostile.reference, root: nil))
 
         let apply = try harness.cli("apply")
@@ -165,16 +154,11 @@ struct ImagePullTests {
     /// A registry that asks for a password: mooring keeps no credentials of its own; skopeo reads the
     /// ecosystem's files (containers' auth.json, here through REGISTRY_AUTH_FILE as `skopeo login` writes it).
     @Test func credentialsComeFromTheEcosystemsAuthFile() throws {
-        guard let guest = TestEnvironment.guestDirectory else { return }
+        let guest = try #require(TestEnvironment.guestDirectory)
         let registry = try LoopbackRegistry(credentials: ("mooring", "s3cret-\(UInt32.random(in: 0...UInt32.max))"))
-        let kernel = try registry.push("test/kernel", tag: "1", files: [("\(guest)/vmlinux", "/boot/vmlinux"),
-                                                                        ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")])
-        let images = try imageRoot()
-        defer { try? FileManager.default.removeItem(atPath: images) }
-        let harness = try Harness("ic", userBus: true)
-        defer { harness.tearDown() }
-        try harness.manifests.write("host.yaml", host(images))
-        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        let kernel = try registry.push("test/kernel", tag: "1", files: kernelFiles(guest))
+        let (images, harness) = try bed("ic")
+        defer { harness.tearDown(); try? FileManager.default.removeItem(atPath: images) }
         try harness.manifests.write("a.yaml", vm("locked", address: "10.20.0.10", kernel: kernel.reference, root: nil))
         let auth = try ManifestDirectory()
         let noAuthFile = auth.path + "/none.json"
@@ -191,27 +175,22 @@ struct ImagePullTests {
         #expect(planned.stdout.contains("pull image \(kernel.reference) (\(kernel.digest.prefix(19)))"), "\(planned.stdout)\(planned.stderr)")
         let applied = try harness.cli("apply", environment: credentials)
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        #expect(eventually(timeout: 90) { http(harness, "http://10.20.0.10/") == "hello from locked" })
+        #expect(eventually(timeout: 90) { harness.ns.http("http://10.20.0.10/") == "hello from locked" })
     }
 
     @Test func aMovedTagIsDriftAndAReferenceThatDoesNotResolveHoldsBackOnlyItsMicroVM() throws {
-        guard let guest = TestEnvironment.guestDirectory else { return }
+        let guest = try #require(TestEnvironment.guestDirectory)
         let registry = try LoopbackRegistry()
-        let kernelFiles: [(source: String, directory: String)] = [("\(guest)/vmlinux", "/boot/vmlinux"), ("\(guest)/initrd.cpio.gz", "/boot/initrd.cpio.gz")]
-        let first = try registry.push("test/kernel", tag: "1", files: kernelFiles)
-        let images = try imageRoot()
-        defer { try? FileManager.default.removeItem(atPath: images) }
-        let harness = try Harness("im", userBus: true)
-        defer { harness.tearDown() }
-        try harness.manifests.write("host.yaml", host(images))
-        try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr", addresses: ["10.20.0.1/24"]))
+        let first = try registry.push("test/kernel", tag: "1", files: kernelFiles(guest))
+        let (images, harness) = try bed("im")
+        defer { harness.tearDown(); try? FileManager.default.removeItem(atPath: images) }
         try harness.manifests.write("a.yaml", vm("ta", address: "10.20.0.10", kernel: first.reference, root: nil))
         #expect(try harness.apply().converged)
 
         // The tag moves: the plan says from which digest to which, and the VM restarts on the new files.
         let extra = try ManifestDirectory(forVMMs: true)
         try "2\n".write(toFile: extra.path + "/version", atomically: true, encoding: .utf8)
-        let second = try registry.push("test/kernel", tag: "1", files: kernelFiles + [(extra.path + "/version", "/etc/version")])
+        let second = try registry.push("test/kernel", tag: "1", files: kernelFiles(guest) + [(extra.path + "/version", "/etc/version")])
         #expect(second.digest != first.digest)
         let moved = try harness.plan()
         let pull = try #require(moved.changes.first { if case .fetchImage = $0.operation { true } else { false } }, "\(moved.summaries)")

@@ -9,17 +9,30 @@ import Testing
 /// parses mooring's output with mooring's own rules; this one does not.
 @Suite(.serialized, .enabled(if: TestEnvironment.hasTestbed, TestEnvironment.testbedReason))
 struct RealDebianGuestTests {
-    @Test func aDebianCloudGuestIsConfiguredByItsSeedAndAnswersOverSSH() throws {
+    /// The cached guest (scripts/debian-guest), a copy of its disk of the test's own, and an SSH key pair.
+    static func prepare() throws -> (guest: String, files: ManifestDirectory, disk: String, publicKey: String) {
         let built = try Shell.run([TestEnvironment.repository.appendingPathComponent("scripts/debian-guest").path])
         let guest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(built.status == 0 && !guest.isEmpty, "scripts/debian-guest: \(built.stderr)")
-        let harness = try Harness("dg", userBus: true)
-        defer { harness.tearDown() }
         let files = try ManifestDirectory(forVMMs: true)
         let disk = files.path + "/deb-root.img"
         try Shell.must("cp", "--sparse=always", guest + "/disk.img", disk)
         try Shell.must("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mooring-test", "-f", files.path + "/key")
         let publicKey = try String(contentsOfFile: files.path + "/key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (guest, files, disk, publicKey)
+    }
+
+    /// `command` run as root on the guest at `address`, over SSH from the harness's namespace with the test's key.
+    static func ssh(_ command: String, to address: String, in harness: Harness, key files: ManifestDirectory) -> Shell.Output? {
+        try? Shell.run(["ip", "netns", "exec", harness.ns.name, "ssh", "-i", files.path + "/key", "-o", "StrictHostKeyChecking=no",
+                        "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                        "root@\(address)", command])
+    }
+
+    @Test func aDebianCloudGuestIsConfiguredByItsSeedAndAnswersOverSSH() throws {
+        let (guest, files, disk, publicKey) = try Self.prepare()
+        let harness = try Harness("dg", userBus: true)
+        defer { harness.tearDown() }
 
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", Manifests.bridge("dgbr", addresses: ["10.31.0.1/24", "\"fd31::1/64\""]))
@@ -43,11 +56,7 @@ struct RealDebianGuestTests {
         let applied = try harness.cli("apply")
         #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
 
-        func ssh(_ command: String, to address: String = "10.31.0.10") -> Shell.Output? {
-            try? Shell.run(["ip", "netns", "exec", harness.ns.name, "ssh", "-i", files.path + "/key", "-o", "StrictHostKeyChecking=no",
-                            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                            "root@\(address)", command])
-        }
+        func ssh(_ command: String, to address: String = "10.31.0.10") -> Shell.Output? { Self.ssh(command, to: address, in: harness, key: files) }
         func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/deb/vmm/console.log", encoding: .utf8)) ?? "" }
         // sshd answers about 40 s into a TCG boot on an idle host; the suite runs beside others.
         #expect(eventually(timeout: 300) { ssh("true")?.status == 0 }, "ssh never answered: \(console().suffix(3000))")
@@ -77,16 +86,9 @@ struct RealDebianGuestTests {
     /// its seed says `dhcp4: true`, so Debian's own systemd-networkd asks dnsmasq for an address, router and DNS
     /// server, and takes its IPv6 address, default route and DNS server from the bridge's router advertisements.
     @Test func aDebianGuestTakesItsNetworkFromTheBridgesDHCPAndRouterAdvertisements() throws {
-        let built = try Shell.run([TestEnvironment.repository.appendingPathComponent("scripts/debian-guest").path])
-        let guest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(built.status == 0 && !guest.isEmpty, "scripts/debian-guest: \(built.stderr)")
+        let (guest, files, disk, publicKey) = try Self.prepare()
         let harness = try Harness("dd", userBus: true)
         defer { harness.tearDown() }
-        let files = try ManifestDirectory(forVMMs: true)
-        let disk = files.path + "/deb-root.img"
-        try Shell.must("cp", "--sparse=always", guest + "/disk.img", disk)
-        try Shell.must("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "mooring-test", "-f", files.path + "/key")
-        let publicKey = try String(contentsOfFile: files.path + "/key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", Manifests.bridge("ddbr", addresses: ["10.32.0.1/24", "\"fd32::1/64\""], extra: """
@@ -119,11 +121,7 @@ struct RealDebianGuestTests {
             let neighbours = (try? Shell.run(["ip", "-n", harness.ns.name, "-4", "neigh", "show", "dev", "ddbr"]))?.stdout ?? ""
             return neighbours.split(separator: "\n").first { $0.contains(mac) && $0.contains("10.32.0.1") }.map { String($0.split(separator: " ")[0]) }
         }
-        func ssh(_ command: String, to address: String) -> Shell.Output? {
-            try? Shell.run(["ip", "netns", "exec", harness.ns.name, "ssh", "-i", files.path + "/key", "-o", "StrictHostKeyChecking=no",
-                            "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                            "root@\(address)", command])
-        }
+        func ssh(_ command: String, to address: String) -> Shell.Output? { Self.ssh(command, to: address, in: harness, key: files) }
         func console() -> String { (try? String(contentsOfFile: "/run/mooring/vms/debdhcp/vmm/console.log", encoding: .utf8)) ?? "" }
         var address: String?
         #expect(eventually(timeout: 300) {

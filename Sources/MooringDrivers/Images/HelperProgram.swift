@@ -13,10 +13,9 @@ enum HelperProgram {
         }
     }
 
-    static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-
+    /// In the usual directories only (HostFacts.searchPath), not the caller's PATH: root runs these.
     static func find(_ program: String) -> String? {
-        searchPath.map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
+        HostFacts.searchPath.map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 }
     }
 
     /// Runs `argv` and returns its standard output; a non-zero exit throws with the end of its standard error.
@@ -32,7 +31,7 @@ enum HelperProgram {
         // HOME and XDG_RUNTIME_DIR are where skopeo finds registry credentials (docker's config.json,
         // containers' auth.json); PATH for umoci's own helpers.
         let inherited = ProcessInfo.processInfo.environment
-        var environment = ["PATH": searchPath.joined(separator: ":"), "LC_ALL": "C"]
+        var environment = ["PATH": HostFacts.searchPath.joined(separator: ":"), "LC_ALL": "C"]
         for name in ["HOME", "XDG_RUNTIME_DIR", "REGISTRY_AUTH_FILE", "DOCKER_CONFIG"] { environment[name] = inherited[name] }
         if environment["HOME"] == nil { environment["HOME"] = "/root" }
         process.environment = environment

@@ -8,7 +8,7 @@ public enum ImageStoreReader {
     /// How long one registry question may take: a plan waits for the slowest.
     static let registryTimeout = "20s"
 
-    public static func observe(root: String, references: [String], askRegistries: Bool = true) -> ImageStore {
+    public static func observe(root: String, references: [String]) -> ImageStore {
         var store = ImageStore(root: root)
         let missing = ["skopeo", "umoci"].filter { HelperProgram.find($0) == nil }
         if !missing.isEmpty { store.toolProblem = "\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") not installed" }
@@ -27,7 +27,7 @@ public enum ImageStoreReader {
         for reference in references {
             store.images[reference] = ObservedImage(reference: reference, local: local(root: root, reference: reference, cached: store.cached))
         }
-        guard askRegistries, store.toolProblem == nil || HelperProgram.find("skopeo") != nil else { return store }
+        guard HelperProgram.find("skopeo") != nil else { return store }
         let asked = store.images.values.filter { image in
             guard ImageReference(image.reference).pinnedDigest == nil else { return false }
             if case .unpackedByHand = image.local { return false }

@@ -101,7 +101,8 @@ struct BridgeServicePlanner {
             // Its configuration, read-only, wherever the run root is.
             .binds(name: "BindReadOnlyPaths", paths: [runDirectory]),
         ]
-        if !desired.needsUserManagerQuirks(observed) {
+        // As for the VMMs (VMMSandbox): a user manager applies these three only through a user namespace of its own.
+        if observed.capabilities.vmmIdentity?.user != nil {
             properties += [.string(name: "ProtectHome", value: "yes"), .bool(name: "ProtectKernelTunables", value: true),
                            .bool(name: "ProtectKernelLogs", value: true)]
         }
@@ -121,10 +122,4 @@ struct BridgeServicePlanner {
         spec.environment = ["MOORING_SPEC_HASH=\(spec.specHash)", "MOORING_POLICY_HASH=\(spec.policyHash)"]
         return spec
     }
-}
-
-extension DesiredState {
-    /// Under a user manager (no VMM user), the three sandbox settings a user manager can only apply through a
-    /// user namespace are left out, as for the VMMs (VMMSandbox).
-    func needsUserManagerQuirks(_ observed: ObservedState) -> Bool { observed.capabilities.vmmIdentity?.user == nil }
 }

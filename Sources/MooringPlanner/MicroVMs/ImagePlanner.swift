@@ -115,11 +115,11 @@ struct ImagePlanner {
     func pin(_ vm: DesiredMicroVM, _ images: Result) -> Pinned {
         var pinned = Pinned(vm: vm)
         guard let root else { return pinned }
-        func digestPath(_ path: String) -> (path: String, reference: String)? {
+        func digestPath(_ path: String) -> (path: String, digest: String)? {
             let reference = vm.imageReferences.filter { path.hasPrefix("\(root)/\($0)/") }.max { $0.count < $1.count }
             guard let reference, let digest = images.digests[reference] else { return nil }
             if images.fetched.contains(reference) { pinned.arriving.insert(path) }
-            return (ImageStore.directory(root: root, digest: digest) + path.dropFirst("\(root)/\(reference)".count), reference)
+            return (ImageStore.directory(root: root, digest: digest) + path.dropFirst("\(root)/\(reference)".count), digest)
         }
         if let kernel = vm.kernel, let pin = digestPath(kernel) { pinned.vm.kernel = pin.path }
         if let initrd = vm.initrd, let pin = digestPath(initrd) { pinned.vm.initrd = pin.path }
@@ -130,7 +130,7 @@ struct ImagePlanner {
             // Written to: a layer of the VM's own over the image's disk, named by the digest it lies on (a
             // moved tag is a new layer; the old one is collected).
             pinned.layered.insert(volume.path)
-            let hex = pin.path.split(separator: "/").first { $0.hasPrefix("sha256-") }.map { String($0.dropFirst(7)) } ?? "unknown"
+            let hex = pin.digest.dropFirst("sha256:".count)
             // QEMU reads a qcow2 layer over a raw disk; cloud-hypervisor does so only from v51 (and only with
             // backing_files=on), firecracker not at all: they get a copy (a reflink where the file system has them).
             let copy = vm.vmm != .qemuMicrovm

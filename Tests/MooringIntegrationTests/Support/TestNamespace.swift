@@ -16,6 +16,13 @@ final class TestNamespace: @unchecked Sendable {
     @discardableResult
     func ip(_ arguments: String...) throws -> String { try Shell.must(["ip", "-n", name] + arguments) }
 
+    /// An HTTP GET from inside the namespace (`curl -g`: IPv6 literals in brackets), its body trimmed; "" when
+    /// nothing answered within `timeout` seconds.
+    func http(_ url: String, timeout: Int = 2) -> String {
+        ((try? Shell.run(["ip", "netns", "exec", name, "curl", "-s", "-g", "-m", "\(timeout)", url]))?.stdout ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     @discardableResult
     func exec(_ arguments: String...) throws -> Shell.Output { try exec(arguments) }
     func exec(_ arguments: [String]) throws -> Shell.Output { try Shell.run(["ip", "netns", "exec", name] + arguments) }
