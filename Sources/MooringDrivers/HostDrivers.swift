@@ -65,7 +65,7 @@ public final class HostDrivers: Sendable {
             } else {
                 links = try netlink.observeLinks()
             }
-            let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
+            let bridges = links.filter { $0.kind.isBridge }.map { DesiredBridge.acceptRASysctl($0.name) }
             return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
         }
         var state = previous
@@ -91,7 +91,7 @@ public final class HostDrivers: Sendable {
             links: thread.start {
                 // With the links known, each bridge's accept_ra too (per-link sysctls mooring may set).
                 let links = try netlink.observeLinks()
-                let bridges = links.filter { $0.kind == .bridge }.map { DesiredBridge.acceptRASysctl($0.name) }
+                let bridges = links.filter { $0.kind.isBridge }.map { DesiredBridge.acceptRASysctl($0.name) }
                 return (links, SysctlDriver.read(SysctlDriver.managed + bridges))
             },
             table: tables.table,
@@ -185,7 +185,7 @@ public final class HostDrivers: Sendable {
             }
             let (links, sysctls) = try self.links.wait()
             let table = try self.table.wait()
-            capabilities.vlan = capabilities.vlan || links.contains { if case .vlan = $0.kind { true } else { false } }
+            capabilities.vlan = capabilities.vlan || links.contains { if case .made(.vlan) = $0.kind { true } else { false } }
             var state = ObservedState(links: links, nftables: table, sysctls: sysctls, units: units, unitProblem: unitProblem,
                                       unitManagerAbsent: managerAbsent,
                                       capabilities: capabilities)
@@ -206,7 +206,7 @@ public final class HostDrivers: Sendable {
 
         /// resolved's DNS per link, when the manifests declare some or mooring has bridges it may have set some on.
         private func observeNameservers(_ links: [ObservedLink], declared: Bool) -> ([String: Nameservers], String?) {
-            let ownBridges = links.contains { $0.kind == .bridge && $0.isOwnedByMooring }
+            let ownBridges = links.contains { $0.kind.isBridge && $0.isOwnedByMooring }
             guard declared || ownBridges else { return ([:], nil) }
             if let netns = drivers.netns {
                 return ([:], declared ? "systemd-resolved serves the host's own network namespace, not netns \(netns)" : nil)

@@ -1,3 +1,5 @@
+import MooringModel
+
 /// Execution order of a plan, and which changes may run at the same time: the one place that decides both.
 /// Lower phases run first; within a phase, changes keep the planner's order. Raw values leave gaps for new phases
 /// and are what the plan's JSON shows.
@@ -38,4 +40,29 @@ public enum Phase: Int, Sendable, Comparable, CaseIterable {
     /// Changes of this phase run on a thread of their own, alongside the link changes: nftables rules and
     /// sysctls name interfaces as strings and need no link to exist. Everything else runs in plan order.
     public var runsAlongsideLinks: Bool { self == .sysctls || self == .nftables }
+}
+
+extension Phase {
+    /// When a link of this role is created: masters before their ports, the MicroVMs' devices last.
+    public init(creating role: LinkRole) {
+        switch role {
+        case .bridge: self = .createBridges
+        case .bridgePort: self = .bridgePorts
+        case .microVMDevice: self = .microVMDevices
+        }
+    }
+
+    /// When a link of this role is deleted: devices before the ports, ports before their bridges.
+    public init(deleting role: LinkRole) {
+        switch role {
+        case .bridge: self = .deleteBridges
+        case .bridgePort: self = .deletePorts
+        case .microVMDevice: self = .deleteMicroVMDevices
+        }
+    }
+}
+
+extension ObservedLinkKind {
+    /// When a link of this kind is deleted; links mooring does not make go with the ports.
+    public var deletePhase: Phase { Phase(deleting: config?.kind.role ?? .bridgePort) }
 }

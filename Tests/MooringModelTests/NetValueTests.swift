@@ -49,7 +49,11 @@ struct NetValueTests {
         #expect(long == DeviceNaming.microVMDevice(vm: "a-very-long-microvm-name", device: "eth0"))
         #expect(long != DeviceNaming.microVMDevice(vm: "a-very-long-microvm-name", device: "eth1"))
         #expect(InterfaceName.isValid(long) && long.utf8.count <= 15)
-        #expect(InterfaceName.isValid(DeviceNaming.vxlanPort(bridge: "a-long-bridge-1")))
+        let vxlan = DeviceNaming.bridgePort(bridge: "a-long-bridge-1", prefix: "vx", field: "vxlan")
+        #expect(InterfaceName.isValid(vxlan))
+        // The name hosts already carry: a port's name must never change under it.
+        #expect(vxlan == "vx-\(StableHash.hex("Bridge/a-long-bridge-1/vxlan", digits: 12))")
+        #expect(DeviceNaming.bridgePort(bridge: "br0", prefix: "vx", field: "vxlan") == "vx-br0")
         #expect(DeviceNaming.vlanPort(parent: "eth0", id: 100) == "eth0.100")
     }
 

@@ -38,7 +38,9 @@ enum Fixture {
                           mac: String? = nil) {
             let index = links.count + 1
             // A bridge mooring made carries the MAC it was given (DeviceNaming.bridgeMAC) unless a test says otherwise.
-            let mac = mac ?? (kind == .bridge && owner != nil ? DeviceNaming.bridgeMAC(name).description : nil)
+            let mac = mac ?? (kind.isBridge && owner != nil ? DeviceNaming.bridgeMAC(name).description : nil)
+            // A bridge reads back with its MAC as its setting.
+            let kind = kind.isBridge ? .made(.bridge(BridgeConfig(mac: mac.flatMap(MACAddress.init)))) : kind
             links.append(ObservedLink(index: index, name: name, kind: kind,
                                       masterIndex: master.flatMap { m in links.first { $0.name == m }?.index },
                                       parentIndex: parent.flatMap { p in links.first { $0.name == p }?.index },
@@ -50,5 +52,10 @@ enum Fixture {
     }
 
     /// A tap as mooring makes it for a `vmm: none` VM (`tapVM`): one queue, no owner.
-    static let tap = ObservedLinkKind.tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: false, persistent: true))
+    static let tap = ObservedLinkKind.made(.tap(TapConfig(vnetHeader: true, multiQueue: false)))
+}
+
+extension ObservedLinkKind {
+    /// A bridge; `Fixtures.Links.add` gives it the link's MAC.
+    static let bridge = ObservedLinkKind.made(.bridge(BridgeConfig()))
 }

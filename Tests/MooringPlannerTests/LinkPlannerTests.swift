@@ -70,7 +70,8 @@ struct LinkPlannerTests {
         links.add("eth0", .device, mtu: 1500)
         func plan(mtu: Int, remote: String) -> Plan {
             var bridge = Fixture.bridge("br0", mtu: mtu)
-            bridge.vxlan = DesiredVxlan(name: "vx-br0", vni: 42, remote: IPAddress(remote), device: "eth0")
+            bridge.madePorts = [DesiredBridgePort(name: "vx-br0", field: "vxlan", config: .vxlan(VxlanConfig(
+                vni: 42, local: nil, remote: IPAddress(remote), group: nil, port: 4789, device: "eth0")))]
             return Planner(desired: DesiredState(bridges: [bridge]), observed: links.state).plan()
         }
         let tooBig = plan(mtu: 1500, remote: "192.0.2.2")
@@ -156,9 +157,9 @@ struct LinkPlannerTests {
         links.add("eth0", .device)
         links.add("eth1", .device)
         links.add("br0", .bridge, owner: "Bridge/br0")
-        links.add("vm-a-eth0", .tun(TunInfo(isTap: true, vnetHeader: false, multiQueue: false, persistent: true)),
+        links.add("vm-a-eth0", .made(.tap(TapConfig(vnetHeader: false, multiQueue: false))),
                   owner: "MicroVM/a/eth0", master: "br0")
-        links.add("vm-m-eth0", .macvtap(mode: .bridge), owner: "MicroVM/m/eth0", parent: "eth0", mac: "02:00:00:00:00:01")
+        links.add("vm-m-eth0", .made(.macvtap(MacvtapConfig(parent: "eth0", mode: .bridge, mac: MACAddress("02:00:00:00:00:01")))), owner: "MicroVM/m/eth0", parent: "eth0", mac: "02:00:00:00:00:01")
         let desired = DesiredState(bridges: [Fixture.bridge("br0")],
                                    microVMs: [Fixture.tapVM("a", bridge: "br0"), Fixture.macvtapVM("m", parent: "eth1")])
         let plan = Planner(desired: desired, observed: links.state).plan()
@@ -175,7 +176,7 @@ struct LinkPlannerTests {
         links.add("eth0", .veth)
         links.add("oldbr", .bridge, owner: "Bridge/oldbr")
         links.add("vm-x-eth0", Fixture.tap, owner: "MicroVM/x/eth0", master: "oldbr")
-        links.add("vx-oldbr", .vxlan(VxlanInfo(vni: 1)), owner: "Bridge/oldbr/vxlan", master: "oldbr")
+        links.add("vx-oldbr", .made(.vxlan(VxlanConfig(vni: 1, local: nil, remote: nil, group: nil, port: 4789, device: nil))), owner: "Bridge/oldbr/vxlan", master: "oldbr")
         links.add("vm-y-eth0", Fixture.tap)
         links.links[links.links.count - 1].index = DeviceNaming.reservedIndexBase + 7  // created, then killed before marking
         links.add("usertap", Fixture.tap, master: "oldbr")
@@ -273,7 +274,7 @@ struct LinkPlannerTests {
 
     @Test func vlanWithoutKernelSupportIsAConflict() {
         var bridge = Fixture.bridge("br0")
-        bridge.vlan = DesiredVlan(name: "eth0.5", parent: "eth0", id: 5)
+        bridge.madePorts = [DesiredBridgePort(name: "eth0.5", field: "vlan", config: .vlan(VlanConfig(parent: "eth0", id: 5)))]
         var links = Fixture.Links()
         links.add("eth0", .veth)
         var observed = links.state

@@ -182,7 +182,7 @@ struct MicroVMPlannerTests {
         capabilities.vmmIdentity = VMMIdentity(user: nil, uid: 0, gid: 0)
         var links = Fixture.Links()
         links.add("microvm", .bridge)
-        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true, owner: 0, group: 0)),
+        links.add("vm-web-1-eth0", .made(.tap(TapConfig(vnetHeader: true, multiQueue: true, owner: 0, group: 0))),
                   owner: "MicroVM/web-1", master: "microvm")
         var running = ObservedUnit(name: spec.name, activeState: "active", subState: "running", mainPID: 7, specHash: spec.specHash)
         running.policyHash = spec.policyHash
@@ -212,7 +212,7 @@ struct MicroVMPlannerTests {
         // The VM's bridge and tap exist: without the bridge the VM waits for that conflict, without the tap a
         // running VM restarts to use the new one.
         links.add("microvm", .bridge)
-        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true, owner: 0, group: 0)),
+        links.add("vm-web-1-eth0", .made(.tap(TapConfig(vnetHeader: true, multiQueue: true, owner: 0, group: 0))),
                   owner: "MicroVM/web-1", master: "microvm")
         func plan(_ units: [ObservedUnit]) -> Plan {
             Planner(desired: desired, observed: ObservedState(links: links.links, units: units, capabilities: capabilities)).plan()

@@ -149,7 +149,7 @@ struct VMMSandboxTests {
         #expect(create.summary.contains("multi_queue owner 998 group 997"))
 
         // A tap another owner (or an older mooring) made is replaced, and the VM restarts onto the new one.
-        links.add("vm-web-1-eth0", .tun(TunInfo(isTap: true, vnetHeader: true, multiQueue: true, persistent: true)),
+        links.add("vm-web-1-eth0", .made(.tap(TapConfig(vnetHeader: true, multiQueue: true))),
                   owner: "MicroVM/web-1", master: "microvm")
         let again = Planner(desired: DesiredState(microVMs: [MicroVMPlannerTests.vm()]),
                             observed: ObservedState(links: links.links, capabilities: capabilities)).plan()

@@ -4,31 +4,13 @@ import MooringModel
 
 /// Turns RTM_NEWLINK and RTM_NEWADDR messages into observed values (libnl's attribute parser).
 enum LinkDumpParser {
-    private typealias Table = [UnsafeMutablePointer<nlattr>?]
+    private typealias Table = Attribute.Table
+    private static let string = Attribute.string, bytes = Attribute.bytes, u32 = Attribute.u32, u8 = Attribute.u8
+    private static func parse(_ attribute: UnsafeMutablePointer<nlattr>?, max: Int) -> Table? { Attribute.nested(attribute, max: max) }
 
-    private static func parse(_ attribute: UnsafeMutablePointer<nlattr>?, max: Int) -> Table? {
-        guard let attribute else { return nil }
-        var table = Table(repeating: nil, count: max + 1)
-        guard nla_parse_nested(&table, Int32(max), attribute, nil) >= 0 else { return nil }
-        return table
-    }
-
-    private static func string(_ attribute: UnsafeMutablePointer<nlattr>?) -> String? {
-        guard let attribute, nla_len(attribute) > 0 else { return nil }
-        let data = nla_data(attribute)!.assumingMemoryBound(to: UInt8.self)
-        let bytes = UnsafeBufferPointer(start: data, count: Int(nla_len(attribute))).prefix { $0 != 0 }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func bytes(_ attribute: UnsafeMutablePointer<nlattr>?) -> [UInt8]? {
-        guard let attribute else { return nil }
-        return [UInt8](UnsafeRawBufferPointer(start: nla_data(attribute), count: Int(nla_len(attribute))))
-    }
-
-    private static func u32(_ attribute: UnsafeMutablePointer<nlattr>?) -> UInt32? { attribute.map { nla_get_u32($0) } }
-    private static func u8(_ attribute: UnsafeMutablePointer<nlattr>?) -> UInt8? { attribute.map { nla_get_u8($0) } }
-
-    static func link(_ header: UnsafeMutablePointer<nlmsghdr>) -> ObservedLink? {
+    /// A link with its kind's settings still to read: they refer to other links by index, which have names
+    /// only once the whole dump is in (`ParsedLink.resolved`).
+    static func link(_ header: UnsafeMutablePointer<nlmsghdr>) -> ParsedLink? {
         guard Int(header.pointee.nlmsg_type) == Int(RTM_NEWLINK) else { return nil }
         var table = Table(repeating: nil, count: Int(mooring_IFLA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<ifinfomsg>.size), &table, Int32(mooring_IFLA_MAX), nil) >= 0 else { return nil }
@@ -36,12 +18,14 @@ enum LinkDumpParser {
         guard let name = string(table[Int(IFLA_IFNAME)]) else { return nil }
 
         var kind = ObservedLinkKind.device
+        var kindData: (reader: any NetlinkLinkKind.Type, data: LinkKindData?)?
         var isolated: Bool?
         var learning: Bool?
         var unicastFlood: Bool?
         if let linkInfo = parse(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)) {
             if let kindName = string(linkInfo[Int(IFLA_INFO_KIND)]) {
-                kind = linkKind(kindName, data: linkInfo[Int(IFLA_INFO_DATA)])
+                kind = kindName == "veth" ? .veth : .other(kindName)
+                if let reader = LinkConfig.Name.readers[kindName] { kindData = (reader, LinkKindData(linkInfo[Int(IFLA_INFO_DATA)])) }
             }
             // A bridge port's settings come as its slave data.
             if string(linkInfo[Int(IFLA_INFO_SLAVE_KIND)]) == "bridge",
@@ -64,7 +48,7 @@ enum LinkDumpParser {
         link.isolated = isolated
         link.learning = learning
         link.unicastFlood = unicastFlood
-        return link
+        return ParsedLink(link: link, kindData: kindData)
     }
 
     /// A static, sticky entry of a bridge's forwarding table (`master static sticky`, no VLAN): the port's index
@@ -80,81 +64,6 @@ enum LinkDumpParser {
               table[Int(NDA_MASTER)] != nil, table[Int(NDA_VLAN)] == nil,
               let bytes = bytes(table[Int(NDA_LLADDR)]), bytes.count == 6 else { return nil }
         return (Int(info.ndm_ifindex), MACAddress(bytes: bytes))
-    }
-
-    /// Every kind mooring reads is listed, with no `default`: a kind added to `KernelLinkKind` does not compile
-    /// until it is read here (a kind read as `.other` would never converge: deleted and made again every round).
-    private static func linkKind(_ kind: String, data: UnsafeMutablePointer<nlattr>?) -> ObservedLinkKind {
-        guard let known = KernelLinkKind(rawValue: kind) else { return .other(kind) }
-        switch known {
-        case .bridge: return .bridge
-        case .veth: return .veth
-        case .tun:
-            let tun = parse(data, max: Int(mooring_IFLA_TUN_MAX))
-            func flag(_ attribute: Int) -> Bool { tun.flatMap { u8($0[attribute]) } == 1 }
-            let type = tun.flatMap { u8($0[Int(IFLA_TUN_TYPE)]) } ?? 0
-            // An unset owner or group is reported as (uid_t)-1.
-            func id(_ attribute: Int) -> UInt32? { tun.flatMap { u32($0[attribute]) }.flatMap { $0 == UInt32.max ? nil : $0 } }
-            return .tun(TunInfo(isTap: type == UInt8(IFF_TAP), vnetHeader: flag(Int(IFLA_TUN_VNET_HDR)),
-                                multiQueue: flag(Int(IFLA_TUN_MULTI_QUEUE)), persistent: flag(Int(IFLA_TUN_PERSIST)),
-                                owner: id(Int(IFLA_TUN_OWNER)), group: id(Int(IFLA_TUN_GROUP)),
-                                attachedQueues: Int(tun.flatMap { u32($0[Int(IFLA_TUN_NUM_QUEUES)]) } ?? 0)))
-        case .macvtap:
-            let macvlan = parse(data, max: Int(mooring_IFLA_MACVLAN_MAX))
-            let mode = macvlan.flatMap { u32($0[Int(IFLA_MACVLAN_MODE)]) }
-            return .macvtap(mode: mode.flatMap(macvtapMode), sourceMACs: macvlan.map { sourceMACs($0[Int(IFLA_MACVLAN_MACADDR_DATA)]) } ?? [])
-        case .vxlan:
-            guard let vx = parse(data, max: Int(mooring_IFLA_VXLAN_MAX)) else { return .other(kind) }
-            func address(_ v4: Int, _ v6: Int) -> IPAddress? {
-                if let raw = bytes(vx[v4]), raw.count == 4, raw != [0, 0, 0, 0] { return IPAddress(family: .ipv4, bytes: raw) }
-                if let raw = bytes(vx[v6]), raw.count == 16, raw.contains(where: { $0 != 0 }) { return IPAddress(family: .ipv6, bytes: raw) }
-                return nil
-            }
-            let port = vx[Int(IFLA_VXLAN_PORT)].map { Int(UInt16(bigEndian: nla_get_u16($0))) } ?? 4789
-            return .vxlan(VxlanInfo(vni: Int(u32(vx[Int(IFLA_VXLAN_ID)]) ?? 0),
-                                    local: address(Int(IFLA_VXLAN_LOCAL), Int(IFLA_VXLAN_LOCAL6)),
-                                    remote: address(Int(IFLA_VXLAN_GROUP), Int(IFLA_VXLAN_GROUP6)),
-                                    port: port, deviceIndex: u32(vx[Int(IFLA_VXLAN_LINK)]).flatMap { $0 == 0 ? nil : Int($0) }))
-        case .vlan:
-            let id = parse(data, max: Int(mooring_IFLA_VLAN_MAX)).flatMap { $0[Int(IFLA_VLAN_ID)].map { Int(nla_get_u16($0)) } }
-            return .vlan(id: id ?? 0)
-        }
-    }
-
-    /// The nested IFLA_MACVLAN_MACADDR entries of IFLA_MACVLAN_MACADDR_DATA, sorted.
-    static func sourceMACs(_ data: UnsafeMutablePointer<nlattr>?) -> [MACAddress] {
-        guard let data else { return [] }
-        var macs: [MACAddress] = []
-        var remaining = nla_len(data)
-        var attribute = nla_data(data).map { UnsafeMutablePointer<nlattr>(OpaquePointer($0)) }
-        while let current = attribute, nla_ok(current, remaining) != 0 {
-            if nla_type(current) == Int32(IFLA_MACVLAN_MACADDR), nla_len(current) == 6, let bytes = nla_data(current) {
-                macs.append(MACAddress(bytes: Array(UnsafeRawBufferPointer(start: bytes, count: 6))))
-            }
-            attribute = nla_next(current, &remaining)
-        }
-        return macs.sorted { $0.description < $1.description }
-    }
-
-    static func macvtapMode(_ raw: UInt32) -> MacvtapMode? {
-        switch raw {
-        case 1: return .private
-        case 2: return .vepa
-        case 4: return .bridge
-        case 8: return .passthru
-        case 16: return .source
-        default: return nil
-        }
-    }
-
-    static func macvtapModeValue(_ mode: MacvtapMode) -> UInt32 {
-        switch mode {
-        case .private: return 1
-        case .vepa: return 2
-        case .bridge: return 4
-        case .passthru: return 8
-        case .source: return 16
-        }
     }
 
     /// A unicast route with a single output link; multipath, local, broadcast and cached routes are left out.
@@ -210,5 +119,23 @@ enum LinkDumpParser {
         }
         if !address.isIPv4 && address.isLinkLocal { return nil }
         return (Int(info.ifa_index), CIDR(address: address, prefixLength: Int(info.ifa_prefixlen)))
+    }
+}
+
+/// A link as its message reported it, its kind's settings read by `resolved` once every link's name is known.
+struct ParsedLink {
+    var link: ObservedLink
+    fileprivate var kindData: (reader: any NetlinkLinkKind.Type, data: LinkKindData?)?
+
+    var index: Int { link.index }
+    var name: String { link.name }
+
+    /// The link, its kind read by the kind's own reader (`NetlinkLinkKind.read`); a kind mooring makes in a
+    /// form it does not make stays `.other`.
+    func resolved(names: [Int: String]) -> ObservedLink {
+        guard let (reader, data) = kindData else { return link }
+        var link = link
+        if let config = reader.read(data, of: link, name: { $0.flatMap { names[$0] } })?.config { link.kind = .made(config) }
+        return link
     }
 }

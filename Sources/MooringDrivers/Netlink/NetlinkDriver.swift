@@ -23,10 +23,12 @@ public final class NetlinkDriver: @unchecked Sendable {
 
     /// Every link with its addresses: one link dump and one address dump, whatever the number of links.
     public func observeLinks() throws -> [ObservedLink] {
-        var links: [ObservedLink] = []
+        var parsed: [ParsedLink] = []
         try socket.dump(LinkRequests.dumpLinks()) { header in
-            if let link = LinkDumpParser.link(header) { links.append(link) }
+            if let link = LinkDumpParser.link(header) { parsed.append(link) }
         }
+        let names = Dictionary(parsed.map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
+        var links = parsed.map { $0.resolved(names: names) }
         try attachAddressesAndRoutes(&links)
         indexes = Dictionary(links.map { ($0.name, Int32($0.index)) }, uniquingKeysWith: { first, _ in first })
         indexesInUse = Set(links.map { Int32($0.index) })
@@ -39,10 +41,14 @@ public final class NetlinkDriver: @unchecked Sendable {
     /// by interface. Names that exist no more are simply not in the result.
     public func observeLinks(named names: Set<String>) throws -> [ObservedLink] {
         let ordered = names.sorted()
-        var links: [ObservedLink] = []
+        var parsed: [ParsedLink] = []
         let failures = try socket.request(ordered.map { LinkRequests.get(name: $0) }) { header in
-            if let link = LinkDumpParser.link(header) { links.append(link) }
+            if let link = LinkDumpParser.link(header) { parsed.append(link) }
         }
+        // The links they refer to by index are named from what this driver last saw, these links first.
+        var names = Dictionary(indexes.map { (Int($0.value), $0.key) }, uniquingKeysWith: { first, _ in first })
+        for link in parsed { names[link.index] = link.name }
+        var links = parsed.map { $0.resolved(names: names) }
         for (position, failure) in failures where failure.errno != ENODEV {
             throw DriverError("netlink: reading link \(ordered[position]) failed: \(failure)")
         }
@@ -144,13 +150,7 @@ public final class NetlinkDriver: @unchecked Sendable {
         switch operation {
         case let .createLink(name, alias, master, mtu, config):
             let create = LinkCreation(name: name, alias: alias, master: master, mtu: mtu, position: position, operation: operation)
-            switch config {
-            case let .bridge(bridge): try queue(create, bridge, &batch, completed)
-            case let .tap(tap): try queue(create, tap, &batch, completed)
-            case let .macvtap(macvtap): try queue(create, macvtap, &batch, completed)
-            case let .vxlan(vxlan): try queue(create, vxlan, &batch, completed)
-            case let .vlan(vlan): try queue(create, vlan, &batch, completed)
-            }
+            try config.netlink.queue(create, on: self, &batch, completed)
 
         case let .setMaster(link, master):
             let masterIndex = try master.map { try index(of: $0, &batch, completed) } ?? 0

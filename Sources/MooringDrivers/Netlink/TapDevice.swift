@@ -1,5 +1,5 @@
 import CNetlink
-import MooringPlan
+import MooringModel
 import Foundation
 
 /// Persistent tap devices. rtnetlink cannot create tun/tap devices; the TUNSETIFF ioctl on /dev/net/tun

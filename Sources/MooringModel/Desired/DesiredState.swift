@@ -104,8 +104,8 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     public var mtu: Int?
     /// Existing host interfaces to enslave; used, never created or deleted.
     public var ports: [String]
-    public var vxlan: DesiredVxlan?
-    public var vlan: DesiredVlan?
+    /// The ports mooring makes for it (`spec.vxlan`, `spec.vlan`), in the order of `LinkConfig.Name`.
+    public var madePorts: [DesiredBridgePort]
     /// Routes through the bridge (`spec.routes`, `spec.gateways`).
     public var routes: [DesiredRoute]
     /// Whether it accepts IPv6 router advertisements; nil leaves the kernel's setting alone.
@@ -128,7 +128,7 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
     }
 
     public init(origin: ManifestOrigin, name: String, addresses: [CIDR] = [], mtu: Int? = nil, ports: [String] = [],
-                vxlan: DesiredVxlan? = nil, vlan: DesiredVlan? = nil, routes: [DesiredRoute] = [], acceptRA: Bool? = nil) {
+                madePorts: [DesiredBridgePort] = [], routes: [DesiredRoute] = [], acceptRA: Bool? = nil) {
         self.routes = routes
         self.acceptRA = acceptRA
         self.origin = origin
@@ -136,41 +136,7 @@ public struct DesiredBridge: Sendable, Codable, Equatable {
         self.addresses = addresses
         self.mtu = mtu
         self.ports = ports
-        self.vxlan = vxlan
-        self.vlan = vlan
-    }
-}
-
-public struct DesiredVxlan: Sendable, Codable, Equatable {
-    public var name: String
-    public var vni: Int
-    public var local: IPAddress?
-    public var remote: IPAddress?
-    public var group: IPAddress?
-    public var dstPort: Int
-    public var device: String?
-
-    public init(name: String, vni: Int, local: IPAddress? = nil, remote: IPAddress? = nil, group: IPAddress? = nil,
-                dstPort: Int = 4789, device: String? = nil) {
-        self.name = name
-        self.vni = vni
-        self.local = local
-        self.remote = remote
-        self.group = group
-        self.dstPort = dstPort
-        self.device = device
-    }
-}
-
-public struct DesiredVlan: Sendable, Codable, Equatable {
-    public var name: String
-    public var parent: String
-    public var id: Int
-
-    public init(name: String, parent: String, id: Int) {
-        self.name = name
-        self.parent = parent
-        self.id = id
+        self.madePorts = madePorts
     }
 }
 

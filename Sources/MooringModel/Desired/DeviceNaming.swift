@@ -15,10 +15,12 @@ public enum DeviceNaming {
         return "vm-\(String(vm.prefix(4)))-\(StableHash.hex("MicroVM/\(vm)/\(device)", digits: 7))"
     }
 
-    public static func vxlanPort(bridge: String) -> String {
-        let plain = "vx-\(bridge)"
+    /// A port a Bridge manifest declares in `field`: `vx-br0` (`prefix-bridge`) when it fits in 15 bytes, otherwise
+    /// the prefix and a hash of `Bridge/<bridge>/<field>`.
+    public static func bridgePort(bridge: String, prefix: String, field: String) -> String {
+        let plain = "\(prefix)-\(bridge)"
         if plain.utf8.count <= InterfaceName.maxBytes { return plain }
-        return "vx-\(StableHash.hex("Bridge/\(bridge)/vxlan", digits: 12))"
+        return "\(prefix)-\(StableHash.hex("Bridge/\(bridge)/\(field)", digits: 15 - prefix.utf8.count - 1))"
     }
 
     public static func vlanPort(parent: String, id: Int) -> String {

@@ -60,8 +60,8 @@ public struct BridgeSpec: Sendable {
     public var addresses: [Located<CIDR>] = []
     public var mtu: Located<Int>?
     public var ports: [Located<String>] = []
-    public var vxlan: VxlanSpec?
-    public var vlan: VlanSpec?
+    /// The ports mooring makes for it (`vxlan`, `vlan`: `BridgePortKind`), beside `ports`, the host's own.
+    public var madePorts: [BridgePortSpec] = []
     /// `routes` and the `gateways` shorthand (default routes), in manifest order.
     public var routes: [DesiredRoute] = []
     /// `acceptRA`: whether the bridge takes IPv6 router advertisements (the host's own uplink in a bridge).
@@ -71,22 +71,6 @@ public struct BridgeSpec: Sendable {
     /// `dhcpServer`, `ipv6SendRA`: what the bridge serves its guests (dnsmasq), and where the manifest says so.
     public var dhcpServer: Located<DHCPServer>?
     public var ipv6SendRA: Located<RouterAdvertisements>?
-}
-
-public struct VxlanSpec: Sendable {
-    public var vni: Located<Int>
-    public var local: Located<IPAddress>?
-    public var remote: Located<IPAddress>?
-    public var group: Located<IPAddress>?
-    public var dstPort: Int
-    public var device: Located<String>?
-    public var location: SourceLocation
-}
-
-public struct VlanSpec: Sendable {
-    public var parent: Located<String>
-    public var id: Located<Int>
-    public var location: SourceLocation
 }
 
 public struct NATSpec: Sendable {

@@ -83,88 +83,31 @@ public struct ObservedLink: Sendable, Codable, Equatable {
     }
 }
 
-/// The kinds of link (IFLA_INFO_KIND) whose settings mooring reads (LinkDumpParser); any other is
-/// `ObservedLinkKind.other`. A new link kind mooring makes is added here, and the compiler then names the parser.
-public enum KernelLinkKind: String, CaseIterable, Sendable {
-    case bridge, veth, tun, macvtap, vxlan, vlan
-}
-
+/// What a link is, as the kernel reports it: a kind mooring makes, read back as that kind's own type (the
+/// same type the plan creates it from), or a link mooring only looks at.
 public enum ObservedLinkKind: Sendable, Codable, Equatable {
-    case bridge
-    case tun(TunInfo)
-    /// `sourceMACs`: the allowed source MACs of a `source` mode macvtap (IFLA_MACVLAN_MACADDR_DATA).
-    case macvtap(mode: MacvtapMode?, sourceMACs: [MACAddress] = [])
-    case vxlan(VxlanInfo)
-    case vlan(id: Int)
+    case made(LinkConfig)
     case veth
     /// A device without rtnetlink link info: a physical NIC, loopback.
     case device
+    /// Any other kernel kind, and one of mooring's kinds in a form mooring does not make (a `tun` device, a
+    /// macvtap in a mode it does not know).
     case other(String)
-
-    /// The kernel's kind it is read from; nil for devices without link info and kinds mooring does not read.
-    /// Every case is listed: a new one does not compile until it says which kernel kind it is.
-    public var kernelKind: KernelLinkKind? {
-        switch self {
-        case .bridge: return .bridge
-        case .tun: return .tun
-        case .macvtap: return .macvtap
-        case .vxlan: return .vxlan
-        case .vlan: return .vlan
-        case .veth: return .veth
-        case .device, .other: return nil
-        }
-    }
 
     public var name: String {
         switch self {
-        case .bridge: return "bridge"
-        case let .tun(info): return info.isTap ? "tap" : "tun"
-        case .macvtap: return "macvtap"
-        case .vxlan: return "vxlan"
-        case .vlan: return "vlan"
+        case let .made(config): return config.kind.name
         case .veth: return "veth"
         case .device: return "device"
         case let .other(kind): return kind
         }
     }
-}
 
-public struct TunInfo: Sendable, Codable, Equatable {
-    public var isTap: Bool
-    public var vnetHeader: Bool
-    public var multiQueue: Bool
-    public var persistent: Bool
-    /// IFLA_TUN_OWNER / IFLA_TUN_GROUP; nil when unset.
-    public var owner: UInt32?
-    public var group: UInt32?
-    /// IFLA_TUN_NUM_QUEUES: the queues a VMM has attached now.
-    public var attachedQueues: Int
-
-    public init(isTap: Bool, vnetHeader: Bool, multiQueue: Bool, persistent: Bool, owner: UInt32? = nil,
-                group: UInt32? = nil, attachedQueues: Int = 0) {
-        self.isTap = isTap
-        self.vnetHeader = vnetHeader
-        self.multiQueue = multiQueue
-        self.persistent = persistent
-        self.owner = owner
-        self.group = group
-        self.attachedQueues = attachedQueues
+    public var config: LinkConfig? {
+        if case let .made(config) = self { config } else { nil }
     }
-}
 
-public struct VxlanInfo: Sendable, Codable, Equatable {
-    public var vni: Int
-    public var local: IPAddress?
-    /// IFLA_VXLAN_GROUP/GROUP6: the unicast remote or the multicast group.
-    public var remote: IPAddress?
-    public var port: Int
-    public var deviceIndex: Int?
-
-    public init(vni: Int, local: IPAddress? = nil, remote: IPAddress? = nil, port: Int = 4789, deviceIndex: Int? = nil) {
-        self.vni = vni
-        self.local = local
-        self.remote = remote
-        self.port = port
-        self.deviceIndex = deviceIndex
+    public var isBridge: Bool {
+        if case .made(.bridge) = self { true } else { false }
     }
 }

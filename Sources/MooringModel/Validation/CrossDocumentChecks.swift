@@ -17,13 +17,9 @@ extension ManifestSetValidator {
         }
         for (manifest, spec) in bridges {
             claim(manifest.origin.name, manifest.origin.subject, manifest.origin, manifest.nameLocation, "metadata.name", &self)
-            if let vxlan = spec.vxlan {
-                claim(DeviceNaming.vxlanPort(bridge: manifest.origin.name), "\(manifest.origin.subject) vxlan",
-                      manifest.origin, vxlan.location, "spec.vxlan", &self)
-            }
-            if let vlan = spec.vlan {
-                claim(DeviceNaming.vlanPort(parent: vlan.parent.value, id: vlan.id.value), "\(manifest.origin.subject) vlan",
-                      manifest.origin, vlan.location, "spec.vlan", &self)
+            for port in spec.madePorts {
+                claim(port.deviceName(bridge: manifest.origin.name), "\(manifest.origin.subject) \(port.field)",
+                      manifest.origin, port.location, "spec.\(port.field)", &self)
             }
         }
         for ((manifest, spec), vm) in zip(vms, state.microVMs) {
@@ -62,7 +58,7 @@ extension ManifestSetValidator {
             }
         }
         for (manifest, spec) in bridges {
-            let ports = (taps[manifest.origin.name] ?? 0) + spec.ports.count + (spec.vxlan == nil ? 0 : 1) + (spec.vlan == nil ? 0 : 1)
+            let ports = (taps[manifest.origin.name] ?? 0) + spec.ports.count + spec.madePorts.count
             if ports > Self.maxBridgePorts {
                 error(manifest.origin, at: manifest.nameLocation, "metadata.name",
                       "\(ports) ports (taps, host ports, VXLAN/VLAN) would join this bridge; a Linux bridge holds at most \(Self.maxBridgePorts): spread the MicroVMs over more bridges")

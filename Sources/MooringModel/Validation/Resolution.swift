@@ -5,15 +5,9 @@ extension ManifestSetValidator {
 
     func resolveBridge(_ manifest: Manifest, _ spec: BridgeSpec) -> DesiredBridge {
         let name = manifest.origin.name
-        let vxlan = spec.vxlan.map {
-            DesiredVxlan(name: DeviceNaming.vxlanPort(bridge: name), vni: $0.vni.value, local: $0.local?.value,
-                         remote: $0.remote?.value, group: $0.group?.value, dstPort: $0.dstPort, device: $0.device?.value)
-        }
-        let vlan = spec.vlan.map {
-            DesiredVlan(name: DeviceNaming.vlanPort(parent: $0.parent.value, id: $0.id.value), parent: $0.parent.value, id: $0.id.value)
-        }
+        let madePorts = spec.madePorts.map { DesiredBridgePort(name: $0.deviceName(bridge: name), field: $0.field, config: $0.config) }
         var bridge = DesiredBridge(origin: manifest.origin, name: name, addresses: spec.addresses.map(\.value),
-                                   mtu: spec.mtu?.value, ports: spec.ports.map(\.value), vxlan: vxlan, vlan: vlan,
+                                   mtu: spec.mtu?.value, ports: spec.ports.map(\.value), madePorts: madePorts,
                                    routes: spec.routes, acceptRA: spec.acceptRA)
         bridge.nameservers = spec.nameservers
         bridge.dhcpServer = spec.dhcpServer?.value

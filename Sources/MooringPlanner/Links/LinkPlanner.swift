@@ -123,13 +123,13 @@ struct LinkPlanner {
 
     /// Parents, underlay devices and kernel support must be there for the link to be created.
     private mutating func checkReferences(_ spec: LinkSpec, creatable: Set<String>) -> Bool {
-        if let (message, fix) = spec.config.planned.unsupported(on: observed.capabilities) {
+        if let (message, fix) = spec.config.kind.unsupported(on: observed.capabilities) {
             conflicts.append(Conflict(resource: .link(spec.name), group: spec.group, message: "\(message) for \(spec.label)", fix: fix))
             return false
         }
         // Predict what the kernel will refuse: a port MTU that does not fit, found now rather than half-way
         // through an apply (the bridge already changed, the port refusing).
-        if let mtu = spec.mtu, let (largest, why) = spec.config.planned.largestMTU(links: byName), mtu > largest {
+        if let mtu = spec.mtu, let (largest, why) = spec.config.kind.largestMTU(links: byName), mtu > largest {
             conflicts.append(Conflict(resource: .link(spec.name), group: spec.group,
                                       message: "\(spec.group) spec.mtu \(mtu) does not fit \(spec.label): \(why); the largest valid spec.mtu is \(largest)",
                                       fix: "set spec.mtu to \(largest) or less, or raise the underlay's MTU by \(mtu - largest)"))
@@ -148,7 +148,7 @@ struct LinkPlanner {
 
     /// What cannot change without recreating the link: its kind, and the kind's fixed fields.
     private func kindDifferences(_ spec: LinkSpec, _ link: ObservedLink) -> [LinkDifference] {
-        spec.config.planned.fixedDifferences(link, names: LinkNames(byIndex: byIndex))
+        link.kind.config.flatMap(spec.config.fixedDifferences(from:))?.map { LinkDifference($0.field, $0.before, $0.after, $0.text) }
             ?? [LinkDifference("kind", .string(link.kind.name), .string(spec.kindName), "kind \(link.kind.name) -> \(spec.kindName)")]
     }
 

@@ -10,7 +10,7 @@ struct LinkSpec: Equatable {
     var group: ChangeGroup
     /// For humans: `MicroVM web-1 eth0`.
     var label: String
-    /// What it is made of, by kind (LinkKinds/ in MooringPlan; how each kind is planned in Links/Kinds/).
+    /// What it is made of, by kind (LinkKinds/ in MooringModel).
     var config: LinkConfig
     var master: String?
     var mtu: Int?
@@ -30,7 +30,7 @@ struct LinkSpec: Equatable {
     /// `bridge`, `tap`, ...
     var kindName: String { config.kind.name }
     var isBridge: Bool { if case .bridge = config { true } else { false } }
-    var phase: Phase { config.planned.phase }
+    var phase: Phase { Phase(creating: config.kind.role) }
 
     /// Every link the desired state implies, masters first.
     /// - Parameter identities: who each VMM runs as: its taps are owned by that user and group.
@@ -44,18 +44,10 @@ struct LinkSpec: Equatable {
             specs.append(LinkSpec(name: bridge.name, owner: bridge.origin.reference, group: group,
                                   label: "Bridge \(bridge.name)", config: .bridge(BridgeConfig(mac: mac)), mtu: bridge.mtu,
                                   mac: mac, addresses: bridge.addresses))
-            if let vxlan = bridge.vxlan {
-                specs.append(LinkSpec(name: vxlan.name, owner: "\(bridge.origin.reference)/vxlan", group: group,
-                                      label: "Bridge \(bridge.name) vxlan",
-                                      config: .vxlan(VxlanConfig(vni: vxlan.vni, local: vxlan.local, remote: vxlan.remote,
-                                                                 group: vxlan.group, port: vxlan.dstPort, device: vxlan.device)),
-                                      master: bridge.name,
+            for port in bridge.madePorts {
+                specs.append(LinkSpec(name: port.name, owner: "\(bridge.origin.reference)/\(port.field)", group: group,
+                                      label: "Bridge \(bridge.name) \(port.field)", config: port.config, master: bridge.name,
                                       mtu: bridge.mtu, addresses: []))
-            }
-            if let vlan = bridge.vlan {
-                specs.append(LinkSpec(name: vlan.name, owner: "\(bridge.origin.reference)/vlan", group: group,
-                                      label: "Bridge \(bridge.name) vlan", config: .vlan(VlanConfig(parent: vlan.parent, id: vlan.id)),
-                                      master: bridge.name, mtu: bridge.mtu, addresses: []))
             }
         }
         for vm in desired.microVMs {

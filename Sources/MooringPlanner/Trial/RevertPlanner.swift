@@ -19,9 +19,15 @@ public struct RevertPlanner {
 
     /// The tried plan's changes a revert cannot undo, one line each: `apply --try` refuses such a plan before
     /// changing anything, because its promise is to put the host back.
+    /// What it takes to make `link` again, from what the kernel reports of it: nil for kinds mooring does not
+    /// make, and when a link it is built on is not here.
+    private static func remade(_ link: ObservedLink) -> LinkConfig? {
+        guard let config = link.kind.config, config.kind.references.allSatisfy({ !$0.link.isEmpty }) else { return nil }
+        return config
+    }
+
     public static func irreversible(_ plan: Plan, before: ObservedState) -> [String] {
         var problems: [String] = []
-        let names = LinkNames(byIndex: LinkLookup(byIndex: before.links))
         for change in plan.changes {
             switch change.operation {
             case let .stopUnit(name, _):
@@ -29,7 +35,7 @@ public struct RevertPlanner {
             case let .restartUnit(spec):
                 problems.append("\(change.summary): the unit \(spec.name) as it ran before is not kept, so it could not be brought back")
             case let .deleteLink(name):
-                if let link = before.link(named: name), LinkConfig(observed: link, names: names) == nil {
+                if let link = before.link(named: name), Self.remade(link) == nil {
                     problems.append("\(change.summary): a \(link.kind.name) cannot be made again from what the kernel reports of it")
                 }
             case .replaceNftTable, .deleteNftTable:
@@ -57,7 +63,6 @@ public struct RevertPlanner {
         }
         let touched = touchedLinks()
         let beforeLinks = before.linksByName, nowLinks = now.linksByName
-        let beforeNames = LinkNames(byIndex: LinkLookup(byIndex: before.links))
         // Links the trial made go; links it deleted come back, parents before children.
         for name in touched {
             guard beforeLinks[name] == nil, let link = nowLinks[name], link.isOwnedByMooring else { continue }
@@ -67,12 +72,12 @@ public struct RevertPlanner {
         for name in touched {
             guard let link = beforeLinks[name] else { continue }
             if nowLinks[name] == nil {
-                guard let config = LinkConfig(observed: link, names: beforeNames) else { continue }
+                guard let config = Self.remade(link) else { continue }
                 let master = link.masterIndex.flatMap { before.link(index: $0)?.name }
+                let phase = Phase(creating: config.kind.role)
                 add(.link(name), .create, "create \(link.kind.name) \(name) again (deleted by the trial)",
-                    .createLink(name: name, alias: link.alias ?? "", master: master, mtu: link.mtu, config: config),
-                    link.kind == .bridge ? .createBridges : .bridgePorts)
-                if link.isUp { add(.link(name), .update, "set \(name) up", .setUp(link: name), .bridgePorts) }
+                    .createLink(name: name, alias: link.alias ?? "", master: master, mtu: link.mtu, config: config), phase)
+                if link.isUp { add(.link(name), .update, "set \(name) up", .setUp(link: name), phase) }
             }
             kept.insert(name)
         }
