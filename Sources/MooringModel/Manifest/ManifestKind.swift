@@ -28,6 +28,15 @@ public enum VMMKind: String, CaseIterable, Sendable, Codable {
         case .none: return nil
         }
     }
+
+    /// Whether it reads a qcow2 layer over a raw image disk (a VM's own layer of a pulled image); one that
+    /// does not gets a copy. QEMU does; cloud-hypervisor only from v51 and with backing_files=on, firecracker not at all.
+    public var readsQcow2Layers: Bool {
+        switch self {
+        case .qemuMicrovm: return true
+        case .cloudHypervisor, .firecracker, .none: return false
+        }
+    }
 }
 
 public enum Accelerator: String, CaseIterable, Sendable, Codable {

@@ -131,9 +131,8 @@ struct ImagePlanner {
             // moved tag is a new layer; the old one is collected).
             pinned.layered.insert(volume.path)
             let hex = pin.digest.dropFirst("sha256:".count)
-            // QEMU reads a qcow2 layer over a raw disk; cloud-hypervisor does so only from v51 (and only with
-            // backing_files=on), firecracker not at all: they get a copy (a reflink where the file system has them).
-            let copy = vm.vmm != .qemuMicrovm
+            // A VMM that reads no qcow2 layer gets a copy (a reflink where the file system has them).
+            let copy = !vm.vmm.readsQcow2Layers
             let layer = VMDiskLayer(path: "\(root)/\(ImageStore.vmDisksDirectory)/\(vm.name)/\(volume.id)-\(hex).\(copy ? "img" : "qcow2")",
                                     backing: pin.path, format: copy ? .copy : .qcow2)
             pinned.layers.append(layer)
