@@ -17,8 +17,6 @@ public struct RevertPlanner {
         self.tried = tried
     }
 
-    /// The tried plan's changes a revert cannot undo, one line each: `apply --try` refuses such a plan before
-    /// changing anything, because its promise is to put the host back.
     /// What it takes to make `link` again, from what the kernel reports of it: nil for kinds mooring does not
     /// make, and when a link it is built on is not here.
     private static func remade(_ link: ObservedLink) -> LinkConfig? {
@@ -26,6 +24,8 @@ public struct RevertPlanner {
         return config
     }
 
+    /// The tried plan's changes a revert cannot undo, one line each: `apply --try` refuses such a plan before
+    /// changing anything, because its promise is to put the host back.
     public static func irreversible(_ plan: Plan, before: ObservedState) -> [String] {
         var problems: [String] = []
         for change in plan.changes {
