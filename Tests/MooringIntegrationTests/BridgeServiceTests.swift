@@ -94,6 +94,8 @@ struct BridgeServiceTests {
         try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "  dhcpServer: true\n  ipv6SendRA: true\n", with: ""))
         #expect(try harness.apply().converged)
         #expect(active("mooring-bridge-microvm.service") != "active")
+        // Its run directory goes with it (a stopped service leaves nothing behind).
+        #expect(!FileManager.default.fileExists(atPath: "/run/mooring/bridges/microvm"))
     }
 
     @Test func aBridgeThatServesDHCPNeedsAnAddressToServeFrom() throws {

@@ -62,7 +62,8 @@ struct BridgeServicePlanner {
                                   summary: "stop unit \(unit.name) (no bridge serves DHCP or router advertisements through it any more)",
                                   reason: .noLongerInManifests,
                                   fields: [FieldChange("state", before: .string("\(unit.activeState)/\(unit.subState)"), after: "stopped")],
-                                  operation: .stopUnit(name: unit.name, runDirectory: nil), phase: .stopUnits))
+                                  operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.bridge(forServiceUnit: unit.name).map(runDirectory)),
+                                  phase: .stopUnits))
         }
         return (changes, conflicts)
     }
@@ -70,8 +71,11 @@ struct BridgeServicePlanner {
     /// dnsmasq in the foreground, its configuration written into a run directory of root's. It keeps the
     /// capabilities a DHCP server and RA sender need (binding port 67, raw ICMPv6, setting ARP entries for
     /// clients without an address yet) and drops to `nobody` itself; the rest of the system is read-only.
+    /// Where a bridge's dnsmasq configuration is written; removed with its unit.
+    func runDirectory(_ bridge: String) -> String { "\(target.runRoot)/bridges/\(bridge)" }
+
     func unit(for bridge: DesiredBridge, dnsmasq: String) -> UnitSpec {
-        let runDirectory = "\(target.runRoot)/bridges/\(bridge.name)"
+        let runDirectory = runDirectory(bridge.name)
         let guests = desired.microVMs.flatMap { vm in
             vm.interfaces.filter { $0.type == .tap && $0.bridge == bridge.name }.map { interface in
                 DnsmasqConfig.Guest(name: vm.name, mac: interface.mac, addresses: interface.addresses, gateways: interface.gateways,
