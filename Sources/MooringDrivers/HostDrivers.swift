@@ -197,8 +197,10 @@ public final class HostDrivers: Sendable {
             state.bridgeServices = state.units.filter { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
             state.units.removeAll { $0.name.hasPrefix(SystemdNames.bridgeServicePrefix) }
             for unit in state.bridgeServices {
-                guard let bridge = SystemdNames.bridge(forServiceUnit: unit.name),
-                      let data = FileManager.default.contents(atPath: "\(runRoot)/bridges/\(bridge)/dnsmasq.conf"), data.count < 1 << 20 else { continue }
+                guard let bridge = SystemdNames.bridge(forServiceUnit: unit.name, netns: drivers.netns),
+                      let data = FileManager.default.contents(
+                          atPath: SystemdNames.bridgeServiceDirectory(runRoot: runRoot, bridge: bridge, netns: drivers.netns) + "/dnsmasq.conf"),
+                      data.count < 1 << 20 else { continue }
                 state.bridgeServiceConfigs[unit.name] = String(decoding: data, as: UTF8.self)
             }
             return state

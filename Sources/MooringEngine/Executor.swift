@@ -255,13 +255,19 @@ public struct ExecutionError: Error, CustomStringConvertible, Sendable {
 
 /// A MicroVM's or a bridge service's run directory is removed recursively when its unit goes; the plan derives
 /// it only from a valid name, and this second check keeps any other path (`..`, a symlinked or foreign
-/// directory) from ever being removed: `<run root>/vms/<valid name>` or `<run root>/bridges/<valid name>`, a
-/// real directory owned by the user running mooring.
+/// directory) from ever being removed: `<run root>/vms/<valid name>`, `<run root>/bridges/[<netns>.]<valid
+/// name>`, a real directory owned by the user running mooring.
 enum RunDirectory {
     static func isRemovable(_ path: String) -> Bool {
         let url = URL(fileURLWithPath: path)
-        guard url.standardizedFileURL.path == path, ["vms", "bridges"].contains(url.deletingLastPathComponent().lastPathComponent),
-              ResourceName.isValid(url.lastPathComponent) else { return false }
+        let name = url.lastPathComponent
+        let valid: Bool
+        switch url.deletingLastPathComponent().lastPathComponent {
+        case "vms": valid = ResourceName.isValid(name)
+        case "bridges": valid = !name.hasPrefix(".") && name.split(separator: ".").last.map { ResourceName.isValid(String($0)) } == true
+        default: valid = false
+        }
+        guard url.standardizedFileURL.path == path, valid else { return false }
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR && info.st_uid == geteuid()
     }

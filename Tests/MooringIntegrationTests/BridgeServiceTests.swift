@@ -40,17 +40,19 @@ struct BridgeServiceTests {
     @Test func aGuestWithoutCloudInitGetsItsAddressesRoutesAndDNSFromTheBridge() throws {
         let harness = try Harness("bs", userBus: true)
         defer { harness.tearDown() }
+        let unit = SystemdNames.unitName(forBridgeService: "microvm", netns: harness.ns.name)
+        let runDirectory = SystemdNames.bridgeServiceDirectory(runRoot: "/run/mooring", bridge: "microvm", netns: harness.ns.name)
         try harness.manifests.write("host.yaml", Manifests.tcgHost)
         try harness.manifests.write("bridge.yaml", try simpleNetwork())
         try harness.manifests.write("vm.yaml", try guest())
         let plan = try harness.plan()
         #expect(plan.conflicts.isEmpty, "\(plan.conflicts.map(\.message))")
-        let service = try #require(plan.changes.first { $0.resource == .unit("mooring-bridge-microvm.service") }, "\(plan.summaries)")
+        let service = try #require(plan.changes.first { $0.resource == .unit(unit) }, "\(plan.summaries)")
         let mac = DeviceNaming.guestMAC(vm: "plain", device: "eth0")
         #expect(service.details.contains("  dhcp-host=\(mac),set:guest0,10.0.0.10,plain,1h"), "\(service.details)")
         let outcome = try harness.apply()
         #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
-        #expect(active("mooring-bridge-microvm.service") == "active")
+        #expect(active(unit) == "active")
         // The bridge sends advertisements and takes none (its own made it autoconfigure an address before).
         let acceptRA = try Shell.run(["ip", "netns", "exec", harness.ns.name, "cat", "/proc/sys/net/ipv6/conf/microvm/accept_ra"]).stdout
         #expect(acceptRA.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
@@ -73,29 +75,48 @@ struct BridgeServiceTests {
         }, "\(wanted.filter { !info.contains($0) }) missing in \(info)")
 
         // Drift: the service stopped by hand is started again; a changed lease restarts it with the new one.
-        _ = try Shell.run(["systemctl", "--user", "stop", "mooring-bridge-microvm.service"])
-        #expect(try harness.plan().summaries.contains { $0.hasPrefix("start unit mooring-bridge-microvm.service") })
+        _ = try Shell.run(["systemctl", "--user", "stop", unit])
+        #expect(try harness.plan().summaries.contains { $0.hasPrefix("start unit \(unit)") })
         #expect(try harness.apply().converged)
-        #expect(active("mooring-bridge-microvm.service") == "active")
+        #expect(active(unit) == "active")
         try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "dhcpServer: true", with: "dhcpServer: {leaseTime: 30m}"))
-        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-microvm.service: its configuration changed"))
+        #expect(try harness.plan().summaries.contains("restart unit \(unit): its configuration changed"))
         #expect(try harness.apply().converged)
         let settled = try harness.plan()
         #expect(settled.changes.isEmpty, "\(settled.summaries)")
 
         // Its configuration edited by hand: written again, and dnsmasq restarted to read it.
-        let config = "/run/mooring/bridges/microvm/dnsmasq.conf"
+        let config = runDirectory + "/dnsmasq.conf"
         try (String(contentsOfFile: config, encoding: .utf8) + "dhcp-range=10.0.0.50,10.0.0.60,12h\n").write(toFile: config, atomically: true, encoding: .utf8)
-        #expect(try harness.plan().summaries.contains("restart unit mooring-bridge-microvm.service: its configuration file was changed by hand"))
+        #expect(try harness.plan().summaries.contains("restart unit \(unit): its configuration file was changed by hand"))
         #expect(try harness.apply().converged)
         #expect(try !String(contentsOfFile: config, encoding: .utf8).contains("10.0.0.50"))
 
         // The fields gone, the service goes.
         try harness.manifests.write("bridge.yaml", try simpleNetwork().replacingOccurrences(of: "  dhcpServer: true\n  ipv6SendRA: true\n", with: ""))
         #expect(try harness.apply().converged)
-        #expect(active("mooring-bridge-microvm.service") != "active")
+        #expect(active(unit) != "active")
         // Its run directory goes with it (a stopped service leaves nothing behind).
-        #expect(!FileManager.default.fileExists(atPath: "/run/mooring/bridges/microvm"))
+        #expect(!FileManager.default.fileExists(atPath: runDirectory))
+    }
+
+    /// Bridges are per network namespace, units per host: two targets' bridges of one name each get their own
+    /// service and configuration (one unit name for both made the second apply fail after creating its bridge).
+    @Test func twoNamespacesServeBridgesOfOneName() throws {
+        let first = try Harness("b1", userBus: true), second = try Harness("b2", userBus: true)
+        defer { first.tearDown(); second.tearDown() }
+        for (harness, subnet) in [(first, 41), (second, 42)] {
+            try harness.manifests.write("bridge.yaml", Manifests.bridge("svcbr", addresses: ["10.\(subnet).0.1/24"], extra: "  dhcpServer: true\n"))
+            let outcome = try harness.apply()
+            #expect(outcome.converged, "\(outcome.remaining.changes.map(\.summary))")
+        }
+        for (harness, subnet) in [(first, 41), (second, 42)] {
+            let unit = SystemdNames.unitName(forBridgeService: "svcbr", netns: harness.ns.name)
+            #expect(active(unit) == "active", "\(unit)")
+            let config = SystemdNames.bridgeServiceDirectory(runRoot: "/run/mooring", bridge: "svcbr", netns: harness.ns.name) + "/dnsmasq.conf"
+            #expect(try String(contentsOfFile: config, encoding: .utf8).contains("10.\(subnet).0."), "\(config)")
+            #expect(try harness.plan().changes.isEmpty, "each target sees only its own service")
+        }
     }
 
     @Test func aBridgeThatServesDHCPNeedsAnAddressToServeFrom() throws {

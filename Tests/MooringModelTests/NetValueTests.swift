@@ -57,6 +57,21 @@ struct NetValueTests {
         #expect(DeviceNaming.vlanPort(parent: "eth0", id: 100) == "eth0.100")
     }
 
+    /// A bridge's service unit is named per namespace (bridges are per namespace, units per host), and only the
+    /// exact name mooring would give there maps back to a bridge.
+    @Test func bridgeServiceNamesAreOnePerNamespace() {
+        #expect(SystemdNames.unitName(forBridgeService: "br0") == "mooring-bridge-br0.service")
+        let named = SystemdNames.unitName(forBridgeService: "br-0", netns: "ns-a")
+        #expect(named == "mooring-bridge-ns\\x2da-br\\x2d0.service")
+        #expect(SystemdNames.bridge(forServiceUnit: named, netns: "ns-a") == "br-0")
+        #expect(SystemdNames.bridge(forServiceUnit: named) == nil)
+        #expect(SystemdNames.bridge(forServiceUnit: named, netns: "ns-b") == nil)
+        #expect(SystemdNames.bridge(forServiceUnit: "mooring-bridge-br0.service", netns: "ns-a") == nil)
+        #expect(SystemdNames.bridge(forServiceUnit: "mooring-bridge-..-..-etc.service") == nil)
+        #expect(SystemdNames.bridgeServiceDirectory(runRoot: "/run/mooring", bridge: "br0", netns: nil) == "/run/mooring/bridges/br0")
+        #expect(SystemdNames.bridgeServiceDirectory(runRoot: "/run/mooring", bridge: "br0", netns: "ns-a") == "/run/mooring/bridges/ns-a.br0")
+    }
+
     @Test func derivedMACsAreLocalUnicastAndStable() {
         let mac = DeviceNaming.guestMAC(vm: "web-1", device: "eth0")
         #expect(mac == DeviceNaming.guestMAC(vm: "web-1", device: "eth0"))

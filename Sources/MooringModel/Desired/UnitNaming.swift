@@ -1,7 +1,8 @@
 /// systemd's unit-name escaping (`systemd-escape`): `web-1` -> `web\x2d1`.
 public enum SystemdNames {
     public static let unitPrefix = "mooring-vm-"
-    /// A bridge's services (dnsmasq: DHCP and router advertisements): `mooring-bridge-<bridge>.service`.
+    /// A bridge's services (dnsmasq: DHCP and router advertisements): `mooring-bridge-<bridge>.service`, or
+    /// `mooring-bridge-<netns>-<bridge>.service` for a target namespace (`unitName(forBridgeService:netns:)`).
     public static let bridgeServicePrefix = "mooring-bridge-"
     /// The system user every VMM runs as under the system manager (created by the package: sysusers.d).
     public static let vmmUser = "mooring-vmm"
@@ -25,16 +26,31 @@ public enum SystemdNames {
     }
 
     public static func unitName(forMicroVM name: String) -> String { unitPrefix + escape(name) + ".service" }
-    public static func unitName(forBridgeService bridge: String) -> String { bridgeServicePrefix + escape(bridge) + ".service" }
+    /// Bridges are per network namespace and units per host: two targets may each have a `br0` that serves
+    /// DHCP, so a target namespace's name is part of its bridges' unit names. Escaping turns every `-` in
+    /// either name into `\x2d` (and neither holds a `/`, the one byte it writes as `-`), so the `-` between
+    /// them is unambiguous. The host's own namespace keeps the short name.
+    public static func unitName(forBridgeService bridge: String, netns: String? = nil) -> String {
+        bridgeServicePrefix + (netns.map { escape($0) + "-" } ?? "") + escape(bridge) + ".service"
+    }
 
-    /// The bridge a `mooring-bridge-*.service` unit serves, when the name is one mooring would give (an interface
-    /// name: it may become a path of the run directory, so nothing that could climb out).
-    public static func bridge(forServiceUnit unit: String) -> String? {
+    /// The bridge a `mooring-bridge-*.service` unit of the namespace `netns` serves, when the name is exactly
+    /// one mooring would give there (an interface name: it may become a path of the run directory, so nothing
+    /// that could climb out).
+    public static func bridge(forServiceUnit unit: String, netns: String? = nil) -> String? {
         guard unit.hasPrefix(bridgeServicePrefix), unit.hasSuffix(".service") else { return nil }
-        let name = unescape(String(unit.dropFirst(bridgeServicePrefix.count).dropLast(".service".count)))
+        let escaped = unit.dropFirst(bridgeServicePrefix.count).dropLast(".service".count)
+        guard let last = escaped.split(separator: "-", omittingEmptySubsequences: false).last else { return nil }
+        let name = unescape(String(last))
         guard !name.isEmpty, name.utf8.count <= 15, !name.contains("/"), name != ".", name != "..",
-              unitName(forBridgeService: name) == unit else { return nil }
+              unitName(forBridgeService: name, netns: netns) == unit else { return nil }
         return name
+    }
+
+    /// Where a bridge's services keep their configuration: `<run root>/bridges/<bridge>`, or
+    /// `<run root>/bridges/<netns>.<bridge>` for a target namespace (a bridge's name holds no dot).
+    public static func bridgeServiceDirectory(runRoot: String, bridge: String, netns: String?) -> String {
+        "\(runRoot)/bridges/" + (netns.map { "\($0)." } ?? "") + bridge
     }
 
     /// The inverse of `escape` (`web\x2d1` -> `web-1`).

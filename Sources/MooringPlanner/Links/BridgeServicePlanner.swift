@@ -16,7 +16,7 @@ struct BridgeServicePlanner {
         var wanted: Set<String> = []
         let units = Dictionary(observed.bridgeServices.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for bridge in desired.bridges where bridge.dhcpServer != nil || bridge.ipv6SendRA != nil {
-            let name = SystemdNames.unitName(forBridgeService: bridge.name)
+            let name = SystemdNames.unitName(forBridgeService: bridge.name, netns: target.networkNamespace)
             wanted.insert(name)
             let group = ChangeGroup(bridge.origin)
             guard let dnsmasq = observed.capabilities.executables["dnsmasq"] else {
@@ -62,7 +62,7 @@ struct BridgeServicePlanner {
                                   summary: "stop unit \(unit.name) (no bridge serves DHCP or router advertisements through it any more)",
                                   reason: .noLongerInManifests,
                                   fields: [FieldChange("state", before: .string("\(unit.activeState)/\(unit.subState)"), after: "stopped")],
-                                  operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.bridge(forServiceUnit: unit.name).map(runDirectory)),
+                                  operation: .stopUnit(name: unit.name, runDirectory: SystemdNames.bridge(forServiceUnit: unit.name, netns: target.networkNamespace).map(runDirectory)),
                                   phase: .stopUnits))
         }
         return (changes, conflicts)
@@ -72,7 +72,9 @@ struct BridgeServicePlanner {
     /// capabilities a DHCP server and RA sender need (binding port 67, raw ICMPv6, setting ARP entries for
     /// clients without an address yet) and drops to `nobody` itself; the rest of the system is read-only.
     /// Where a bridge's dnsmasq configuration is written; removed with its unit.
-    func runDirectory(_ bridge: String) -> String { "\(target.runRoot)/bridges/\(bridge)" }
+    func runDirectory(_ bridge: String) -> String {
+        SystemdNames.bridgeServiceDirectory(runRoot: target.runRoot, bridge: bridge, netns: target.networkNamespace)
+    }
 
     func unit(for bridge: DesiredBridge, dnsmasq: String) -> UnitSpec {
         let runDirectory = runDirectory(bridge.name)
@@ -113,7 +115,7 @@ struct BridgeServicePlanner {
         if observed.capabilities.journal {
             properties += [.string(name: "StandardOutput", value: "journal"), .string(name: "StandardError", value: "journal")]
         }
-        var spec = UnitSpec(name: SystemdNames.unitName(forBridgeService: bridge.name), microVM: "",
+        var spec = UnitSpec(name: SystemdNames.unitName(forBridgeService: bridge.name, netns: target.networkNamespace), microVM: "",
                             description: "mooring bridge \(bridge.name): dnsmasq (DHCP, router advertisements)",
                             argv: [dnsmasq, "--keep-in-foreground", "--conf-file=\(config.path)"],
                             environment: [], networkNamespacePath: target.networkNamespace.map { "/run/netns/\($0)" },
