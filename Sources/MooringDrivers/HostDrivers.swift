@@ -173,12 +173,19 @@ public final class HostDrivers: Sendable {
             capabilities.userDatabase = UserDatabase.isRead()
             capabilities.foreignIDs = UserDatabase.foreignIDs()
             var units: [ObservedUnit] = []
+            var unitsOfOtherTargets: [String: String] = [:]
             var unitProblem: String?
             var managerAbsent = false
             do {
                 let netnsPath = drivers.netns.map { "/run/netns/\($0)" }
-                // Units started for other targets (another namespace, or the host) are not this run's to touch.
-                units = try drivers.systemdDriver().listUnits(runRoot: runRoot).filter { $0.networkNamespacePath == netnsPath }
+                // Units started for other targets (another namespace, or the host) are not this run's to touch,
+                // but their names are taken.
+                let all = try drivers.systemdDriver().listUnits(runRoot: runRoot)
+                units = all.filter { $0.networkNamespacePath == netnsPath }
+                for unit in all where unit.networkNamespacePath != netnsPath {
+                    unitsOfOtherTargets[unit.name] = unit.networkNamespacePath.map { "netns \(($0 as NSString).lastPathComponent)" }
+                        ?? "the host's own network namespace"
+                }
             } catch {
                 unitProblem = "\(error)"
                 managerAbsent = (error as? NoBus)?.managerAbsent ?? false
@@ -190,6 +197,7 @@ public final class HostDrivers: Sendable {
                                       unitManagerAbsent: managerAbsent,
                                       capabilities: capabilities)
             (state.nameservers, state.resolverProblem) = observeNameservers(links, declared: nameservers)
+            state.unitsOfOtherTargets = unitsOfOtherTargets
             state.guestFilter = try guestFilter.wait()
             state.macvtapFilter = try macvtapFilter.wait()
             if !drivers.userBus { state.vmIdentities = UserDatabase.observe() }

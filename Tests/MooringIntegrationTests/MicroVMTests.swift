@@ -130,6 +130,25 @@ struct MicroVMTests {
         #expect(try harness.ns.links()["vm-tv-d-eth0"] != nil)
     }
 
+    /// Bridges are per namespace, but a MicroVM's unit is one per host: a second target declaring a MicroVM of
+    /// the same name gets a conflict in its plan (not systemd's refusal half-way through its apply), and the
+    /// first keeps its VM.
+    @Test func aMicroVMNameTakenByAnotherTargetIsAConflict() throws {
+        let first = try Harness("mt1", userBus: true), second = try Harness("mt2", userBus: true)
+        defer { first.tearDown(); second.tearDown() }
+        for harness in [first, second] {
+            try harness.manifests.write("host.yaml", Manifests.tcgHost)
+            try harness.manifests.write("bridge.yaml", Manifests.bridge("vmbr"))
+            try harness.manifests.write("vm.yaml", Manifests.bootableVM("tv-same", interfaces: ["{guestDeviceName: eth0, type: tap, bridge: vmbr}"]))
+        }
+        #expect(try first.apply().converged)
+        let plan = try second.plan()
+        #expect(plan.conflicts.map(\.message) == [
+            "mooring-vm-tv\\x2dsame.service already runs for another target (netns \(first.ns.name)): a MicroVM's unit is one per host"])
+        #expect(!plan.changes.contains { $0.resource.kind == "unit" }, "\(plan.summariesForTests)")
+        #expect(try first.plan().changes.isEmpty, "the first target's VM is untouched")
+    }
+
     @Test func aVMMThatExitsAtOnceIsAnErrorWithItsOutput() throws {
         let harness = try Harness("mv", userBus: true)
         defer { harness.tearDown() }

@@ -241,6 +241,13 @@ struct MicroVMPlannerTests {
         #expect(stop.summary == "stop unit mooring-vm-old.service (no longer in manifests): power button, then terminate")
         #expect(stop.disruptive, "stopping a running guest is disruptive")
 
+        // A unit of that name runs for another target: systemd would refuse the start; the plan says so first.
+        var elsewhere = ObservedState(links: links.links, units: [], capabilities: capabilities)
+        elsewhere.unitsOfOtherTargets = [spec.name: "netns other"]
+        let taken = Planner(desired: desired, observed: elsewhere).plan()
+        #expect(unitChanges(taken).isEmpty)
+        #expect(taken.conflicts.map(\.message) == ["mooring-vm-web\\x2d1.service already runs for another target (netns other): a MicroVM's unit is one per host"])
+
         capabilities.existingFiles = []
         capabilities.kvmProblem = "no kvm"
         let missing = plan([])

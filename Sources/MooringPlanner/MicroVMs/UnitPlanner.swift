@@ -73,6 +73,13 @@ struct UnitPlanner {
                 spec.ownedDisks = vm.volumes.filter { !$0.readOnly }.map(\.path)
             }
             wanted.insert(spec.name)
+            if units[spec.name] == nil, let elsewhere = observed.unitsOfOtherTargets[spec.name] {
+                // systemd would refuse the start half-way through the apply: said now, with nothing changed for it.
+                conflicts.append(Conflict(resource: .unit(spec.name), group: ChangeGroup(vm.origin),
+                                          message: "\(spec.name) already runs for another target (\(elsewhere)): a MicroVM's unit is one per host",
+                                          fix: "rename the MicroVM (its name must be unique on the host), or remove it from the other target's manifests"))
+                continue
+            }
             if let problem = observed.unitProblem {
                 conflicts.append(Conflict(resource: .unit(spec.name), group: ChangeGroup(vm.origin), message: "cannot manage \(vm.origin.subject)'s VMM: \(problem)",
                                           fix: "start systemd (or pass --user for a user manager), or set vmm: none"))
