@@ -173,18 +173,15 @@ public final class HostDrivers: Sendable {
             capabilities.userDatabase = UserDatabase.isRead()
             capabilities.foreignIDs = UserDatabase.foreignIDs()
             var units: [ObservedUnit] = []
-            var unitsOfOtherTargets: [String: String] = [:]
+            var unitsOfOtherTargets: [ObservedUnit] = []
             var unitProblem: String?
             var managerAbsent = false
             do {
                 let netnsPath = drivers.netns.map { "/run/netns/\($0)" }
                 // Units started for other targets (another namespace, or the host) are not this run's to touch,
                 // but their names are taken.
-                let all = try drivers.systemdDriver().listUnits(runRoot: runRoot)
-                units = all.filter { $0.networkNamespacePath == netnsPath }
-                for unit in all where unit.networkNamespacePath != netnsPath {
-                    unitsOfOtherTargets[unit.name] = unit.networkNamespacePath.map { "netns \(($0 as NSString).lastPathComponent)" }
-                        ?? "the host's own network namespace"
+                for unit in try drivers.systemdDriver().listUnits(runRoot: runRoot) {
+                    if unit.networkNamespacePath == netnsPath { units.append(unit) } else { unitsOfOtherTargets.append(unit) }
                 }
             } catch {
                 unitProblem = "\(error)"

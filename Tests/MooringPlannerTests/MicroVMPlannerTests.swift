@@ -243,7 +243,8 @@ struct MicroVMPlannerTests {
 
         // A unit of that name runs for another target: systemd would refuse the start; the plan says so first.
         var elsewhere = ObservedState(links: links.links, units: [], capabilities: capabilities)
-        elsewhere.unitsOfOtherTargets = [spec.name: "netns other"]
+        elsewhere.unitsOfOtherTargets = [ObservedUnit(name: spec.name, activeState: "active", subState: "running",
+                                                      networkNamespacePath: "/run/netns/other")]
         let taken = Planner(desired: desired, observed: elsewhere).plan()
         #expect(unitChanges(taken).isEmpty)
         #expect(taken.conflicts.map(\.message) == ["mooring-vm-web\\x2d1.service already runs for another target (netns other): a MicroVM's unit is one per host"])

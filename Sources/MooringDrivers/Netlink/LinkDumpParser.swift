@@ -5,8 +5,6 @@ import MooringModel
 /// Turns RTM_NEWLINK and RTM_NEWADDR messages into observed values (libnl's attribute parser).
 enum LinkDumpParser {
     private typealias Table = Attribute.Table
-    private static let string = Attribute.string, bytes = Attribute.bytes, u32 = Attribute.u32, u8 = Attribute.u8
-    private static func parse(_ attribute: UnsafeMutablePointer<nlattr>?, max: Int) -> Table? { Attribute.nested(attribute, max: max) }
 
     /// A link with its kind's settings still to read: they refer to other links by index, which have names
     /// only once the whole dump is in (`ParsedLink.resolved`).
@@ -15,36 +13,36 @@ enum LinkDumpParser {
         var table = Table(repeating: nil, count: Int(mooring_IFLA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<ifinfomsg>.size), &table, Int32(mooring_IFLA_MAX), nil) >= 0 else { return nil }
         let info = nlmsg_data(header)!.load(as: ifinfomsg.self)
-        guard let name = string(table[Int(IFLA_IFNAME)]) else { return nil }
+        guard let name = Attribute.string(table[Int(IFLA_IFNAME)]) else { return nil }
 
         var kind = ObservedLinkKind.device
         var kindData: (reader: any NetlinkLinkKind.Type, data: LinkKindData?)?
         var isolated: Bool?
         var learning: Bool?
         var unicastFlood: Bool?
-        if let linkInfo = parse(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)) {
-            if let kindName = string(linkInfo[Int(IFLA_INFO_KIND)]) {
+        if let linkInfo = Attribute.nested(table[Int(IFLA_LINKINFO)], max: Int(mooring_IFLA_INFO_MAX)) {
+            if let kindName = Attribute.string(linkInfo[Int(IFLA_INFO_KIND)]) {
                 kind = kindName == "veth" ? .veth : .other(kindName)
                 if let reader = LinkConfig.Name.readers[kindName] { kindData = (reader, LinkKindData(linkInfo[Int(IFLA_INFO_DATA)])) }
             }
             // A bridge port's settings come as its slave data.
-            if string(linkInfo[Int(IFLA_INFO_SLAVE_KIND)]) == "bridge",
-               let port = parse(linkInfo[Int(IFLA_INFO_SLAVE_DATA)], max: Int(mooring_IFLA_BRPORT_MAX)) {
-                isolated = u8(port[Int(IFLA_BRPORT_ISOLATED)]).map { $0 != 0 } ?? false
-                learning = u8(port[Int(IFLA_BRPORT_LEARNING)]).map { $0 != 0 }
-                unicastFlood = u8(port[Int(IFLA_BRPORT_UNICAST_FLOOD)]).map { $0 != 0 }
+            if Attribute.string(linkInfo[Int(IFLA_INFO_SLAVE_KIND)]) == "bridge",
+               let port = Attribute.nested(linkInfo[Int(IFLA_INFO_SLAVE_DATA)], max: Int(mooring_IFLA_BRPORT_MAX)) {
+                isolated = Attribute.u8(port[Int(IFLA_BRPORT_ISOLATED)]).map { $0 != 0 } ?? false
+                learning = Attribute.u8(port[Int(IFLA_BRPORT_LEARNING)]).map { $0 != 0 }
+                unicastFlood = Attribute.u8(port[Int(IFLA_BRPORT_UNICAST_FLOOD)]).map { $0 != 0 }
             }
         }
         // A parent in another namespace (IFLA_LINK_NETNSID) has an index that means nothing here.
-        let parent = table[Int(IFLA_LINK_NETNSID)] == nil ? u32(table[Int(IFLA_LINK)]).map(Int.init) : nil
-        let mac = bytes(table[Int(IFLA_ADDRESS)]).flatMap { $0.count == 6 ? MACAddress(bytes: $0) : nil }
-        let alias = string(table[Int(IFLA_IFALIAS)]).flatMap { $0.isEmpty ? nil : $0 }
+        let parent = table[Int(IFLA_LINK_NETNSID)] == nil ? Attribute.u32(table[Int(IFLA_LINK)]).map(Int.init) : nil
+        let mac = Attribute.bytes(table[Int(IFLA_ADDRESS)]).flatMap { $0.count == 6 ? MACAddress(bytes: $0) : nil }
+        let alias = Attribute.string(table[Int(IFLA_IFALIAS)]).flatMap { $0.isEmpty ? nil : $0 }
         var link = ObservedLink(index: Int(info.ifi_index), name: name, kind: kind,
-                                masterIndex: u32(table[Int(IFLA_MASTER)]).flatMap { $0 == 0 ? nil : Int($0) },
+                                masterIndex: Attribute.u32(table[Int(IFLA_MASTER)]).flatMap { $0 == 0 ? nil : Int($0) },
                                 parentIndex: parent.flatMap { $0 == Int(info.ifi_index) || $0 == 0 ? nil : $0 },
-                                mac: mac, mtu: Int(u32(table[Int(IFLA_MTU)]) ?? 0),
+                                mac: mac, mtu: Int(Attribute.u32(table[Int(IFLA_MTU)]) ?? 0),
                                 isUp: info.ifi_flags & UInt32(IFF_UP) != 0, alias: alias,
-                                group: u32(table[Int(IFLA_GROUP)]) ?? 0)
+                                group: Attribute.u32(table[Int(IFLA_GROUP)]) ?? 0)
         link.isolated = isolated
         link.learning = learning
         link.unicastFlood = unicastFlood
@@ -62,7 +60,7 @@ enum LinkDumpParser {
         guard Int32(info.ndm_family) == AF_BRIDGE, info.ndm_state & UInt16(NUD_NOARP) != 0, info.ndm_state & UInt16(NUD_PERMANENT) == 0,
               info.ndm_flags & UInt8(NTF_STICKY) != 0,
               table[Int(NDA_MASTER)] != nil, table[Int(NDA_VLAN)] == nil,
-              let bytes = bytes(table[Int(NDA_LLADDR)]), bytes.count == 6 else { return nil }
+              let bytes = Attribute.bytes(table[Int(NDA_LLADDR)]), bytes.count == 6 else { return nil }
         return (Int(info.ndm_ifindex), MACAddress(bytes: bytes))
     }
 
@@ -72,7 +70,7 @@ enum LinkDumpParser {
         var table = Table(repeating: nil, count: Int(mooring_RTA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<rtmsg>.size), &table, Int32(mooring_RTA_MAX), nil) >= 0 else { return nil }
         let info = nlmsg_data(header)!.load(as: rtmsg.self)
-        guard info.rtm_type == UInt8(RTN_UNICAST), let index = u32(table[Int(RTA_OIF.rawValue)]) else { return nil }
+        guard info.rtm_type == UInt8(RTN_UNICAST), let index = Attribute.u32(table[Int(RTA_OIF.rawValue)]) else { return nil }
         let family: IPAddress.Family
         switch Int32(info.rtm_family) {
         case AF_INET: family = .ipv4
@@ -80,12 +78,12 @@ enum LinkDumpParser {
         default: return nil
         }
         let width = family == .ipv4 ? 4 : 16
-        let destination = bytes(table[Int(RTA_DST.rawValue)]).map { IPAddress(family: family, bytes: $0) }
+        let destination = Attribute.bytes(table[Int(RTA_DST.rawValue)]).map { IPAddress(family: family, bytes: $0) }
             ?? IPAddress(family: family, bytes: [UInt8](repeating: 0, count: width))
-        let gateway = bytes(table[Int(RTA_GATEWAY.rawValue)]).flatMap { $0.count == width ? IPAddress(family: family, bytes: $0) : nil }
-        let routeTable = u32(table[Int(RTA_TABLE.rawValue)]).map(Int.init) ?? Int(info.rtm_table)
+        let gateway = Attribute.bytes(table[Int(RTA_GATEWAY.rawValue)]).flatMap { $0.count == width ? IPAddress(family: family, bytes: $0) : nil }
+        let routeTable = Attribute.u32(table[Int(RTA_TABLE.rawValue)]).map(Int.init) ?? Int(info.rtm_table)
         let route = ObservedRoute(destination: CIDR(address: destination, prefixLength: Int(info.rtm_dst_len)), gateway: gateway,
-                                  metric: Int(u32(table[Int(RTA_PRIORITY.rawValue)]) ?? 0), table: routeTable,
+                                  metric: Int(Attribute.u32(table[Int(RTA_PRIORITY.rawValue)]) ?? 0), table: routeTable,
                                   protocolNumber: Int(info.rtm_protocol))
         return (Int(index), route)
     }
@@ -94,14 +92,14 @@ enum LinkDumpParser {
     static func linkName(_ header: UnsafeMutablePointer<nlmsghdr>) -> String? {
         var table = Table(repeating: nil, count: Int(mooring_IFLA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<ifinfomsg>.size), &table, Int32(mooring_IFLA_MAX), nil) >= 0 else { return nil }
-        return string(table[Int(IFLA_IFNAME)])
+        return Attribute.string(table[Int(IFLA_IFNAME)])
     }
 
     /// The outgoing interface of a route message, any type of route (a deleted one too).
     static func routeInterface(_ header: UnsafeMutablePointer<nlmsghdr>) -> Int? {
         var table = Table(repeating: nil, count: Int(mooring_RTA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<rtmsg>.size), &table, Int32(mooring_RTA_MAX), nil) >= 0 else { return nil }
-        return u32(table[Int(RTA_OIF.rawValue)]).map(Int.init)
+        return Attribute.u32(table[Int(RTA_OIF.rawValue)]).map(Int.init)
     }
 
     /// An address and its link index; nil for kernel-generated IPv6 link-local addresses.
@@ -110,7 +108,7 @@ enum LinkDumpParser {
         var table = Table(repeating: nil, count: Int(mooring_IFA_MAX) + 1)
         guard nlmsg_parse(header, Int32(MemoryLayout<ifaddrmsg>.size), &table, Int32(mooring_IFA_MAX), nil) >= 0 else { return nil }
         let info = nlmsg_data(header)!.load(as: ifaddrmsg.self)
-        guard let raw = bytes(table[Int(IFA_LOCAL)]) ?? bytes(table[Int(IFA_ADDRESS)]) else { return nil }
+        guard let raw = Attribute.bytes(table[Int(IFA_LOCAL)]) ?? Attribute.bytes(table[Int(IFA_ADDRESS)]) else { return nil }
         let address: IPAddress
         switch (Int32(info.ifa_family), raw.count) {
         case (AF_INET, 4): address = IPAddress(family: .ipv4, bytes: raw)

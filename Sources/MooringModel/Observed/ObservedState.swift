@@ -8,9 +8,9 @@ public struct ObservedState: Sendable, Codable, Equatable {
     public var sysctls: [String: String]
     /// `mooring-vm-*.service` units that run in this target's network namespace.
     public var units: [ObservedUnit]
-    /// mooring's units that run for another target, by name: where they run (`netns NAME`, `the host's own
-    /// network namespace`). Units are one per host: a MicroVM of one of these names cannot start here.
-    public var unitsOfOtherTargets: [String: String] = [:]
+    /// mooring's units that run for another target (another network namespace, or the host's). Units are one
+    /// per host: a MicroVM of one of these names cannot start here.
+    public var unitsOfOtherTargets: [ObservedUnit] = []
     /// `mooring-bridge-*.service` units (a bridge's dnsmasq) in this target's network namespace.
     public var bridgeServices: [ObservedUnit] = []
     /// Each bridge service's configuration file as it is now (`SystemdNames.bridgeServiceDirectory`'s `dnsmasq.conf`), by

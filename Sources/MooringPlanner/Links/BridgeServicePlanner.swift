@@ -68,14 +68,14 @@ struct BridgeServicePlanner {
         return (changes, conflicts)
     }
 
-    /// dnsmasq in the foreground, its configuration written into a run directory of root's. It keeps the
-    /// capabilities a DHCP server and RA sender need (binding port 67, raw ICMPv6, setting ARP entries for
-    /// clients without an address yet) and drops to `nobody` itself; the rest of the system is read-only.
     /// Where a bridge's dnsmasq configuration is written; removed with its unit.
     func runDirectory(_ bridge: String) -> String {
         SystemdNames.bridgeServiceDirectory(runRoot: target.runRoot, bridge: bridge, netns: target.networkNamespace)
     }
 
+    /// dnsmasq in the foreground, its configuration written into a run directory of root's. It keeps the
+    /// capabilities a DHCP server and RA sender need (binding port 67, raw ICMPv6, setting ARP entries for
+    /// clients without an address yet) and drops to `nobody` itself; the rest of the system is read-only.
     func unit(for bridge: DesiredBridge, dnsmasq: String) -> UnitSpec {
         let runDirectory = runDirectory(bridge.name)
         let guests = desired.microVMs.flatMap { vm in

@@ -73,10 +73,11 @@ struct UnitPlanner {
                 spec.ownedDisks = vm.volumes.filter { !$0.readOnly }.map(\.path)
             }
             wanted.insert(spec.name)
-            if units[spec.name] == nil, let elsewhere = observed.unitsOfOtherTargets[spec.name] {
+            if units[spec.name] == nil, let elsewhere = observed.unitsOfOtherTargets.first(where: { $0.name == spec.name }) {
                 // systemd would refuse the start half-way through the apply: said now, with nothing changed for it.
+                let namespace = elsewhere.networkNamespacePath.map { "netns \($0.split(separator: "/").last ?? "")" } ?? "the host's own network namespace"
                 conflicts.append(Conflict(resource: .unit(spec.name), group: ChangeGroup(vm.origin),
-                                          message: "\(spec.name) already runs for another target (\(elsewhere)): a MicroVM's unit is one per host",
+                                          message: "\(spec.name) already runs for another target (\(namespace)): a MicroVM's unit is one per host",
                                           fix: "rename the MicroVM (its name must be unique on the host), or remove it from the other target's manifests"))
                 continue
             }
